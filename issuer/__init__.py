@@ -1,0 +1,39 @@
+"""The credential service: app factory and composition root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from issuer.config import DEFAULTS
+
+
+def create_app(test_config: dict | None = None, *, services=None, defaults: dict | None = None) -> Flask:
+    """Build the app. Configuration layers: defaults, the instance folder's config.py,
+    BADGES_* environment variables, then `test_config`. `services` replaces what would be
+    built from configuration (tests inject a clock or loader this way); `defaults` overrides
+    the built-in defaults only (`badges serve --port` sets the base URL this way)."""
+    instance_path = Path(
+        (test_config or {}).get("INSTANCE_PATH") or os.environ.get("BADGES_INSTANCE_PATH") or Path.cwd() / "instance"
+    ).resolve()
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.config.from_mapping({**DEFAULTS, **(defaults or {})})
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("BADGES")
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = False
+
+    from issuer import api, db, errors, openapi, public, vcapi
+    from issuer.bootstrap import build_services
+
+    app.extensions["badges"] = services or build_services(app.config, instance_path)
+    app.teardown_appcontext(db.close_session)
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(vcapi.bp)
+    app.register_blueprint(openapi.bp)
+    return app

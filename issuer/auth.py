@@ -1,0 +1,63 @@
+"""Bearer tokens: stored as SHA-256, scoped to one issuer or to the whole instance."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from functools import wraps
+
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.db import get_session
+from issuer.errors import Forbidden, Unauthorized
+from issuer.models import ApiToken, Issuer
+
+TOKEN_PREFIX = "bdg_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, *, issuer: Issuer | None, label: str | None, now: datetime) -> tuple[ApiToken, str]:
+    """A new token; the plain text is returned here once and never stored."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(token_hash=hash_token(plain), issuer_id=issuer.id if issuer else None, label=label, created_at=now)
+    session.add(token)
+    return token, plain
+
+
+def authenticate(session: Session, header: str | None) -> ApiToken:
+    """:raise Unauthorized: no Bearer token, or one we do not know or that was revoked."""
+    if not header:
+        raise Unauthorized("token_missing", "send an API token as 'Authorization: Bearer <token>'")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("token_malformed", "the Authorization header must be 'Bearer <token>'")
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("token_invalid", "the API token is not valid")
+    return token
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.token = authenticate(get_session(), request.headers.get("Authorization"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_instance_scope() -> None:
+    if g.token.issuer_id is not None:
+        raise Forbidden("token_scope", "this action needs an instance token, not one scoped to an issuer")
+
+
+def require_issuer_scope(issuer: Issuer) -> None:
+    """:raise Forbidden: the token is scoped to another issuer."""
+    if g.token.issuer_id is not None and g.token.issuer_id != issuer.id:
+        raise Forbidden("token_scope", "this token is scoped to another issuer")

@@ -1,0 +1,68 @@
+"""First start: instance folder, database schema, key-encryption key, first issuer and token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dataintegrity import bundled_document_loader
+from issuer.auth import create_token
+from issuer.db import make_engine, make_sessionmaker, transaction
+from issuer.models import ApiToken, Issuer, new_id
+from issuer.services import Services
+from issuer.urls import Urls
+from keys import load_or_create_key_encryption_key
+
+
+def database_url(config, instance_path: Path) -> str:
+    return config.get("DATABASE_URL") or f"sqlite:///{instance_path / 'badges.sqlite3'}"
+
+
+def build_services(config, instance_path: Path) -> Services:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url(config, instance_path))
+    return Services(
+        sessionmaker=make_sessionmaker(engine),
+        key_encryption_key=load_or_create_key_encryption_key(config.get("KEY_ENCRYPTION_KEY"), instance_path),
+        document_loader=bundled_document_loader(),
+        urls=Urls(config["BASE_URL"]),
+    )
+
+
+def create_issuer(services: Services, session: Session, *, slug: str, name: str, url: str,
+                  email: str | None = None, description: str | None = None, did_method: str = "web") -> Issuer:
+    """Add an issuer and its first signing key (flushes; the caller commits)."""
+    now = services.clock()
+    issuer = Issuer(
+        id=new_id(), slug=slug, name=name, url=url, email=email, description=description, did_method=did_method,
+        created_at=now,
+    )
+    if did_method == "web":
+        issuer.did = services.urls.issuer_did_web(slug)
+    services.keystore(session).create_key(issuer, now=now)  # sets the did of a did:key issuer
+    session.add(issuer)
+    session.flush()
+    return issuer
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    issuer: Issuer | None
+    admin_token: str | None
+
+
+def first_start(services: Services, *, default_slug: str, default_name: str) -> FirstStart:
+    """On an empty database, create the default issuer and a one-time instance admin token."""
+    with services.sessionmaker() as session, transaction(session):
+        issuer = None
+        if session.scalar(select(func.count()).select_from(Issuer)) == 0:
+            issuer = create_issuer(
+                services, session, slug=default_slug, name=default_name, url=services.urls.base_url
+            )
+        token = None
+        if session.scalar(select(func.count()).select_from(ApiToken)) == 0:
+            _, token = create_token(session, issuer=None, label="first admin token", now=services.clock())
+    return FirstStart(issuer, token)

@@ -1,0 +1,161 @@
+"""The `badges` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from sqlalchemy import select
+
+from issuer import create_app
+from issuer.db import transaction
+from issuer.migrate import upgrade
+from issuer.models import Issuer
+
+
+def _app(**defaults):
+    """The app, with the embedded SQLite database brought up to date (PostgreSQL is upgraded
+    explicitly, by `badges db upgrade`, where deployments control when schema changes run)."""
+    app = create_app(defaults=defaults)
+    engine = _engine(app)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    return app
+
+
+def _services(app):
+    return app.extensions["badges"]
+
+
+def _engine(app):
+    return _services(app).sessionmaker.kw["bind"]
+
+
+def _issuer(session, slug: str) -> Issuer:
+    issuer = session.scalar(select(Issuer).where(Issuer.slug == slug))
+    if issuer is None:
+        raise click.ClickException(f"there is no issuer {slug!r}")
+    return issuer
+
+
+@click.group()
+def main():
+    """Issue, verify and manage Open Badges 3.0 credentials."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host, port):
+    """Start the service (creating the database, keys and first token on a fresh instance)."""
+    from werkzeug.serving import run_simple
+
+    from issuer.bootstrap import first_start
+
+    app = _app(BASE_URL=f"http://{host}:{port}")
+    started = first_start(
+        _services(app), default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"]
+    )
+    if started.issuer is not None:
+        click.echo(f"Created issuer {started.issuer.slug!r}: {started.issuer.did}")
+    if started.admin_token is not None:
+        click.echo("Instance admin token (shown once; store it now):")
+        click.echo(started.admin_token)
+    click.echo(f"Instance folder: {app.instance_path}")
+    run_simple(host, port, app, threaded=True)
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply every pending migration."""
+    app = _app()
+    upgrade(_engine(app))
+    click.echo("database is up to date")
+
+
+@main.group("issuer")
+def issuer_group():
+    """Issuer profiles."""
+
+
+@issuer_group.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--url", required=True)
+@click.option("--email")
+@click.option("--description")
+@click.option("--did-method", type=click.Choice(["web", "key"]), default="web", show_default=True)
+def issuer_create(**options):
+    """Create an issuer with its first signing key; prints its DID."""
+    from marshmallow import ValidationError
+
+    from issuer.bootstrap import create_issuer
+    from schemas.issuer import IssuerCreateSchema
+
+    try:
+        data = IssuerCreateSchema().load({k: v for k, v in options.items() if v is not None})
+    except ValidationError as error:
+        raise click.ClickException(f"invalid issuer: {error.messages}") from None
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        if session.scalar(select(Issuer.id).where(Issuer.slug == data["slug"])):
+            raise click.ClickException(f"an issuer with slug {data['slug']!r} exists already")
+        with transaction(session):
+            issuer = create_issuer(services, session, **data)
+        click.echo(issuer.did)
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--issuer", "slug", help="scope the token to this issuer; without it the token acts on the whole instance")
+@click.option("--label", help="a note saying what the token is for")
+def token_create(slug, label):
+    """Create a token. It is printed alone on the last line, once."""
+    from issuer.auth import create_token
+
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        issuer = _issuer(session, slug) if slug else None
+        with transaction(session):
+            _, plain = create_token(session, issuer=issuer, label=label, now=services.clock())
+    scope = f"issuer {slug!r}" if slug else "the whole instance"
+    click.echo(f"Token for {scope} (store it now; it is not shown again):")
+    click.echo(plain)
+
+
+@main.group()
+def keys():
+    """Signing keys."""
+
+
+@keys.command("rotate")
+@click.option("--issuer", "slug", required=True)
+def keys_rotate(slug):
+    """Retire the issuer's signing key and make a new one; old public keys stay published."""
+    from issuer.errors import ApiError
+
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        issuer = _issuer(session, slug)
+        try:
+            with transaction(session):
+                key = services.keystore(session).rotate(issuer, now=services.clock())
+        except ApiError as error:
+            raise click.ClickException(error.detail) from None
+        click.echo(key.verification_method)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Errors the service answers with, and their HTTP form: RFC 9457 problem+json.
+
+Each problem has a stable `code` (also the last part of its `type`), so clients can branch
+on it without parsing prose. Unexpected exceptions become a bare 500 with no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_TYPE_PREFIX = "urn:badges:problem:"
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, code: str, detail: str, *, errors: dict | None = None, extra: dict | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra or {}
+
+
+class BadRequest(ApiError):
+    status, title = 400, "Bad request"
+
+
+class ValidationFailed(ApiError):
+    status, title = 422, "Validation failed"
+
+    def __init__(self, errors: dict, detail: str = "the request has invalid fields; see errors"):
+        super().__init__("validation_failed", detail, errors=errors)
+
+
+class Unauthorized(ApiError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(ApiError):
+    status, title = 404, "Not found"
+
+
+class Conflict(ApiError):
+    status, title = 409, "Conflict"
+
+
+def problem(status: int, code: str, title: str, detail: str, *, errors=None, extra=None):
+    body = {"type": PROBLEM_TYPE_PREFIX + code, "title": title, "status": status, "detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="badges"'
+    return response
+
+
+# Werkzeug's own exceptions (routing, body size, method) get codes of their own.
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return problem(error.status, error.code, error.title, error.detail, errors=error.errors, extra=error.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        code = _HTTP_CODES.get(error.code or 500, "http_error")
+        detail = error.description or error.name
+        if error.code == 413:
+            detail = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        response = problem(error.code or 500, code, error.name, detail)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return problem(500, "internal_error", "Internal server error", "the server could not complete the request")

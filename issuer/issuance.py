@@ -1,0 +1,173 @@
+"""From a completed assessment to a stored, signed credential.
+
+Everything here only adds and flushes; the caller's transaction commits it, so a result and
+its credential are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import isodate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dataintegrity import DataIntegrityError, add_proof
+from issuer import openbadges
+from issuer.errors import ApiError, ValidationFailed
+from issuer.keystore import KeyStore
+from issuer.models import Achievement, AssessmentResult, Credential, Issuer, new_id
+from issuer.urls import Urls
+
+# A completion time this far ahead of our clock is a platform clock error, not a future event.
+COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class IssuanceFailed(ApiError):
+    status, title = 500, "Issuance failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: AssessmentResult
+    credential: Credential | None
+    replayed: bool
+
+
+class Issuance:
+    def __init__(self, session: Session, keystore: KeyStore, *, document_loader, urls: Urls,
+                 clock: Callable[[], datetime]):
+        self._session = session
+        self._keystore = keystore
+        self._document_loader = document_loader
+        self._urls = urls
+        self._clock = clock
+
+    def previous_outcome(self, issuer: Issuer, external_id: str) -> Outcome | None:
+        result = self._session.scalar(
+            select(AssessmentResult).where(
+                AssessmentResult.issuer_id == issuer.id, AssessmentResult.external_id == external_id
+            )
+        )
+        return Outcome(result, result.credential, replayed=True) if result else None
+
+    def record_result(self, achievement: Achievement, data: dict) -> Outcome:
+        """Store a completed assessment and, when it passes, the credential it earns.
+
+        :raise ValidationFailed: the score is above the achievement's maximum, or the completion
+            time is in the future.
+        """
+        now = self._clock()
+        errors = {}
+        if data["score"] > achievement.max_score:
+            errors["score"] = [f"The score is above this achievement's maximum of {openbadges.score_text(achievement.max_score)}."]
+        if data["completed_at"] > now + COMPLETION_CLOCK_SKEW:
+            errors["completed_at"] = ["The completion time is in the future."]
+        if errors:
+            raise ValidationFailed(errors)
+
+        passed = data["score"] >= achievement.passing_score
+        recipient = data["recipient"]
+        result = AssessmentResult(
+            id=new_id(),
+            issuer_id=achievement.issuer_id,
+            achievement_id=achievement.id,
+            external_id=data["external_id"],
+            recipient_email=recipient.get("email"),
+            recipient_name=recipient.get("name"),
+            recipient_did=recipient.get("id"),
+            score=data["score"],
+            completed_at=data["completed_at"],
+            evidence=data["evidence"],
+            passed=passed,
+            reason=None if passed else (
+                f"score {openbadges.score_text(data['score'])} is below the passing score of "
+                f"{openbadges.score_text(achievement.passing_score)} out of {openbadges.score_text(achievement.max_score)}"
+            ),
+            received_at=now,
+        )
+        self._session.add(result)
+        try:
+            credential = self._issue_for(result, achievement, now=now) if passed else None
+        except DataIntegrityError as error:
+            # Our own document failed to sign: a fault of this service, never of the caller.
+            raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
+        self._session.flush()
+        return Outcome(result, credential, replayed=False)
+
+    def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime) -> Credential:
+        issuer = achievement.issuer
+        credential_id = new_id()
+        valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
+        if result.recipient_did:
+            recipient = {"recipient_did": result.recipient_did}
+        else:
+            recipient = {"recipient_identifier": openbadges.hashed_email_identifier(result.recipient_email)}
+        unsigned = openbadges.credential(
+            credential_id=self._urls.credential(credential_id),
+            issuer=self.issuer_profile(issuer),
+            achievement=self.achievement_document(achievement),
+            valid_from=now,
+            valid_until=valid_until,
+            score=result.score,
+            evidence=result.evidence,
+            **recipient,
+        )
+        return self.sign_and_store(
+            issuer, unsigned, credential_id=credential_id, now=now,
+            achievement_id=achievement.id, result_id=result.id,
+            valid_from=now, valid_until=valid_until,
+        )
+
+    def sign_and_store(self, issuer: Issuer, unsigned: dict, *, credential_id: str, now: datetime,
+                       achievement_id: str | None = None, result_id: str | None = None,
+                       valid_from: datetime | None = None, valid_until: datetime | None = None) -> Credential:
+        """Sign with the issuer's active key and add the record.
+
+        :raise DataIntegrityError: the document does not canonicalize in safe mode (an undefined
+            term or an unknown context); nothing is added then.
+        """
+        key = self._keystore.active_key(issuer)
+        signed = add_proof(
+            unsigned, signer=self._keystore.signer(key), created=now, document_loader=self._document_loader
+        )
+        credential = Credential(
+            id=credential_id,
+            issuer_id=issuer.id,
+            achievement_id=achievement_id,
+            result_id=result_id,
+            signing_key_id=key.id,
+            document=signed,
+            issued_at=now,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            status="active",
+        )
+        self._session.add(credential)
+        return credential
+
+    def issuer_profile(self, issuer: Issuer) -> dict:
+        return openbadges.profile(
+            issuer_id=issuer.did, name=issuer.name, url=issuer.url, email=issuer.email,
+            description=issuer.description,
+        )
+
+    def achievement_document(self, achievement: Achievement) -> dict:
+        issuer = achievement.issuer
+        return openbadges.achievement(
+            achievement_id=self._urls.achievement(achievement.id),
+            name=achievement.name,
+            description=achievement.description,
+            criteria_narrative=achievement.criteria_narrative,
+            creator=openbadges.profile(issuer_id=issuer.did, name=issuer.name, url=issuer.url),
+            passing_score=achievement.passing_score,
+            max_score=achievement.max_score,
+            achievement_type=achievement.achievement_type,
+            alignments=achievement.alignments,
+            tags=achievement.tags,
+            image_url=achievement.image_url,
+        )
+
+

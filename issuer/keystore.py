@@ -1,0 +1,89 @@
+"""Issuer signing keys in the database, sealed with the key-encryption key.
+
+Keys live in the database (not on one server's disk) so several app servers share them; the
+KEK that opens them lives only in configuration or the instance folder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dataintegrity import did_key_from_ed25519, ed25519_public_key_from_multibase
+from issuer.errors import Conflict
+from issuer.models import Issuer, SigningKey, new_id
+from keys import Ed25519Signer, KeyEncryptionKey, generate_ed25519_key, multikey_verification_method
+
+
+class KeyStore:
+    def __init__(self, session: Session, kek: KeyEncryptionKey):
+        self._session = session
+        self._kek = kek
+
+    def create_key(self, issuer: Issuer, *, now: datetime) -> SigningKey:
+        """Add a new active key for `issuer`. For a did:key issuer the key IS the identifier,
+        so this also sets `issuer.did`; call it once, before the issuer is first flushed."""
+        key_id = new_id()
+        sealed = generate_ed25519_key(self._kek, key_id=key_id)
+        sequence = (
+            self._session.scalar(
+                select(func.max(SigningKey.sequence)).where(SigningKey.issuer_id == issuer.id)
+            )
+            or 0
+        ) + 1
+        if issuer.did_method == "key":
+            issuer.did = did_key_from_ed25519(ed25519_public_key_from_multibase(sealed.public_key_multibase))
+            fragment = sealed.public_key_multibase
+        else:
+            fragment = f"key-{sequence}"
+        key = SigningKey(
+            id=key_id,
+            issuer_id=issuer.id,
+            sequence=sequence,
+            verification_method=f"{issuer.did}#{fragment}",
+            public_key_multibase=sealed.public_key_multibase,
+            sealed_private_key=sealed.sealed_private_key,
+            created_at=now,
+        )
+        self._session.add(key)
+        return key
+
+    def active_key(self, issuer: Issuer) -> SigningKey:
+        key = self._session.scalar(
+            select(SigningKey)
+            .where(SigningKey.issuer_id == issuer.id, SigningKey.retired_at.is_(None))
+            .order_by(SigningKey.sequence.desc())
+        )
+        if key is None:
+            raise Conflict("no_active_key", f"issuer {issuer.slug} has no active signing key")
+        return key
+
+    def signer(self, key: SigningKey) -> Ed25519Signer:
+        return Ed25519Signer.unseal(key.verification_method, key.sealed_private_key, self._kek, key_id=key.id)
+
+    def rotate(self, issuer: Issuer, *, now: datetime) -> SigningKey:
+        """Retire the active key and make a new one. Retired public keys stay published."""
+        if issuer.did_method == "key":
+            raise Conflict(
+                "key_rotation_unsupported",
+                "a did:key issuer's identifier is its key, so it cannot rotate; create a new issuer instead",
+            )
+        # Lock the issuer row so two concurrent rotations do not both take the same sequence.
+        self._session.execute(select(Issuer.id).where(Issuer.id == issuer.id).with_for_update())
+        for key in self._session.scalars(
+            select(SigningKey).where(SigningKey.issuer_id == issuer.id, SigningKey.retired_at.is_(None))
+        ):
+            key.retired_at = now
+        self._session.flush()
+        return self.create_key(issuer, now=now)
+
+    def verification_methods(self, issuer: Issuer) -> list[dict]:
+        keys = self._session.scalars(
+            select(SigningKey).where(SigningKey.issuer_id == issuer.id).order_by(SigningKey.sequence)
+        )
+        return [
+            multikey_verification_method(issuer.did, key.verification_method.split("#", 1)[1], key.public_key_multibase)
+            for key in keys
+        ]

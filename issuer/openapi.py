@@ -1,0 +1,80 @@
+"""The OpenAPI 3 document at /api/openapi.json, generated from our marshmallow schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, jsonify
+
+from schemas.achievement import AchievementCreateSchema, AchievementSchema
+from schemas.credential import CredentialPageSchema, CredentialSchema
+from schemas.issuer import IssuerCreateSchema, IssuerSchema
+from schemas.result import ResultAnswerSchema, ResultCreateSchema
+from schemas.vcapi import IssueRequestSchema
+
+bp = Blueprint("openapi", __name__)
+
+PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"},
+        "errors": {"type": "object", "description": "field name -> messages"},
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+}
+
+# (method, path, summary, request schema, {status: (description, response schema)}, needs token)
+OPERATIONS = [
+    ("post", "/api/v1/issuers", "Create an issuer (instance token)", IssuerCreateSchema, {201: ("Created", IssuerSchema)}, True),
+    ("get", "/api/v1/issuers/{slug}", "An issuer with its keys", None, {200: ("The issuer", IssuerSchema)}, True),
+    ("post", "/api/v1/issuers/{slug}/keys/rotate", "Retire the signing key and make a new one", None, {200: ("The issuer", IssuerSchema)}, True),
+    ("post", "/api/v1/issuers/{slug}/achievements", "Define an achievement and its assessment policy", AchievementCreateSchema, {201: ("Created", AchievementSchema)}, True),
+    ("get", "/api/v1/achievements/{achievement_id}", "An achievement", None, {200: ("The achievement", AchievementSchema)}, True),
+    ("post", "/api/v1/achievements/{achievement_id}/results", "Record a completed assessment (idempotent on external_id)", ResultCreateSchema,
+     {201: ("Passed: the signed credential", ResultAnswerSchema), 200: ("Failed: why no credential was issued", ResultAnswerSchema)}, True),
+    ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging)", None, {200: ("A page", CredentialPageSchema)}, True),
+    ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),
+    ("post", "/credentials/issue", "W3C VC API: sign a credential whose issuer is one of ours", IssueRequestSchema,
+     {201: ("{verifiableCredential}", None)}, True),
+]
+
+
+def build_spec() -> dict:
+    spec = APISpec(title="Badges", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", PROBLEM)
+    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for method, path, summary, request_schema, responses, secured in OPERATIONS:
+        operation = {"summary": summary, "responses": {}}
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if request_schema is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
+        for status, (description, schema) in responses.items():
+            schema = schema if schema is not None else {"type": "object"}
+            operation["responses"][str(status)] = {"description": description, "content": {"application/json": {"schema": schema}}}
+        for status, description in ((401, "No or bad token"), (403, "Token scoped to another issuer"),
+                                    (404, "Not found"), (422, "Invalid fields")):
+            operation["responses"][str(status)] = {"description": description, "content": problem_ref}
+        if secured:
+            operation["security"] = [{"bearer": []}]
+        spec.path(path=path, operations={method: operation})
+    return spec.to_dict()
+
+
+@cache
+def _cached_spec() -> dict:
+    return build_spec()
+
+
+@bp.get("/api/openapi.json")
+def openapi_document():
+    return jsonify(_cached_spec())

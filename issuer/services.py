@@ -1,0 +1,37 @@
+"""What varies between deployments and tests, built once by the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuer.issuance import Issuance
+from issuer.keystore import KeyStore
+from issuer.urls import Urls
+from keys import KeyEncryptionKey
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Services:
+    sessionmaker: sessionmaker[Session]
+    key_encryption_key: KeyEncryptionKey
+    document_loader: Callable
+    urls: Urls
+    clock: Clock = utc_now
+
+    def keystore(self, session: Session) -> KeyStore:
+        return KeyStore(session, self.key_encryption_key)
+
+    def issuance(self, session: Session) -> Issuance:
+        return Issuance(
+            session, self.keystore(session), document_loader=self.document_loader, urls=self.urls, clock=self.clock
+        )

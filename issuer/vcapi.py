@@ -1,0 +1,68 @@
+"""The W3C VC API issuer: POST /credentials/issue signs a caller's credential with one of our keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select
+
+from dataintegrity import DataIntegrityError
+from issuer import auth
+from issuer.bodies import json_body, load
+from issuer.db import get_session, transaction
+from issuer.errors import ApiError
+from issuer.models import Issuer, new_id
+from schemas.vcapi import IssueRequestSchema, vc_version
+
+bp = Blueprint("vcapi", __name__)
+
+DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
+
+
+class Unprocessable(ApiError):
+    status, title = 422, "Credential cannot be issued"
+
+
+def _issuer_id(credential: dict) -> str:
+    issuer = credential["issuer"]
+    return issuer if isinstance(issuer, str) else issuer["id"]
+
+
+def _instant(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+@bp.post("/credentials/issue")
+@auth.token_required
+def issue():
+    data = load(IssueRequestSchema(), json_body())
+    credential = data["credential"]
+    session = get_session()
+    issuer = session.scalar(select(Issuer).where(Issuer.did == _issuer_id(credential)))
+    if issuer is None:
+        raise Unprocessable(
+            "unknown_issuer", f"the credential's issuer {_issuer_id(credential)} is not an issuer of this service"
+        )
+    auth.require_issuer_scope(issuer)
+    if vc_version(credential) == "1.1" and DATA_INTEGRITY_CONTEXT not in credential["@context"]:
+        # VC 1.1's context does not define DataIntegrityProof; the proof's terms need this one.
+        contexts = credential["@context"]
+        credential = {**credential, "@context": [*(contexts if isinstance(contexts, list) else [contexts]), DATA_INTEGRITY_CONTEXT]}
+    services = current_app.extensions["badges"]
+    try:
+        with transaction(session):
+            record = services.issuance(session).sign_and_store(
+                issuer,
+                credential,
+                credential_id=new_id(),
+                now=services.clock(),
+                valid_from=_instant(credential.get("validFrom") or credential.get("issuanceDate")),
+                valid_until=_instant(credential.get("validUntil") or credential.get("expirationDate")),
+            )
+    except DataIntegrityError as error:
+        raise Unprocessable(error.code, str(error)) from None
+    return jsonify({"verifiableCredential": record.document}), 201

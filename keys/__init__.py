@@ -1,0 +1,24 @@
+"""Key lifecycle: generate Ed25519 signing keys, seal them at rest, sign, publish.
+
+Private key bytes never leave this package: callers get a `Signer` that can sign and
+a sealed blob they can store; nothing here exports or logs raw key material.
+"""
+
+from keys.encryption import KeyEncryptionKey, load_or_create_key_encryption_key
+from keys.errors import KeyError_, KeyUnsealError
+from keys.generation import SealedKey, generate_ed25519_key
+from keys.signer import Ed25519Signer
+from keys.documents import did_web_for, did_web_document, multikey_verification_method
+
+__all__ = [
+    "KeyEncryptionKey",
+    "load_or_create_key_encryption_key",
+    "KeyError_",
+    "KeyUnsealError",
+    "SealedKey",
+    "generate_ed25519_key",
+    "Ed25519Signer",
+    "did_web_for",
+    "did_web_document",
+    "multikey_verification_method",
+]

@@ -1,0 +1,49 @@
+"""Shared field types for our API schemas."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import isodate
+from marshmallow import ValidationError, fields
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$")
+
+
+class Duration(fields.String):
+    """A positive ISO 8601 duration such as P1Y or P6M15D, kept as its text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            duration = isodate.parse_duration(text)
+        except (isodate.ISO8601Error, ValueError) as exc:
+            raise ValidationError("Not an ISO 8601 duration such as P1Y or P90D.") from exc
+        if isinstance(duration, timedelta):
+            positive = duration > timedelta(0)
+        else:  # isodate.Duration with years or months
+            positive = duration.years > 0 or duration.months > 0 or duration.tdelta > timedelta(0)
+            positive = positive and duration.years >= 0 and duration.months >= 0 and duration.tdelta >= timedelta(0)
+        if not positive:
+            raise ValidationError("The duration must be longer than zero.")
+        return text
+
+
+def http_url(**kwargs) -> fields.Url:
+    return fields.Url(schemes={"http", "https"}, require_tld=False, **kwargs)
+
+
+EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+
+
+def vocabulary(terms, *, error: str):
+    """A validator for an Open Badges extensible vocabulary: one of `terms`, or `ext:<name>`."""
+    allowed = frozenset(terms)
+
+    def check(value: str) -> None:
+        if value not in allowed and not EXTENSION_TERM.match(value):
+            raise ValidationError(error)
+
+    return check

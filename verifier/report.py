@@ -1,0 +1,59 @@
+"""The verification report of ../shared/INTERFACES.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    status: str
+    code: str | None = None
+    message: str = ""
+
+    @classmethod
+    def passed(cls, check: str, message: str = "") -> CheckResult:
+        return cls(check, PASSED, None, message)
+
+    @classmethod
+    def failed(cls, check: str, code: str, message: str) -> CheckResult:
+        return cls(check, FAILED, code, message)
+
+    @classmethod
+    def skipped(cls, check: str, message: str) -> CheckResult:
+        return cls(check, SKIPPED, None, message)
+
+    def to_dict(self) -> dict:
+        result = {"check": self.check, "status": self.status}
+        if self.code:
+            result["code"] = self.code
+        result["message"] = self.message
+        return result
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[CheckResult, ...]
+    checked_at: datetime
+    credential: dict = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return all(c.status in (PASSED, WARNING, SKIPPED) for c in self.checks) and any(
+            c.check == "proof" and c.status == PASSED for c in self.checks
+        )
+
+    def check(self, name: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.check == name), None)
+
+    def to_dict(self) -> dict:
+        return {
+            "verified": self.verified,
+            "checks": [c.to_dict() for c in self.checks],
+            "credential": self.credential,
+            "checked_at": self.checked_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }

@@ -1,0 +1,59 @@
+"""Finding the public key behind a verification method.
+
+did:key resolves offline. did:web needs a document from the web, fetched by an injected
+`fetch_json(url) -> dict`, so the caller decides what may be fetched and how (a guarded HTTP
+client in production, our own app in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+from urllib.parse import unquote
+
+from dataintegrity import DataIntegrityError, did_key_document
+
+
+class ResolutionError(Exception):
+    code = "unresolvable_key"
+
+
+class DidResolver(Protocol):
+    def resolve(self, did: str) -> dict:
+        """The DID document for `did`. :raise ResolutionError: it cannot be had."""
+
+
+def did_web_url(did: str) -> str:
+    """did:web:example.com%3A8443:issuers:x -> https://example.com:8443/issuers/x/did.json"""
+    parts = did.split(":")
+    if len(parts) < 3 or parts[:2] != ["did", "web"] or not parts[2]:
+        raise ResolutionError(f"{did} is not a did:web identifier")
+    host = unquote(parts[2])
+    path = "/".join(unquote(p) for p in parts[3:])
+    return f"https://{host}/{path}/did.json" if path else f"https://{host}/.well-known/did.json"
+
+
+class Resolver:
+    """Resolves did:key offline and did:web through `fetch_json` (None: did:web is refused)."""
+
+    def __init__(self, fetch_json: Callable[[str], dict] | None = None):
+        self._fetch_json = fetch_json
+
+    def resolve(self, did: str) -> dict:
+        if did.startswith("did:key:"):
+            try:
+                return did_key_document(did)
+            except DataIntegrityError as error:
+                raise ResolutionError(f"{did} is not a valid did:key: {error}") from None
+        if did.startswith("did:web:"):
+            if self._fetch_json is None:
+                raise ResolutionError(f"{did} needs the network to resolve, and no fetcher was given")
+            url = did_web_url(did)
+            try:
+                document = self._fetch_json(url)
+            except Exception as error:  # any failure of the fetcher means: not resolvable
+                raise ResolutionError(f"{did}: could not fetch {url}: {error}") from None
+            if not isinstance(document, dict) or document.get("id") != did:
+                raise ResolutionError(f"{url} does not hold the DID document of {did}")
+            return document
+        raise ResolutionError(f"the DID method of {did.split('#')[0]} is not supported")
