@@ -1,0 +1,165 @@
+"""RDFC-1.0 over pyld datasets: canonical escaping, blank node labelling, the work limit."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from pyld import jsonld
+
+from dataintegrity import CanonicalizationError, CanonicalizationLimitError, canonicalize
+from dataintegrity.rdfc import DEFAULT_MAX_WORK, canonicalize_dataset, escape_literal
+
+EX = "http://example.org/vocab#"
+
+
+def iri(value):
+    return {"type": "IRI", "value": value}
+
+
+def bnode(label):
+    return {"type": "blank node", "value": f"_:{label}"}
+
+
+def literal(value, datatype="http://www.w3.org/2001/XMLSchema#string", language=None):
+    term = {"type": "literal", "value": value, "datatype": datatype}
+    if language:
+        term["language"] = language
+        term["datatype"] = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+    return term
+
+
+def triple(s, p, o):
+    return {"subject": s, "predicate": p, "object": o}
+
+
+def test_escape_literal_follows_canonical_n_triples():
+    raw = "\u0008\u0009\u000a\u000b\u000c\u000d\u0022\u005c\u007f"
+    assert escape_literal(raw) == '\\b\\t\\n\\u000B\\f\\r\\"\\\\\\u007F'
+    assert escape_literal("\u0000\u001f") == "\\u0000\\u001F"
+    assert escape_literal("é ☃ 😀 \u0080") == "é ☃ 😀 \u0080"  # everything else as-is (UTF-8)
+
+
+def test_published_example_cycle_in_named_graph():
+    # The RDFC-1.0 example used by several implementations: a 3-cycle of blank nodes in a blank-node
+    # named graph (needs Hash N-Degree Quads) plus a literal made of every escaped character.
+    e0, e1, e2 = bnode("e0"), bnode("e1"), bnode("e2")
+    nxt, prv = iri(EX + "next"), iri(EX + "prev")
+    dataset = {
+        "_:g": [
+            triple(e0, nxt, e1), triple(e0, prv, e2), triple(e1, nxt, e2),
+            triple(e1, prv, e0), triple(e2, nxt, e0), triple(e2, prv, e1),
+            triple(iri("urn:ex:s"), iri("urn:ex:p"), literal("\u0008\u0009\u000a\u000b\u000c\u000d\u0022\u005c\u007f")),
+        ]
+    }
+    expected = (
+        '<urn:ex:s> <urn:ex:p> "\\b\\t\\n\\u000B\\f\\r\\"\\\\\\u007F" _:c14n0 .\n'
+        f"_:c14n1 <{EX}next> _:c14n2 _:c14n0 .\n"
+        f"_:c14n1 <{EX}prev> _:c14n3 _:c14n0 .\n"
+        f"_:c14n2 <{EX}next> _:c14n3 _:c14n0 .\n"
+        f"_:c14n2 <{EX}prev> _:c14n1 _:c14n0 .\n"
+        f"_:c14n3 <{EX}next> _:c14n1 _:c14n0 .\n"
+        f"_:c14n3 <{EX}prev> _:c14n2 _:c14n0 .\n"
+    )
+    assert canonicalize_dataset(dataset) == expected
+
+
+def test_literal_forms():
+    s, p = iri("urn:ex:s"), iri("urn:ex:p")
+    dataset = {
+        "@default": [
+            triple(s, p, literal("plain")),
+            triple(s, p, literal("hallo", language="de")),
+            triple(s, p, literal("1", "http://www.w3.org/2001/XMLSchema#integer")),
+        ]
+    }
+    assert canonicalize_dataset(dataset) == (
+        '<urn:ex:s> <urn:ex:p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+        '<urn:ex:s> <urn:ex:p> "hallo"@de .\n'
+        '<urn:ex:s> <urn:ex:p> "plain" .\n'
+    )
+
+
+def test_duplicate_quads_collapse():
+    t = triple(iri("urn:ex:s"), iri("urn:ex:p"), literal("x"))
+    assert canonicalize_dataset({"@default": [t, dict(t)]}) == '<urn:ex:s> <urn:ex:p> "x" .\n'
+
+
+def test_iri_that_would_break_n_quads_is_refused():
+    dataset = {"@default": [triple(iri("urn:ex:s> <urn:ex:forged"), iri("urn:ex:p"), literal("x"))]}
+    with pytest.raises(CanonicalizationError):
+        canonicalize_dataset(dataset)
+
+
+def _graphs():
+    """Blank node structures that need the n-degree algorithm, as JSON-LD documents."""
+    ctx = {"@vocab": EX, "p": {"@id": EX + "p", "@type": "@id"}, "q": {"@id": EX + "q", "@type": "@id"}}
+
+    def doc(edges, extra=()):
+        nodes = {}
+        for s, prop, o in edges:
+            nodes.setdefault(s, {"@id": f"_:{s}"}).setdefault(prop, []).append(f"_:{o}")
+        for s, prop, value in extra:
+            nodes.setdefault(s, {"@id": f"_:{s}"})[prop] = value
+        return {"@context": ctx, "@graph": list(nodes.values())}
+
+    yield doc([("a", "p", "b"), ("b", "p", "c"), ("c", "p", "a")])
+    yield doc([("a", "p", "b"), ("b", "p", "a"), ("c", "p", "d"), ("d", "p", "c")])
+    yield doc([(x, "p", y) for x in "abcd" for y in "abcd" if x != y])
+    yield doc([("a", "p", "b"), ("a", "q", "c"), ("b", "p", "c"), ("c", "q", "b"), ("d", "p", "a")], [("d", "name", "x")])
+    yield doc([(f"n{i}", "p", f"n{(i + 1) % 6}") for i in range(6)] + [("n0", "q", "n3")])
+
+
+@pytest.mark.parametrize("document", list(_graphs()))
+def test_matches_pyld_urdna2015_where_escaping_agrees(document, document_loader):
+    # pyld's URDNA2015 is a reference for blank node labelling (its escaping is only wrong for control characters)
+    ours = canonicalize(document, document_loader=document_loader)
+    theirs = jsonld.normalize(
+        document, {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": document_loader}
+    )
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("document", list(_graphs()))
+def test_result_does_not_depend_on_labels_or_order(document, document_loader):
+    expected = canonicalize(document, document_loader=document_loader)
+    rng = random.Random(7)
+    for _ in range(5):
+        labels = {node["@id"]: f"_:x{rng.randrange(10**6)}" for node in document["@graph"]}
+        nodes = [
+            {key: (labels[value] if key == "@id" else [labels[v] for v in value] if isinstance(value, list) else value)
+             for key, value in node.items()}
+            for node in document["@graph"]
+        ]
+        rng.shuffle(nodes)
+        relabelled = {"@context": document["@context"], "@graph": nodes}
+        assert canonicalize(relabelled, document_loader=document_loader) == expected
+
+
+def _bomb(n):
+    """n blank nodes, each linked to every other: all indistinguishable, n! paths to try."""
+    return {
+        "@context": {"p": {"@id": EX + "p", "@type": "@id"}},
+        "@graph": [{"@id": f"_:b{i}", "p": [f"_:b{j}" for j in range(n) if j != i]} for i in range(n)],
+    }
+
+
+@pytest.mark.parametrize("n", [6, 10, 30])
+def test_blank_node_bomb_is_refused_quickly(n, document_loader):
+    start = time.perf_counter()
+    with pytest.raises(CanonicalizationLimitError) as info:
+        canonicalize(_bomb(n), document_loader=document_loader)
+    assert time.perf_counter() - start < 1.0
+    assert info.value.code == "canonicalization_limit"
+    assert str(DEFAULT_MAX_WORK) in str(info.value)
+
+
+def test_small_symmetric_structures_fit_the_default_limit(document_loader):
+    canonicalize(_bomb(4), document_loader=document_loader)
+
+
+def test_max_work_is_adjustable(document_loader):
+    with pytest.raises(CanonicalizationLimitError):
+        canonicalize(_bomb(3), document_loader=document_loader, max_work=5)
+    assert canonicalize(_bomb(6), document_loader=document_loader, max_work=10**6).count("\n") == 30
