@@ -5,7 +5,7 @@ a sealed blob they can store; nothing here exports or logs raw key material.
 """
 
 from keys.encryption import KeyEncryptionKey, load_or_create_key_encryption_key
-from keys.errors import KeyError_, KeyUnsealError
+from keys.errors import KeyLifecycleError, KeyUnsealError
 from keys.generation import SealedKey, generate_ed25519_key
 from keys.signer import Ed25519Signer
 from keys.documents import did_web_for, did_web_document, multikey_verification_method
@@ -13,7 +13,7 @@ from keys.documents import did_web_for, did_web_document, multikey_verification_
 __all__ = [
     "KeyEncryptionKey",
     "load_or_create_key_encryption_key",
-    "KeyError_",
+    "KeyLifecycleError",
     "KeyUnsealError",
     "SealedKey",
     "generate_ed25519_key",

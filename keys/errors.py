@@ -1,14 +1,14 @@
-class KeyError_(Exception):
-    """Root of key-lifecycle errors (named so it does not shadow the builtin KeyError)."""
+class KeyLifecycleError(Exception):
+    """Root of key-lifecycle errors."""
 
     code = "key_error"
 
 
-class KeyEncryptionKeyError(KeyError_):
+class KeyEncryptionKeyError(KeyLifecycleError):
     code = "key_encryption_key_invalid"
 
 
-class KeyUnsealError(KeyError_):
+class KeyUnsealError(KeyLifecycleError):
     """A sealed private key could not be opened: wrong key-encryption key or tampered blob."""
 
     code = "key_unseal_failed"

@@ -8,8 +8,8 @@ from datetime import timedelta
 import isodate
 from marshmallow import ValidationError, fields
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]$")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
+DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]\Z")
 
 
 class Duration(fields.String):
@@ -31,11 +31,20 @@ class Duration(fields.String):
         return text
 
 
+# Characters RFC 3987 forbids in an IRI; in a signed document they would break N-Quads.
+_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+
+
+def _iri_safe(value: str) -> None:
+    if _NOT_IN_IRI.search(value):
+        raise ValidationError("The URL has characters that are not allowed in a URL; percent-encode them.")
+
+
 def http_url(**kwargs) -> fields.Url:
-    return fields.Url(schemes={"http", "https"}, require_tld=False, **kwargs)
+    return fields.Url(schemes={"http", "https"}, require_tld=False, validate=_iri_safe, **kwargs)
 
 
-EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+$")
+EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+\Z")
 
 
 def vocabulary(terms, *, error: str):
