@@ -8,6 +8,7 @@ touches the network, Flask or a database.
 """
 
 from .canonicalize import canonicalize, expand
+from .datetimes import parse_date_time_stamp
 from .cryptosuites import EDDSA_RDFC_2022, Cryptosuite, get_cryptosuite
 from .documentloader import BUNDLED_CONTEXT_URLS, DocumentLoader, StaticDocumentLoader, bundled_document_loader
 from .errors import (
@@ -65,6 +66,7 @@ __all__ = [
     "expand",
     "get_cryptosuite",
     "hash_data",
+    "parse_date_time_stamp",
     "proof_configuration",
     "verify_proof",
 ]

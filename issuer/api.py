@@ -11,22 +11,22 @@ from issuer import auth
 from issuer.bootstrap import create_issuer
 from issuer.db import get_session, transaction
 from issuer.errors import Conflict, NotFound, ValidationFailed
-from issuer.models import Achievement, Credential, Issuer, new_id
+from issuer.models import Achievement, Credential, Issuer, is_id, new_id
 from issuer.bodies import load
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
+from schemas.common import SLUG
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-
 def services():
     return current_app.extensions["badges"]
 
 
 def issuer_by_slug(slug: str) -> Issuer:
-    issuer = get_session().scalar(select(Issuer).where(Issuer.slug == slug))
+    issuer = get_session().scalar(select(Issuer).where(Issuer.slug == slug)) if SLUG.match(slug) else None
     if issuer is None:
         raise NotFound("issuer_not_found", f"there is no issuer {slug!r}")
     auth.require_issuer_scope(issuer)
@@ -34,7 +34,7 @@ def issuer_by_slug(slug: str) -> Issuer:
 
 
 def achievement_by_id(achievement_id: str) -> Achievement:
-    achievement = get_session().get(Achievement, achievement_id)
+    achievement = get_session().get(Achievement, achievement_id) if is_id(achievement_id) else None
     if achievement is None:
         raise NotFound("achievement_not_found", f"there is no achievement {achievement_id!r}")
     auth.require_issuer_scope(achievement.issuer)
@@ -172,10 +172,13 @@ def list_credentials():
     if query["issuer"]:
         statement = statement.where(Credential.issuer_id == issuer_by_slug(query["issuer"]).id)
     if query["achievement_id"]:
+        if not is_id(query["achievement_id"]):
+            raise ValidationFailed({"achievement_id": ["Not an achievement id."]})
         statement = statement.where(Credential.achievement_id == query["achievement_id"])
     if query["cursor"]:
-        cursor = get_session().get(Credential, query["cursor"])
-        if cursor is None:
+        cursor = get_session().get(Credential, query["cursor"]) if is_id(query["cursor"]) else None
+        # A scoped token's pages never hold another issuer's credential, so neither do its cursors.
+        if cursor is None or (g.token.issuer_id is not None and cursor.issuer_id != g.token.issuer_id):
             raise ValidationFailed({"cursor": ["Unknown cursor."]})
         statement = statement.where(
             (Credential.issued_at < cursor.issued_at)
@@ -189,7 +192,7 @@ def list_credentials():
 @bp.get("/credentials/<credential_id>")
 @auth.token_required
 def get_credential(credential_id):
-    credential = get_session().get(Credential, credential_id)
+    credential = get_session().get(Credential, credential_id) if is_id(credential_id) else None
     if credential is None:
         raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
     auth.require_issuer_scope(credential.issuer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import request
 from marshmallow import Schema, ValidationError
@@ -11,6 +12,8 @@ from issuer.errors import ApiError, BadRequest, ValidationFailed
 
 # Far above any real credential or API body; deeper nesting is an attack on the parser.
 MAX_JSON_DEPTH = 64
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnsupportedMediaType(ApiError):
@@ -29,12 +32,22 @@ def json_body() -> dict:
     raw = request.get_data(cache=True)
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        # Nested deeper than the parser itself can follow: far past MAX_JSON_DEPTH.
+        raise BadRequest("json_too_deep", f"the body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
         raise BadRequest("malformed_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("malformed_json", "the body must be a JSON object")
     if _depth(body) > MAX_JSON_DEPTH:
         raise BadRequest("json_too_deep", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    if _has_lone_surrogate(body):
+        # Valid JSON escapes (\ud800) but not Unicode text: it cannot be encoded, stored or answered.
+        raise BadRequest("malformed_json", "the body contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    nul_fields = _fields_with_nul(body)
+    if nul_fields:
+        # Valid JSON, but no database stores it (PostgreSQL refuses NUL in text).
+        raise ValidationFailed(_nested({path: ["Text must not contain the NUL character."] for path in nul_fields}))
     return body
 
 
@@ -61,3 +74,45 @@ def _depth(value, level: int = 1) -> int:
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
+
+
+def _has_lone_surrogate(value) -> bool:
+    """Whether a key or string anywhere in `value` holds a surrogate code point (json.loads leaves
+    an escaped one unpaired, and joins a pair into one character)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _fields_with_nul(value, path: str = "") -> list[str]:
+    """Dotted paths (list items by index, as marshmallow names them) of strings holding NUL."""
+    if isinstance(value, str):
+        return [path or "_schema"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = ((key if "\x00" not in key else "_schema", child) for key, child in value.items())
+    elif isinstance(value, list):
+        items = ((str(index), child) for index, child in enumerate(value))
+    else:
+        return []
+    return [found for key, child in items for found in _fields_with_nul(child, f"{path}.{key}" if path else key)]
+
+
+def _nested(flat: dict[str, list[str]]) -> dict:
+    """{"recipient.name": [...]} -> {"recipient": {"name": [...]}}, as marshmallow reports fields."""
+    nested: dict = {}
+    for path, messages in flat.items():
+        *parents, leaf = path.split(".")
+        target = nested
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = messages
+    return nested

@@ -9,17 +9,25 @@ from sqlalchemy import select
 
 from issuer import create_app
 from issuer.db import transaction
-from issuer.migrate import upgrade
+from issuer.migrate import current_revision, head_revision, upgrade
 from issuer.models import Issuer
+from keys import KeyLifecycleError
 
 
-def _app(**defaults):
+def _app(*, migrating: bool = False, **defaults):
     """The app, with the embedded SQLite database brought up to date (PostgreSQL is upgraded
     explicitly, by `badges db upgrade`, where deployments control when schema changes run)."""
-    app = create_app(defaults=defaults)
+    try:
+        app = create_app(defaults=defaults)
+    except KeyLifecycleError as error:  # a malformed or unsafe key-encryption key
+        raise click.ClickException(str(error)) from None
     engine = _engine(app)
+    # Close the pooled connections when the command ends, not whenever they are garbage-collected.
+    click.get_current_context().call_on_close(engine.dispose)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
+    elif not migrating and current_revision(engine) != head_revision():
+        raise click.ClickException("the database schema is not up to date; run `badges db upgrade` first")
     return app
 
 
@@ -73,7 +81,7 @@ def db():
 @db.command("upgrade")
 def db_upgrade():
     """Apply every pending migration."""
-    app = _app()
+    app = _app(migrating=True)
     upgrade(_engine(app))
     click.echo("database is up to date")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -45,6 +46,15 @@ class UTCDateTime(TypeDecorator):
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+# Anything that is not one of our UUID strings names nothing, and is not sent to the database:
+# PostgreSQL refuses text with a NUL byte with an error rather than finding no row.
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def is_id(value: str) -> bool:
+    return bool(_ID.match(value))
 
 
 class Issuer(Base):

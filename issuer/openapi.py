@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 
 from apispec import APISpec
@@ -70,9 +71,20 @@ def build_spec() -> dict:
     return spec.to_dict()
 
 
+def _plain_numbers(value):
+    """apispec copies validator bounds as they are, Decimals included; JSON wants numbers."""
+    if isinstance(value, dict):
+        return {key: _plain_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 @cache
 def _cached_spec() -> dict:
-    return build_spec()
+    return _plain_numbers(build_spec())
 
 
 @bp.get("/api/openapi.json")

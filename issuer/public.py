@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from issuer.db import get_session
 from issuer.errors import NotFound
-from issuer.models import Achievement, Credential, Issuer
+from issuer.models import Achievement, Credential, Issuer, is_id
+from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
 from keys import did_web_document
 
@@ -31,7 +32,7 @@ def json_ld(document: dict, *, default: str = "application/ld+json"):
 
 
 def _issuer(slug: str) -> Issuer:
-    issuer = get_session().scalar(select(Issuer).where(Issuer.slug == slug))
+    issuer = get_session().scalar(select(Issuer).where(Issuer.slug == slug)) if SLUG.match(slug) else None
     if issuer is None:
         raise NotFound("issuer_not_found", f"there is no issuer {slug!r}")
     return issuer
@@ -39,7 +40,7 @@ def _issuer(slug: str) -> Issuer:
 
 @bp.get("/credentials/<credential_id>")
 def credential(credential_id):
-    record = get_session().get(Credential, credential_id)
+    record = get_session().get(Credential, credential_id) if is_id(credential_id) else None
     if record is None:
         raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
     return json_ld(record.document)
@@ -65,7 +66,7 @@ def did_document(slug):
 
 @bp.get("/achievements/<achievement_id>")
 def achievement(achievement_id):
-    record = get_session().get(Achievement, achievement_id)
+    record = get_session().get(Achievement, achievement_id) if is_id(achievement_id) else None
     if record is None:
         raise NotFound("achievement_not_found", f"there is no achievement {achievement_id!r}")
     document = {"@context": list(CONTEXTS), **services().issuance(get_session()).achievement_document(record)}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
-from dataintegrity import DataIntegrityError
+from dataintegrity import DataIntegrityError, parse_date_time_stamp
 from issuer import auth
 from issuer.bodies import json_body, load
 from issuer.db import get_session, transaction
@@ -27,13 +25,6 @@ class Unprocessable(ApiError):
 def _issuer_id(credential: dict) -> str:
     issuer = credential["issuer"]
     return issuer if isinstance(issuer, str) else issuer["id"]
-
-
-def _instant(value) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 @bp.post("/credentials/issue")
@@ -60,8 +51,8 @@ def issue():
                 credential,
                 credential_id=new_id(),
                 now=services.clock(),
-                valid_from=_instant(credential.get("validFrom") or credential.get("issuanceDate")),
-                valid_until=_instant(credential.get("validUntil") or credential.get("expirationDate")),
+                valid_from=parse_date_time_stamp(credential.get("validFrom") or credential.get("issuanceDate")),
+                valid_until=parse_date_time_stamp(credential.get("validUntil") or credential.get("expirationDate")),
             )
     except DataIntegrityError as error:
         raise Unprocessable(error.code, str(error)) from None

@@ -32,7 +32,8 @@ class KeyEncryptionKey:
     @classmethod
     def from_text(cls, text: str) -> KeyEncryptionKey:
         try:
-            secret = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+            # validate=True: a character outside the alphabet is an error, not silently skipped.
+            secret = base64.b64decode(text.strip().encode("ascii"), altchars=b"-_", validate=True)
         except (ValueError, UnicodeEncodeError) as exc:
             raise KeyEncryptionKeyError("the key-encryption key is not valid base64url") from exc
         return cls(secret)

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import Duration, http_url, vocabulary
+from schemas.common import MAX_SCORE, Duration, Score, http_url, vocabulary
 
 # Open Badges 3.0 AchievementType vocabulary; "ext:..." names extend it.
 ACHIEVEMENT_TYPES = (
@@ -18,8 +18,6 @@ ALIGNMENT_TARGET_TYPES = (
     "ceasn:Competency ceterms:Credential CFItem CFRubric CFRubricCriterion CFRubricCriterionLevel "
     "CTDL"
 ).split()
-
-_score = dict(required=True, as_string=False, places=None, validate=validate.Range(min=0))
 
 
 class CriteriaSchema(Schema):
@@ -45,15 +43,16 @@ class AchievementCreateSchema(Schema):
     criteria = fields.Nested(CriteriaSchema, required=True)
     achievement_type = fields.String(
         load_default=None,
-        validate=vocabulary(
-            ACHIEVEMENT_TYPES, error="Use an Open Badges AchievementType (e.g. Badge, Certification) or ext:<name>."
-        ),
+        validate=[
+            validate.Length(max=64),
+            vocabulary(ACHIEVEMENT_TYPES, error="Use an Open Badges AchievementType (e.g. Badge, Certification) or ext:<name>."),
+        ],
     )
     alignments = fields.List(fields.Nested(AlignmentSchema), load_default=list, validate=validate.Length(max=100))
     tags = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=list, validate=validate.Length(max=50))
     image = http_url(load_default=None)
-    passing_score = fields.Decimal(**_score)
-    max_score = fields.Decimal(**{**_score, "validate": validate.Range(min=0, min_inclusive=False)})
+    passing_score = Score(required=True)
+    max_score = Score(required=True, validate=validate.Range(min=0, min_inclusive=False, max=MAX_SCORE))
     valid_for = Duration(load_default=None, metadata={"description": "ISO 8601 duration a credential stays valid, e.g. P1Y"})
 
     @validates_schema

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import isodate
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]\Z")
@@ -17,6 +18,8 @@ class Duration(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 64:
+            raise ValidationError("Not an ISO 8601 duration such as P1Y or P90D.")
         try:
             duration = isodate.parse_duration(text)
         except (isodate.ISO8601Error, ValueError) as exc:
@@ -41,7 +44,9 @@ def _iri_safe(value: str) -> None:
 
 
 def http_url(**kwargs) -> fields.Url:
-    return fields.Url(schemes={"http", "https"}, require_tld=False, validate=_iri_safe, **kwargs)
+    return fields.Url(
+        schemes={"http", "https"}, require_tld=False, validate=[validate.Length(max=2048), _iri_safe], **kwargs
+    )
 
 
 EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+\Z")
@@ -56,3 +61,24 @@ def vocabulary(terms, *, error: str):
             raise ValidationError(error)
 
     return check
+
+
+# Scores are stored as NUMERIC(12, 4).
+MAX_SCORE = Decimal("99999999.9999")
+
+
+class Score(fields.Decimal):
+    """A JSON number (a numeric string is refused), exact as a Decimal, at most 4 decimal places
+    and 99999999.9999, because that is what the database stores without rounding."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=0, max=MAX_SCORE))
+        super().__init__(as_string=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("Not a number.")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number.as_tuple().exponent < -4:
+            raise ValidationError("Use at most 4 decimal places.")
+        return number

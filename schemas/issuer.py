@@ -9,7 +9,7 @@ class IssuerCreateSchema(Schema):
     slug = fields.String(required=True, validate=validate.Regexp(SLUG, error="Use 1-64 lowercase letters, digits and inner hyphens."))
     name = fields.String(required=True, validate=validate.Length(1, 255))
     url = http_url(required=True)
-    email = fields.Email(load_default=None)
+    email = fields.Email(load_default=None, validate=validate.Length(max=320))
     description = fields.String(load_default=None, validate=validate.Length(max=10000))
     did_method = fields.String(load_default="web", validate=validate.OneOf(["web", "key"]))
 

@@ -2,15 +2,15 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import DID, http_url
+from schemas.common import DID, Score, http_url
 
 
 class RecipientSchema(Schema):
-    email = fields.Email(load_default=None)
+    email = fields.Email(load_default=None, validate=validate.Length(max=320))
     name = fields.String(load_default=None, validate=validate.Length(1, 255))
     id = fields.String(
         load_default=None,
-        validate=validate.Regexp(DID, error="Must be a DID, such as did:key:z6Mk..."),
+        validate=[validate.Length(max=2048), validate.Regexp(DID, error="Must be a DID, such as did:key:z6Mk...")],
         metadata={"description": "the earner's DID"},
     )
 
@@ -30,13 +30,13 @@ class EvidenceSchema(Schema):
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not any(data.values()):
-            raise ValidationError("Evidence needs at least one of id, name, description, narrative.", "_schema")
+            raise ValidationError("Evidence needs at least one of id, name, description, narrative, genre.", "_schema")
 
 
 class ResultCreateSchema(Schema):
     external_id = fields.String(required=True, validate=validate.Length(1, 255))
     recipient = fields.Nested(RecipientSchema, required=True)
-    score = fields.Decimal(required=True, as_string=False, validate=validate.Range(min=0))
+    score = Score(required=True)
     completed_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with a time zone"})
     evidence = fields.List(fields.Nested(EvidenceSchema), load_default=list, validate=validate.Length(max=50))
 

@@ -94,6 +94,8 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
+from dataintegrity import parse_date_time_stamp
+
 __all__ = [
     "ALLOWED_OPTIONS",
     "VC_V1_CONTEXT",
@@ -222,7 +224,8 @@ def _parse_date_time_stamp(value: Any) -> tuple[datetime, Decimal] | None | Lite
 def is_date_time_stamp(value: Any) -> bool:
     """True when *value* is an XML Schema 1.1 ``dateTimeStamp`` string
     (``dateTime`` with a mandatory ``Z`` or ``±hh:mm`` offset)."""
-    return _parse_date_time_stamp(value) is not False
+    # Also readable by the shared parser our verifier uses, so we never sign a date we cannot check.
+    return _parse_date_time_stamp(value) is not False and parse_date_time_stamp(value) is not None
 
 
 # --- error collection -------------------------------------------------------

@@ -489,8 +489,7 @@ def test_is_url_rejects(value):
 @pytest.mark.parametrize(
     "value",
     ["2010-01-01T19:23:24Z", "2010-01-01T19:23:24.123456789Z", "2010-01-01T19:23:24+14:00",
-     "2010-01-01T19:23:24-13:59", "2000-02-29T00:00:00Z", "2010-12-31T24:00:00Z", "12010-01-01T00:00:00Z",
-     "-0044-03-15T12:00:00+01:00"],
+     "2010-01-01T19:23:24-13:59", "2000-02-29T00:00:00Z", "2010-12-31T24:00:00Z"],
 )
 def test_date_time_stamp_accepts(value):
     assert is_date_time_stamp(value)
@@ -500,7 +499,9 @@ def test_date_time_stamp_accepts(value):
     "value",
     ["2010-01-01", "2010-01-01T19:23:24", "2010-01-01T19:23Z", "2010-1-01T19:23:24Z", "1900-02-29T00:00:00Z",
      "2010-01-01T24:00:01Z", "2010-01-01T19:23:60Z", "2010-01-01T19:23:24.Z", "2010-01-01T19:23:24+0100",
-     "2010-01-01T19:23:24Z\n", " 2010-01-01T19:23:24Z", "0000-00-00T00:00:00Z", "", None, 0],
+     "2010-01-01T19:23:24Z\n", " 2010-01-01T19:23:24Z", "0000-00-00T00:00:00Z", "", None, 0,
+     # XML Schema allows years outside 1-9999, but we sign only dates our verifier can read.
+     "12010-01-01T00:00:00Z", "-0044-03-15T12:00:00+01:00"],
 )
 def test_date_time_stamp_rejects(value):
     assert not is_date_time_stamp(value)

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from dataintegrity import parse_date_time_stamp
 from verifier.report import CheckResult
-
-
-def _instant(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 def check_validity(credential: dict, *, now: datetime, skew: timedelta) -> CheckResult:
     start_field = "validFrom" if "validFrom" in credential else "issuanceDate"
     end_field = "validUntil" if "validUntil" in credential else "expirationDate"
     for name in (start_field, end_field):
-        if name in credential and _instant(credential[name]) is None:
+        if name in credential and parse_date_time_stamp(credential[name]) is None:
             return CheckResult.failed("validity", "invalid_date", f"{name} is not a date-time with a time zone")
-    start, end = _instant(credential.get(start_field)), _instant(credential.get(end_field))
+    start, end = parse_date_time_stamp(credential.get(start_field)), parse_date_time_stamp(credential.get(end_field))
     if start and start - skew > now:
         return CheckResult.failed("validity", "not_yet_valid", f"not valid before {credential[start_field]}")
     if end and end + skew < now:

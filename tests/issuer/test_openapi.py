@@ -1,0 +1,140 @@
+"""GET /api/openapi.json: a valid OpenAPI 3 document describing every admin endpoint."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+# INTERFACES.md's admin and integration API, as far as it exists now, and the VC API issuer.
+EXPECTED = {
+    "/api/v1/issuers": {"post"},
+    "/api/v1/issuers/{slug}": {"get"},
+    "/api/v1/issuers/{slug}/achievements": {"post"},
+    "/api/v1/issuers/{slug}/keys/rotate": {"post"},
+    "/api/v1/achievements/{achievement_id}": {"get"},
+    "/api/v1/achievements/{achievement_id}/results": {"post"},
+    "/api/v1/credentials": {"get"},
+    "/api/v1/credentials/{credential_id}": {"get"},
+    "/credentials/issue": {"post"},
+}
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node:
+        assert node["$ref"].startswith("#/"), node
+        target = document
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def test_is_openapi_3(document):
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] and document["info"]["version"]
+
+
+def test_is_a_valid_openapi_document(document):
+    validate(document)
+
+
+def test_needs_no_token(client):
+    assert client.get("/api/openapi.json", headers={"Authorization": "Bearer nonsense"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", EXPECTED)
+def test_describes_each_endpoint(document, path):
+    assert path in document["paths"], sorted(document["paths"])
+    operations = document["paths"][path]
+    assert EXPECTED[path] <= set(operations), operations.keys()
+    for method in EXPECTED[path]:
+        operation = operations[method]
+        assert operation["summary"]
+        assert operation["security"] == [{"bearer": []}]
+        declared = {p["name"] for p in operation.get("parameters", []) + operations.get("parameters", []) if p["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path))
+        success = [code for code in operation["responses"] if code.startswith("2")]
+        assert success, operation["responses"]
+        for code in ("401", "403", "404", "422"):
+            problem = operation["responses"][code]["content"]["application/problem+json"]["schema"]
+            assert {"type", "title", "status", "detail", "code"} <= set(resolve(document, problem)["properties"])
+    assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_every_admin_route_of_the_app_is_described(app, document):
+    """A route added to /api/v1 without a description here fails this test."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            if method.lower() not in document["paths"].get(path, {}):
+                missing.append(f"{method} {path}")
+    assert missing == []
+
+
+def test_every_described_path_exists(app, document):
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule): rule.methods for rule in app.url_map.iter_rules()}
+    for path, operations in document["paths"].items():
+        assert path in routes, path
+        for method in set(operations) & METHODS:
+            assert method.upper() in routes[path], (method, path)
+
+
+def test_results_request_body(document):
+    operation = document["paths"]["/api/v1/achievements/{achievement_id}/results"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    assert "$ref" in schema, "the request body references a named schema"
+    schema = resolve(document, schema)
+    assert {"external_id", "recipient", "score", "completed_at", "evidence"} <= set(schema["properties"])
+    assert {"external_id", "recipient", "score", "completed_at"} <= set(schema["required"])
+    assert "evidence" not in schema["required"]
+    assert schema["properties"]["score"]["type"] == "number"
+    assert schema["properties"]["completed_at"]["format"] == "date-time"
+    recipient = resolve(document, schema["properties"]["recipient"])
+    assert {"email", "name", "id"} <= set(recipient["properties"])
+    assert {"201", "200"} <= set(operation["responses"])
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("/api/v1/issuers", {"slug", "name", "url", "email", "description", "did_method"}),
+    ("/api/v1/issuers/{slug}/achievements",
+     {"name", "description", "criteria", "achievement_type", "alignments", "tags", "passing_score", "max_score", "valid_for"}),
+    ("/credentials/issue", {"credential", "options"}),
+])
+def test_other_request_bodies(document, path, fields):
+    schema = resolve(document, document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"])
+    assert fields <= set(schema["properties"])
+
+
+def test_numeric_bounds_are_numbers(document):
+    """JSON Schema's minimum/maximum are numbers; a string there makes clients' validators reject the document."""
+    bad = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+                           "minItems", "maxItems") and not isinstance(value, (int, float, bool)):
+                    bad.append(f"{where}/{key}={value!r}")
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(document, "#")
+    assert bad == []

@@ -1,0 +1,368 @@
+"""The W3C VC API issuer, POST /credentials/issue: what other credential systems send us to sign."""
+
+import copy
+
+import pytest
+from sqlalchemy import func, select
+
+from issuer.models import Credential
+from tests.conftest import ISSUER, make_token
+from verifier import verify_credential
+from verifier.resolvers import Resolver
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+ACME_DID = "did:web:badges.test:issuers:acme"
+SUBJECT_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+
+
+def ob_credential(issuer=ACME_DID, **extra) -> dict:
+    """An Open Badges 3.0 credential as another system would build it, without a proof."""
+    return {
+        "@context": [VC_V2, OB_V3],
+        "id": "urn:uuid:8a6e1c9e-5f0c-4a55-9b59-4c7b1a0e2d11",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": issuer,
+        "name": "Python Basics",
+        "validFrom": "2026-11-25T10:00:00Z",
+        "credentialSubject": {
+            "id": SUBJECT_DID,
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "https://lms.example/achievements/python-basics",
+                "type": ["Achievement"],
+                "name": "Python Basics",
+                "description": "Writes, runs and tests small Python programs.",
+                "criteria": {"narrative": "Pass the exam."},
+            },
+        },
+        **extra,
+    }
+
+
+def plain_v2_credential(**extra) -> dict:
+    return {
+        "@context": [VC_V2],
+        "type": ["VerifiableCredential"],
+        "issuer": ACME_DID,
+        "credentialSubject": {"id": SUBJECT_DID},
+        **extra,
+    }
+
+
+def stored_credentials(services) -> int:
+    with services.sessionmaker() as session:
+        return session.scalar(select(func.count()).select_from(Credential))
+
+
+def issue(api, credential, **body):
+    return api.post("/credentials/issue", json={"credential": credential, **body})
+
+
+def assert_verifies(credential, document_loader, resolver, clock):
+    report = verify_credential(credential, document_loader=document_loader, resolver=resolver, now=clock())
+    assert report.verified, report.to_dict()
+    assert {c.check: c.status for c in report.checks}["proof"] == "passed"
+    return report
+
+
+def without_proof(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k != "proof"}
+
+
+@pytest.mark.parametrize("issuer_form", ["string", "object"])
+def test_issues_vc2_credential_of_our_did_web_issuer(api, issuer, services, own_resolver, document_loader, clock,
+                                                     issuer_form):
+    issuer_value = ACME_DID if issuer_form == "string" else {"id": ACME_DID, "type": ["Profile"], "name": "Acme Academy"}
+    sent = ob_credential(issuer=issuer_value)
+    original = copy.deepcopy(sent)
+
+    response = issue(api, sent, options={})
+
+    assert response.status_code == 201, response.json
+    assert list(response.json) == ["verifiableCredential"]
+    signed = response.json["verifiableCredential"]
+    assert without_proof(signed) == original
+    proof = signed["proof"]
+    assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
+    assert proof["proofPurpose"] == "assertionMethod"
+    assert proof["verificationMethod"] == f"{ACME_DID}#key-1"
+    assert_verifies(signed, document_loader, own_resolver, clock)
+    assert stored_credentials(services) == 1
+
+
+def test_issues_credential_with_only_the_v2_context(api, issuer, own_resolver, document_loader, clock):
+    sent = plain_v2_credential(validFrom="2026-11-25T10:00:00Z", validUntil="2027-11-25T10:00:00Z")
+    response = issue(api, sent)  # no options member at all
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert without_proof(signed) == sent
+    assert_verifies(signed, document_loader, own_resolver, clock)
+
+
+def test_signed_credential_is_stored_with_its_validity(api, issuer, services):
+    sent = ob_credential(validUntil="2027-11-25T10:00:00Z")
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    with services.sessionmaker() as session:
+        record = session.scalars(select(Credential)).one()
+        assert record.document == response.json["verifiableCredential"]
+        assert record.achievement_id is None and record.result_id is None
+        assert record.valid_from.isoformat() == "2026-11-25T10:00:00+00:00"
+        assert record.valid_until.isoformat() == "2027-11-25T10:00:00+00:00"
+
+
+def listed_validity(api) -> list[tuple]:
+    items = api.get("/api/v1/credentials").json["items"]
+    return [(item["valid_from"], item["valid_until"]) for item in items]
+
+
+def test_listed_validity_follows_the_credential(api, issuer):
+    response = issue(api, ob_credential(validFrom="2026-11-25T10:00:00+02:00", validUntil="2027-11-25T10:00:00.5Z"))
+    assert response.status_code == 201, response.json
+    assert listed_validity(api) == [("2026-11-25T08:00:00+00:00", "2027-11-25T10:00:00.500000+00:00")]
+
+
+def test_end_of_day_midnight_is_kept_as_the_next_day(api, issuer):
+    """XML Schema allows 24:00:00 (the end of the day); the stored validity must not drop it."""
+    response = issue(api, ob_credential(validFrom="2026-11-24T24:00:00Z", validUntil="2027-11-25T24:00:00+01:00"))
+    assert response.status_code == 201, response.json
+    assert listed_validity(api) == [("2026-11-25T00:00:00+00:00", "2027-11-25T23:00:00+00:00")]
+
+
+def test_vc11_credential_gets_the_data_integrity_context(api, issuer, own_resolver, document_loader, clock):
+    sent = {
+        "@context": [VC_V1],
+        "id": "urn:uuid:2f0f7e55-0fd1-4b43-a0a2-6b1d7a0c0f60",
+        "type": ["VerifiableCredential"],
+        "issuer": ACME_DID,
+        "issuanceDate": "2026-11-25T10:00:00Z",
+        "credentialSubject": {"id": SUBJECT_DID},
+    }
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
+    assert without_proof(signed) == {**sent, "@context": [VC_V1, DATA_INTEGRITY_V2]}
+    assert signed["proof"]["type"] == "DataIntegrityProof"
+    assert_verifies(signed, document_loader, own_resolver, clock)
+
+
+def test_vc11_credential_with_string_context(api, issuer, own_resolver, document_loader, clock):
+    sent = {"@context": VC_V1, "type": "VerifiableCredential", "issuer": {"id": ACME_DID},
+            "issuanceDate": "2026-11-25T10:00:00Z", "credentialSubject": {"id": SUBJECT_DID}}
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
+    assert_verifies(signed, document_loader, own_resolver, clock)
+
+
+def test_vc11_credential_that_already_has_the_data_integrity_context(api, issuer, own_resolver, document_loader,
+                                                                     clock):
+    sent = {"@context": [VC_V1, DATA_INTEGRITY_V2], "type": ["VerifiableCredential"], "issuer": ACME_DID,
+            "issuanceDate": "2026-11-25T10:00:00Z", "credentialSubject": {"id": SUBJECT_DID}}
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
+    assert_verifies(signed, document_loader, own_resolver, clock)
+
+
+def test_did_key_issuer_verifies_offline(api, services, document_loader, clock):
+    created = api.post("/api/v1/issuers", json={**ISSUER, "slug": "offline", "did_method": "key"})
+    assert created.status_code == 201, created.json
+    did = created.json["id"]
+    assert did.startswith("did:key:z6Mk")
+
+    response = issue(api, ob_credential(issuer=did))
+
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["issuer"] == did
+    assert signed["proof"]["verificationMethod"] == f"{did}#{did.removeprefix('did:key:')}"
+    assert_verifies(signed, document_loader, Resolver(), clock)
+
+
+def test_issuer_scoped_token_signs_for_its_own_issuer(api, issuer, services, own_resolver,
+                                                      document_loader, clock):
+    response = issue(api.as_token(make_token(services, "acme")), ob_credential())
+    assert response.status_code == 201, response.json
+    assert_verifies(response.json["verifiableCredential"], document_loader, own_resolver, clock)
+
+
+# --- rejections: problem+json, fields named, nothing stored ---------------------------------------
+
+
+def assert_problem(response, status: int, code: str | None = None):
+    assert response.status_code == status, response.json
+    assert response.mimetype == "application/problem+json"
+    body = response.json
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    if code is not None:
+        assert body["code"] == code, body
+        assert body["type"].endswith(code)
+    return body
+
+
+def test_issuer_that_is_not_ours(api, issuer, services):
+    response = issue(api, ob_credential(issuer="did:web:elsewhere.example"))
+    body = assert_problem(response, 422, "unknown_issuer")
+    assert "did:web:elsewhere.example" in body["detail"]
+    assert stored_credentials(services) == 0
+
+
+def test_issuer_object_that_is_not_ours(api, issuer, services):
+    response = issue(api, ob_credential(issuer={"id": "https://acme.example", "type": ["Profile"]}))
+    assert_problem(response, 422, "unknown_issuer")
+    assert stored_credentials(services) == 0
+
+
+def test_token_scoped_to_another_issuer(api, issuer, services):
+    other = api.post("/api/v1/issuers", json={**ISSUER, "slug": "other", "url": "https://other.example"})
+    assert other.status_code == 201, other.json
+    response = issue(api.as_token(make_token(services, "other")), ob_credential())
+    assert_problem(response, 403, "token_scope")
+    assert stored_credentials(services) == 0
+
+
+def test_no_token(api, issuer, services):
+    response = issue(api.as_token(None), ob_credential())
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert stored_credentials(services) == 0
+
+
+def test_unknown_token(api, issuer, services):
+    response = issue(api.as_token("bdg_not-a-token"), ob_credential())
+    assert_problem(response, 401)
+    assert stored_credentials(services) == 0
+
+
+def test_unknown_context_url(api, issuer, services):
+    unknown = "https://contexts.example/unknown/v1"
+    sent = plain_v2_credential()
+    sent["@context"] = [VC_V2, unknown]
+    response = issue(api, sent)
+    body = assert_problem(response, 422, "unknown_context")
+    assert unknown in body["detail"]
+    assert stored_credentials(services) == 0
+
+
+def test_undefined_term(api, issuer, services):
+    sent = plain_v2_credential(credentialSubject={"favouriteColour": "blue"})
+    response = issue(api, sent)
+    body = assert_problem(response, 422, "undefined_term")
+    assert "favouriteColour" in body["detail"]
+    assert stored_credentials(services) == 0
+
+
+def test_undefined_type(api, issuer, services):
+    sent = plain_v2_credential(type=["VerifiableCredential", "NoSuchCredential"])
+    response = issue(api, sent)
+    body = assert_problem(response, 422, "undefined_term")
+    assert "NoSuchCredential" in body["detail"]
+    assert stored_credentials(services) == 0
+
+
+def validation_errors(response) -> dict:
+    body = assert_problem(response, 422, "validation_failed")
+    assert isinstance(body["errors"], dict) and body["errors"]
+    return body["errors"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda c: c.update(id="not a url"), "credential.id"),
+        (lambda c: c.update(id="relative/path"), "credential.id"),
+        (lambda c: c.pop("issuer"), "credential.issuer"),
+        (lambda c: c.update(issuer={"name": "Acme"}), "credential.issuer.id"),
+        (lambda c: c.update(issuer="acme"), "credential.issuer"),
+        (lambda c: c.update(type=["OpenBadgeCredential"]), "credential.type"),
+        (lambda c: c.pop("type"), "credential.type"),
+        (lambda c: c.update({"@context": [OB_V3, VC_V2]}), "credential.@context[0]"),
+        (lambda c: c.update({"@context": VC_V2}), "credential.@context"),
+        (lambda c: c.pop("@context"), "credential.@context"),
+        (lambda c: c.update(validFrom="2026-11-25"), "credential.validFrom"),
+        (lambda c: c.update(validFrom="2026-11-25T10:00:00"), "credential.validFrom"),
+        (lambda c: c.update(validFrom="yesterday"), "credential.validFrom"),
+        (lambda c: c.update(validUntil="2020-01-01T00:00:00Z"), "credential.validUntil"),
+        (lambda c: c.update(issuanceDate="2026-11-25T10:00:00Z"), "credential.issuanceDate"),
+        (lambda c: c.update(credentialStatus={"id": "https://badges.test/status/1#5"}), "credential.credentialStatus.type"),
+        (lambda c: c.update(credentialStatus=[{"type": "BitstringStatusListEntry"}, {"id": "https://badges.test/s#1"}]),
+         "credential.credentialStatus[1].type"),
+        (lambda c: c.pop("credentialSubject"), "credential.credentialSubject"),
+        (lambda c: c.update(credentialSubject={}), "credential.credentialSubject"),
+        (lambda c: c.update(proof={"type": "DataIntegrityProof"}), "credential.proof"),
+    ],
+    ids=["id-not-url", "id-relative", "no-issuer", "issuer-without-id", "issuer-not-url", "type-without-vc",
+         "no-type", "first-context-not-vc", "v2-context-as-string", "no-context", "validFrom-date-only",
+         "validFrom-no-zone", "validFrom-words", "validUntil-before-validFrom", "issuanceDate-in-v2",
+         "status-without-type", "second-status-without-type", "no-subject", "empty-subject", "proof-present"],
+)
+def test_invalid_credential_is_rejected_naming_the_field(api, issuer, services, change, field):
+    sent = ob_credential()
+    change(sent)
+    response = issue(api, sent)
+    errors = validation_errors(response)
+    assert field in errors, errors
+    assert all(isinstance(m, str) and m for m in errors[field])
+    assert stored_credentials(services) == 0
+
+
+def test_every_broken_rule_is_named_at_once(api, issuer, services):
+    sent = ob_credential(id="nope", validFrom="soon", type=["Badge"])
+    errors = validation_errors(issue(api, sent))
+    assert {"credential.id", "credential.validFrom", "credential.type"} <= set(errors)
+    assert stored_credentials(services) == 0
+
+
+def test_unknown_request_members(api, issuer, services):
+    response = api.post("/credentials/issue", json={"credential": ob_credential(), "verifiableCredential": {},
+                                                    "extra": 1})
+    errors = validation_errors(response)
+    assert {"verifiableCredential", "extra"} <= set(errors), errors
+    assert stored_credentials(services) == 0
+
+
+def test_unknown_option(api, issuer, services):
+    response = issue(api, ob_credential(), options={"proofType": "Ed25519Signature2020"})
+    errors = validation_errors(response)
+    assert "options.proofType" in errors, errors
+    assert stored_credentials(services) == 0
+
+
+def test_missing_credential_member(api, issuer, services):
+    response = api.post("/credentials/issue", json={"options": {}})
+    errors = validation_errors(response)
+    assert "credential" in errors, errors
+    assert stored_credentials(services) == 0
+
+
+@pytest.mark.parametrize("credential", [None, "a string", [], 42])
+def test_credential_not_an_object(api, issuer, services, credential):
+    response = api.post("/credentials/issue", json={"credential": credential})
+    errors = validation_errors(response)
+    assert "credential" in errors, errors
+    assert stored_credentials(services) == 0
+
+
+def test_body_not_json(api, issuer, services):
+    response = api.post("/credentials/issue", data="credential=1",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(response, 415, "unsupported_media_type")
+    response = api.post("/credentials/issue", data="{not json", headers={"Content-Type": "application/json"})
+    assert_problem(response, 400, "malformed_json")
+    response = api.post("/credentials/issue", json=[ob_credential()])
+    assert_problem(response, 400, "malformed_json")
+    assert stored_credentials(services) == 0
+
+
+def test_unknown_issuer_is_told_before_scope_and_nothing_leaks(api, issuer, services):
+    """A scoped token asking for an issuer that does not exist learns only that it is not ours."""
+    response = issue(api.as_token(make_token(services, "acme")), ob_credential(issuer="did:web:badges.test:issuers:nope"))
+    assert_problem(response, 422, "unknown_issuer")
+    assert stored_credentials(services) == 0
