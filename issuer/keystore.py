@@ -79,11 +79,12 @@ class KeyStore:
         self._session.flush()
         return self.create_key(issuer, now=now)
 
-    def verification_methods(self, issuer: Issuer) -> list[dict]:
-        keys = self._session.scalars(
-            select(SigningKey).where(SigningKey.issuer_id == issuer.id).order_by(SigningKey.sequence)
-        )
-        return [
-            multikey_verification_method(issuer.did, key.verification_method.split("#", 1)[1], key.public_key_multibase)
-            for key in keys
-        ]
+
+
+def verification_methods(session: Session, issuer: Issuer) -> list[dict]:
+    """Every key of `issuer`, current and retired, as Multikey verification methods."""
+    keys = session.scalars(select(SigningKey).where(SigningKey.issuer_id == issuer.id).order_by(SigningKey.sequence))
+    return [
+        multikey_verification_method(issuer.did, key.verification_method.split("#", 1)[1], key.public_key_multibase)
+        for key in keys
+    ]

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from issuer.db import get_session
 from issuer.errors import NotFound
+from issuer.keystore import verification_methods
 from issuer.models import Achievement, Credential, Issuer, is_id
 from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
@@ -58,7 +59,7 @@ def did_document(slug):
     issuer = _issuer(slug)
     if issuer.did_method != "web":
         raise NotFound("not_did_web", f"issuer {slug!r} is identified by {issuer.did}, which needs no DID document")
-    methods = services().keystore(get_session()).verification_methods(issuer)
+    methods = verification_methods(get_session(), issuer)
     response = jsonify(did_web_document(issuer.did, methods))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

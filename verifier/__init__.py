@@ -6,6 +6,6 @@ never raises for a bad credential; a bad credential is data, reported check by c
 
 from verifier.report import CheckResult, Report
 from verifier.resolvers import DidResolver, ResolutionError
-from verifier.verify import verify_credential
+from verifier.verify import Policy, Verifier, verify_credential
 
-__all__ = ["CheckResult", "DidResolver", "Report", "ResolutionError", "verify_credential"]
+__all__ = ["CheckResult", "DidResolver", "Policy", "Report", "ResolutionError", "Verifier", "verify_credential"]

@@ -1,0 +1,170 @@
+"""`status`: the credential's status list entries say it is neither revoked nor suspended.
+
+Each `BitstringStatusListEntry` (W3C Bitstring Status List v1.0) and legacy `StatusList2021Entry`
+is checked by the spec's validation algorithm. A status that cannot be determined (list
+unreachable, invalid, expired, unsupported) fails: an indeterminate status never passes.
+
+Collaborators are passed in: `fetch_json(url) -> dict` (the guarded fetcher, within the
+verification's budget) and `verify_list_credential(list_credential) -> (ok, reason)`, with which
+the caller checks the list credential's proof, and that it trusts the list's issuer (the spec lets
+it differ from the credential's issuer, so that decision is the caller's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from dataintegrity import parse_date_time_stamp
+from verifier.report import CheckResult
+from verifier.statuslist import StatusListError, bit_at, decode_status_list
+
+CHECK = "status"
+
+# entry type -> (list credential type, list subject type)
+ENTRY_TYPES = {
+    "BitstringStatusListEntry": ("BitstringStatusListCredential", "BitstringStatusList"),
+    "StatusList2021Entry": ("StatusList2021Credential", "StatusList2021"),
+}
+_INDEX = re.compile(r"[0-9]{1,15}")
+
+
+class _Failure(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.result = CheckResult.failed(CHECK, code, message)
+
+
+def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
+                 verify_list_credential: Callable[[dict], tuple[bool, str]], now: datetime,
+                 ttl_for: Callable[[str, float], None] | None = None) -> CheckResult:
+    """Check every status entry; the first failure is the result.
+
+    :param ttl_for: optional `(url, seconds)` hook (`Fetcher.ttl_for`) given a list's `ttl`, so
+        the list is cached as long as its issuer says.
+    """
+    status = credential.get("credentialStatus")
+    if status is None:
+        return CheckResult.passed(CHECK, "no status to check")
+    entries = status if isinstance(status, list) else [status]
+    if not entries:
+        return CheckResult.passed(CHECK, "no status to check")
+    lists: dict[str, dict] = {}  # one fetch and one proof check per list, however many entries use it
+    messages = []
+    for entry in entries:
+        try:
+            messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for))
+        except _Failure as failure:
+            return failure.result
+    return CheckResult.passed(CHECK, "; ".join(messages))
+
+
+def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for) -> str:
+    if not isinstance(entry, dict):
+        raise _Failure("status_entry_invalid", "a credentialStatus entry is not an object")
+    entry_type = _types(entry.get("type"))
+    known = [t for t in entry_type if t in ENTRY_TYPES]
+    if not known:
+        raise _Failure("status_unsupported", f"status type {', '.join(entry_type) or '(none)'} is not supported")
+    list_type, subject_type = ENTRY_TYPES[known[0]]
+    purpose, url = entry.get("statusPurpose"), entry.get("statusListCredential")
+    if not isinstance(purpose, str) or not purpose:
+        raise _Failure("status_entry_invalid", "the status entry has no statusPurpose")
+    if not isinstance(url, str) or not url:
+        raise _Failure("status_entry_invalid", "the status entry has no statusListCredential URL")
+    size = entry.get("statusSize", 1)
+    if size != 1 or isinstance(size, bool):
+        raise _Failure("status_unsupported", f"statusSize {size!r} is not supported (only 1)")
+    index_text = entry.get("statusListIndex")
+    if not isinstance(index_text, str) or not _INDEX.fullmatch(index_text):
+        raise _Failure("status_index_invalid", f"statusListIndex {index_text!r} is not a base-10 number")
+    index = int(index_text)
+
+    if url not in lists:
+        lists[url] = _load_list(url, fetch_json, verify_list_credential)
+    list_credential = lists[url]
+    if list_type not in _types(list_credential.get("type")):
+        raise _Failure("status_list_invalid", f"{url} is not a {list_type}")
+    subject = list_credential.get("credentialSubject")
+    if isinstance(subject, list) and len(subject) == 1:
+        subject = subject[0]
+    if not isinstance(subject, dict) or subject_type not in _types(subject.get("type")):
+        raise _Failure("status_list_invalid", f"the credentialSubject of {url} is not a {subject_type}")
+    list_purposes = _types(subject.get("statusPurpose"))
+    if purpose not in list_purposes:
+        raise _Failure("status_purpose_mismatch",
+                       f"the entry's purpose is {purpose}, the list at {url} is for {', '.join(list_purposes) or 'nothing'}")
+    _check_list_validity(list_credential, url, now)
+    if ttl_for is not None:
+        ttl = subject.get("ttl")
+        if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
+            ttl_for(url, ttl / 1000)
+    try:
+        bits = decode_status_list(subject.get("encodedList"))
+    except StatusListError as error:
+        raise _Failure("status_list_invalid", f"the list at {url}: {error}") from None
+    try:
+        bit = bit_at(bits, index)
+    except IndexError:
+        raise _Failure("status_index_invalid",
+                       f"statusListIndex {index} is outside the list at {url} ({len(bits) * 8:,} entries)") from None
+
+    if purpose == "revocation":
+        if bit:
+            raise _Failure("revoked", f"revoked (list {url}, index {index})")
+        return "not revoked"
+    if purpose == "suspension":
+        if bit:
+            raise _Failure("suspended", f"suspended (list {url}, index {index})")
+        return "not suspended"
+    return f"{purpose} status is {bit}{_status_message(entry, bit)}"
+
+
+def _load_list(url, fetch_json, verify_list_credential) -> dict:
+    try:
+        list_credential = fetch_json(url)
+    except Exception as error:  # any failure of the fetcher: the status cannot be determined
+        raise _Failure("status_unavailable", f"the status list could not be fetched: {error}") from None
+    if not isinstance(list_credential, dict):
+        raise _Failure("status_list_invalid", f"{url} did not return a credential")
+    try:
+        ok, reason = verify_list_credential(list_credential)
+    except Exception as error:
+        ok, reason = False, f"it could not be verified ({error.__class__.__name__})"
+    if not ok:
+        raise _Failure("status_list_invalid", f"the status list credential at {url} is not valid: {reason}")
+    return list_credential
+
+
+def _check_list_validity(list_credential: dict, url: str, now: datetime) -> None:
+    start_field = "validFrom" if "validFrom" in list_credential else "issuanceDate"
+    end_field = "validUntil" if "validUntil" in list_credential else "expirationDate"
+    bounds = {}
+    for name in (start_field, end_field):
+        if name in list_credential:
+            bounds[name] = parse_date_time_stamp(list_credential[name])
+            if bounds[name] is None:
+                raise _Failure("status_list_invalid", f"{name} of the status list at {url} is not a date-time")
+    start, end = bounds.get(start_field), bounds.get(end_field)
+    if start is not None and now < start:
+        raise _Failure("status_list_expired", f"the status list at {url} is not valid before {list_credential[start_field]}")
+    if end is not None and now >= end:
+        raise _Failure("status_list_expired", f"the status list at {url} expired at {list_credential[end_field]}")
+
+
+def _status_message(entry: dict, value: int) -> str:
+    messages = entry.get("statusMessage")
+    if isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, dict) and item.get("status") == hex(value) and isinstance(item.get("message"), str):
+                return f" ({item['message']})"
+    return ""
+
+
+def _types(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []

@@ -1,0 +1,151 @@
+"""Verification over HTTP: the JSON API, the W3C VC API verifier routes and the /verify page.
+
+The app that mounts this blueprint puts a `Verifier` factory at app.extensions["verifier"]
+(a callable returning a Verifier for one request); this module never builds one itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from werkzeug.exceptions import BadRequest as HttpBadRequest
+
+from verifier.report import Report
+
+bp = Blueprint("verifier", __name__, template_folder="templates")
+
+PLAIN_WORDS = {
+    "format": "The credential can be read",
+    "context": "It uses only known vocabularies",
+    "schema": "It has the Open Badges fields",
+    "issuer": "It is signed with a key of its issuer",
+    "proof": "The signature is valid",
+    "validity": "It is within its validity dates",
+    "status": "It is not revoked or suspended",
+    "trust": "Its issuer is in the trusted registry",
+}
+STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "warning": "Warning", "skipped": "Not checked"}
+
+
+class RequestProblem(Exception):
+    """A caller's mistake in how the request is made (not a bad credential)."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def _verifier():
+    return current_app.extensions["verifier"]()
+
+
+def _problem(status: int, code: str, title: str, detail: str, **extra):
+    body = {"type": f"urn:badges:problem:{code}", "title": title, "status": status, "detail": detail, "code": code, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+@bp.errorhandler(RequestProblem)
+def _request_problem(error: RequestProblem):
+    return _problem(error.status, error.code, "Bad request", error.detail)
+
+
+def _json_object() -> dict:
+    if not (request.mimetype == "application/json" or (request.mimetype or "").endswith("+json")):
+        raise RequestProblem(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise RequestProblem(400, "malformed_json", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise RequestProblem(400, "malformed_json", "the body must be a JSON object")
+    return body
+
+
+def _report_from_request() -> Report:
+    """/api/v1/verify input: a multipart file, or JSON with one of credential, jwt, url."""
+    verifier = _verifier()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise RequestProblem(422, "validation_failed", "upload the credential in the form field 'file'")
+        return verifier.verify_input(upload.read(), filename=upload.filename, content_type=upload.mimetype)
+    body = _json_object()
+    given = [key for key in ("credential", "jwt", "url") if key in body]
+    unknown = sorted(set(body) - {"credential", "jwt", "url"})
+    if len(given) != 1 or unknown:
+        raise RequestProblem(422, "validation_failed", "send exactly one of credential, jwt or url" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    if given == ["url"]:
+        if not isinstance(body["url"], str):
+            raise RequestProblem(422, "validation_failed", "url must be a string")
+        return verifier.verify_url(body["url"])
+    if given == ["jwt"] and not isinstance(body["jwt"], str):
+        raise RequestProblem(422, "validation_failed", "jwt must be a string")
+    return verifier.verify_input(body[given[0]])
+
+
+@bp.post("/api/v1/verify")
+def verify_api():
+    return jsonify(_report_from_request().to_dict())
+
+
+@bp.post("/credentials/verify")
+def vcapi_verify_credential():
+    """W3C VC API: 200 with the report when it verifies; 422 problem details with the report when not."""
+    body = _json_object()
+    credential = body.get("verifiableCredential")
+    if credential is None:
+        raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential")
+    if not isinstance(body.get("options", {}), dict):
+        raise RequestProblem(400, "validation_failed", "options must be an object")
+    report = _verifier().verify_input(credential)
+    if report.verified:
+        return jsonify(report.to_dict())
+    failed = [c for c in report.checks if c.status == "failed"]
+    detail = "; ".join(f"{c.check}: {c.message}" for c in failed) or "the credential did not verify"
+    return _problem(422, failed[0].code if failed else "not_verified", "Credential not verified", detail, **report.to_dict())
+
+
+@bp.post("/presentations/verify")
+def vcapi_verify_presentation():
+    body = _json_object()
+    presentation = body.get("verifiablePresentation")
+    options = body.get("options", {})
+    if not isinstance(presentation, dict) or not isinstance(options, dict):
+        raise RequestProblem(400, "validation_failed", "the body needs verifiablePresentation (an object) and options (an object)")
+    result = _verifier().verify_presentation(presentation, challenge=options.get("challenge"), domain=options.get("domain"))
+    if result["verified"]:
+        return jsonify(result)
+    return _problem(422, "presentation_not_verified", "Presentation not verified", "the presentation or a credential in it did not verify", **result)
+
+
+@bp.get("/verify")
+def verify_page():
+    return render_template("verify.html", report=None, words=PLAIN_WORDS, status_words=STATUS_WORDS)
+
+
+@bp.post("/verify")
+def verify_page_post():
+    """The page's form: a pasted JSON or JWT, an uploaded file, or a URL. Works without JavaScript."""
+    verifier = _verifier()
+    upload = request.files.get("file")
+    pasted = (request.form.get("credential") or "").strip()
+    url = (request.form.get("url") or "").strip()
+    if upload is not None and upload.filename:
+        report = verifier.verify_input(upload.read(), filename=upload.filename, content_type=upload.mimetype)
+    elif pasted:
+        report = verifier.verify_input(pasted)
+    elif url:
+        report = verifier.verify_url(url)
+    else:
+        return render_template("verify.html", report=None, error="Paste a credential, choose a file or give a URL.",
+                               words=PLAIN_WORDS, status_words=STATUS_WORDS), 400
+    return render_template("verify.html", report=report.to_dict(), words=PLAIN_WORDS, status_words=STATUS_WORDS)
+
+
+@bp.app_errorhandler(HttpBadRequest)
+def _bad_form(error):  # pragma: no cover - werkzeug raises this for broken multipart bodies
+    return _problem(400, "bad_request", "Bad request", error.description or "bad request")
