@@ -5,9 +5,12 @@ signatures: a term no context defines is silently dropped, and a relative ``type
 silently left out of the RDF (or, in pyld, resolved against an invented base IRI). Whatever is dropped is not signed, so a typo would be "signed" and an
 attacker could add unsigned claims. In safe mode all of these are errors that name the term.
 
-Every pyld call gets the caller's ``documentLoader`` and a fresh ``contextResolver``: pyld's default
-loader may use the network, and its default resolver keeps a process-global cache, so without them
-the result would depend on what other code in the process loaded earlier.
+Every pyld call gets the caller's ``documentLoader`` and our own context resolver: pyld's default
+loader may use the network, and its default resolver keeps a process-global cache keyed by URL alone
+(whatever loader served it) in a structure that is not thread-safe, so with them the result could
+depend on what other code in the process loaded earlier. Processed contexts are reused across calls
+only for the bundled contexts, when the caller's loader serves exactly the bundled bytes for them
+(:mod:`.contextcache`); everything else is processed afresh on every call.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import Any
 
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
 
+from .contextcache import default_context_cache
 from .documentloader import DocumentLoader
 from .errors import DataIntegrityError, InvalidJsonLdError, SafeModeError
 from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset
@@ -29,13 +34,26 @@ __all__ = ["DEFAULT_MAX_WORK", "canonicalize", "expand"]
 _ABSOLUTE_IRI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*|_):\S*")
 
 
-def _options(document_loader: DocumentLoader) -> dict[str, Any]:
+def _options(document_loader: DocumentLoader, resolver: ContextResolver) -> dict[str, Any]:
     return {
         "documentLoader": document_loader,
-        "contextResolver": ContextResolver({}, document_loader),
+        "contextResolver": resolver,
         "base": None,  # relative IRIs must stay relative so that safe mode can refuse them
         "processingMode": "json-ld-1.1",
     }
+
+
+def _processor(
+    document: dict, document_loader: DocumentLoader, on_property_dropped
+) -> tuple[jsonld.JsonLdProcessor, dict]:
+    """A pyld processor and options for one call: with the shared context cache, unless the
+    document's contexts use ``@import`` (pyld then mutates the imported context document, which must
+    not be one we share), in which case pyld alone with a fresh resolver, as before caching."""
+    if _imports(document):
+        processor = jsonld.JsonLdProcessor(on_property_dropped=on_property_dropped)
+        return processor, _options(document_loader, ContextResolver({}, document_loader))
+    processor, resolver = default_context_cache().processor(document_loader, on_property_dropped)
+    return processor, _options(document_loader, resolver)
 
 
 def _reraise(error: Exception) -> None:
@@ -68,12 +86,17 @@ def expand(document: dict, *, document_loader: DocumentLoader) -> list:
         InvalidJsonLdError: anything else the JSON-LD processor rejects, and "@"-words that are not
             keywords in an inline context (pyld would only warn and ignore the definition).
     """
+    return _expand(document, document_loader)[0]
+
+
+def _expand(document: dict, document_loader: DocumentLoader) -> tuple[list, jsonld.JsonLdProcessor, dict]:
     if not isinstance(document, dict):
         raise TypeError(f"document must be a dict, not {type(document).__name__}")
     _refuse_reserved_keywords(document)
     dropped: list[str | None] = []
+    processor, options = _processor(document, document_loader, dropped.append)
     try:
-        expanded = jsonld.expand(document, _options(document_loader), on_property_dropped=dropped.append)
+        expanded = processor.expand(document, options)
     except jsonld.JsonLdError as error:
         _reraise(error)
     if dropped:
@@ -81,24 +104,45 @@ def expand(document: dict, *, document_loader: DocumentLoader) -> list:
         names = ", ".join(repr(term) if term else "a null-mapped or '@'-reserved property" for term in dropped)
         raise SafeModeError(f"safe mode: no @context defines {names}; the property would be dropped")
     _check_expanded(expanded)
-    return expanded
+    return expanded, processor, options
 
 
-def canonicalize(document: dict, *, document_loader: DocumentLoader, max_work: int = DEFAULT_MAX_WORK) -> str:
+def canonicalize(document: dict, *, document_loader: DocumentLoader, max_work: int = DEFAULT_MAX_WORK,
+                 hash_algorithm: str = "sha256") -> str:
     """Return the RDFC-1.0 canonical N-Quads of JSON-LD ``document``, expanded in safe mode.
+
+    ``hash_algorithm`` is RDFC-1.0's own hash, which labels blank nodes: SHA-256 by default;
+    ecdsa-rdfc-2019 with P-384 keys runs it with "sha384".
 
     Raises:
         SafeModeError, DocumentLoaderError, InvalidJsonLdError: see :func:`expand`.
         CanonicalizationLimitError: the document needs more than ``max_work`` canonicalization work.
         CanonicalizationError: an IRI holds characters N-Quads cannot carry (e.g. ``>`` or a space).
     """
-    expanded = expand(document, document_loader=document_loader)
+    expanded, processor, options = _expand(document, document_loader)
     try:
-        # Expanded form is a fixed point of expansion, so to_rdf's own expand pass changes nothing.
-        dataset = jsonld.to_rdf(expanded, _options(document_loader))
+        dataset = _to_rdf(processor, expanded, options)
     except jsonld.JsonLdError as error:
         _reraise(error)
-    return canonicalize_dataset(dataset, max_work=max_work)
+    return canonicalize_dataset(dataset, max_work=max_work, hash_algorithm=hash_algorithm)
+
+
+def _to_rdf(processor: jsonld.JsonLdProcessor, expanded: list, options: dict) -> dict:
+    """pyld's ``to_rdf`` of already expanded input, without its second expansion pass.
+
+    Expanded form is a fixed point of expansion, so that pass (a deep copy and a full walk) changes
+    nothing; what remains is JsonLdProcessor.to_rdf's own code (pyld 3.3), producing the same dataset.
+    """
+    options = {**options, "produceGeneralizedRdf": False, "extractAllScripts": True}
+    issuer = IdentifierIssuer("_:b")
+    node_map: dict = {"@default": {}}
+    processor._create_node_map(expanded, node_map, "@default", issuer)
+    dataset = {}
+    for graph_name, graph in sorted(node_map.items()):
+        # skip relative IRIs
+        if graph_name == "@default" or jsonld._is_absolute_iri(graph_name):
+            dataset[graph_name] = processor._graph_to_rdf(graph, issuer, options)
+    return dataset
 
 
 def _check_iri(value: Any, what: str, *, blank_ok: bool = True) -> None:
@@ -136,6 +180,17 @@ def _check_expanded(element: Any) -> None:
             # A blank node property is dropped by to_rdf (not generalized RDF).
             _check_iri(key, "property", blank_ok=False)
             _check_expanded(value)
+
+
+def _imports(element: Any, in_context: bool = False) -> bool:
+    """Whether an ``@import`` occurs in any ``@context`` of ``element``."""
+    if isinstance(element, list):
+        return any(_imports(item, in_context) for item in element)
+    if isinstance(element, dict):
+        if in_context and "@import" in element:
+            return True
+        return any(_imports(value, in_context or key == "@context") for key, value in element.items())
+    return False
 
 
 _RESERVED = re.compile(r"@[a-zA-Z]+")

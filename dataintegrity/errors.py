@@ -53,6 +53,12 @@ class UnsupportedCryptosuite(DataIntegrityError):
     code = "unsupported_cryptosuite"
 
 
+class UnsupportedKey(DataIntegrityError):
+    """A verification method or key is not an Ed25519, P-256 or P-384 public key we can read."""
+
+    code = "unsupported_key"
+
+
 class ProofError(DataIntegrityError):
     """A proof could not be created or is structurally invalid."""
 

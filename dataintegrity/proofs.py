@@ -1,14 +1,14 @@
-"""Creating and verifying Data Integrity proofs (W3C VC Data Integrity 1.0, ``DataIntegrityProof``).
+"""Creating and verifying Data Integrity proofs (W3C VC Data Integrity 1.0, and the legacy ``Ed25519Signature2020``).
 
 The data that is signed is ``hash(canonical proof configuration) || hash(canonical document)``,
 where the proof configuration is the proof without ``proofValue`` and carries the document's
-``@context``. Both canonicalizations run in safe mode, so a document using an undefined term can
-neither be signed nor verified.
+``@context``. RDFC canonicalization runs in safe mode, so a document using an undefined term can
+neither be signed nor verified; JCS signs the JSON as it is.
 
 Proof sets are supported (a document whose ``proof`` is a list of independent proofs, each over the
-document without any proof). Proof chains (``previousProof``) are out of scope: a proof that names a
-``previousProof`` is verified as if it were a member of a set, which is *not* what the specification
-requires for chains, so callers must not rely on this module for them.
+document without any proof). Proof chains are not: a proof that names a ``previousProof`` covers the
+proofs it names as well, and :func:`verify_proof` reports it as ``unsupported_proof_chain`` rather than
+checking it wrongly.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from .cryptosuites import EDDSA_RDFC_2022, Cryptosuite, get_cryptosuite
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import algorithms
+from .cryptosuites import DATA_INTEGRITY_PROOF, EDDSA_RDFC_2022, Cryptosuite, cryptosuite_variants
 from .documentloader import DocumentLoader
 from .errors import DataIntegrityError, MultibaseError, UnsupportedCryptosuite
 from .multibase import decode_base58btc, encode_base58btc
@@ -31,7 +35,9 @@ class Signer(Protocol):
     """Holds a private key and signs with it; the proof engine never sees key bytes.
 
     ``verification_method`` is the URL a verifier dereferences to find the public key;
-    ``algorithm`` names the signature algorithm (e.g. ``"Ed25519"``).
+    ``algorithm`` names the key kind (``"Ed25519"``, ``"P-256"`` or ``"P-384"``), and ``sign`` returns
+    the signature as the suite writes it: raw for Ed25519, ``r || s`` for ECDSA
+    (:func:`dataintegrity.algorithms.sign` makes both).
     """
 
     verification_method: str
@@ -78,15 +84,20 @@ def proof_configuration(
     created: dt.datetime | str,
     proof_purpose: str = "assertionMethod",
     cryptosuite: Cryptosuite = EDDSA_RDFC_2022,
+    proof_id: str | None = None,
 ) -> dict:
-    """Return the proof configuration: the proof to be, without ``proofValue``, with the document's ``@context``."""
+    """Return the proof configuration: the proof to be, without ``proofValue``, with the document's ``@context``.
+
+    ``proof_id`` becomes the proof's ``id`` (proof sets name their members so chains can refer to them).
+    """
     config: dict[str, Any] = {}
     if "@context" in document:
         config["@context"] = copy.deepcopy(document["@context"])
+    config.update(cryptosuite.proof_fields)
+    if proof_id is not None:
+        config["id"] = proof_id
     config.update(
         {
-            "type": cryptosuite.proof_type,
-            "cryptosuite": cryptosuite.name,
             "created": _xml_datetime(created),
             "verificationMethod": verification_method,
             "proofPurpose": proof_purpose,
@@ -126,6 +137,7 @@ def add_proof(
     document_loader: DocumentLoader,
     proof_purpose: str = "assertionMethod",
     cryptosuite: Cryptosuite = EDDSA_RDFC_2022,
+    proof_id: str | None = None,
 ) -> dict:
     """Return a copy of ``document`` secured with a new proof made by ``signer``.
 
@@ -133,7 +145,8 @@ def add_proof(
     with the new proof last; each proof in a set covers the document without any proof.
 
     Raises:
-        TypeError: ``signer`` is not a Signer, or its ``algorithm`` is not the suite's ``required_algorithm``.
+        TypeError: ``signer`` is not a Signer, its ``algorithm`` is not the suite's ``required_algorithm``,
+            or the suite is a legacy one (verify only).
         ValueError: ``created`` is a naive datetime or not a dateTime string.
         DataIntegrityError: canonicalization failed (e.g. SafeModeError for an undefined term);
             nothing has been signed then.
@@ -147,12 +160,15 @@ def add_proof(
             f"cryptosuite {cryptosuite.name!r} requires a {cryptosuite.required_algorithm!r} signer, "
             f"got algorithm {signer.algorithm!r}"
         )
+    if cryptosuite.proof_type != DATA_INTEGRITY_PROOF:
+        raise TypeError(f"{cryptosuite.name} is a legacy suite that is only verified; sign with a DataIntegrityProof suite")
     config = proof_configuration(
         document,
         verification_method=signer.verification_method,
         created=created,
         proof_purpose=proof_purpose,
         cryptosuite=cryptosuite,
+        proof_id=proof_id,
     )
     signature = signer.sign(hash_data(document, config, document_loader=document_loader, cryptosuite=cryptosuite))
     proof = {key: value for key, value in config.items() if key != "@context"}
@@ -167,23 +183,31 @@ def add_proof(
     return secured
 
 
-def verify_proof(document: dict, proof: dict, *, public_key: bytes, document_loader: DocumentLoader) -> ProofResult:
-    """Check one ``proof`` of the secured ``document`` against ``public_key`` (raw key bytes).
+def verify_proof(document: dict, proof: dict, *, public_key: Any, document_loader: DocumentLoader) -> ProofResult:
+    """Check one ``proof`` of the secured ``document`` against ``public_key``.
 
-    The document's ``proof`` member (one proof or a whole proof set) is removed before hashing.
-    Resolving ``verificationMethod`` to ``public_key`` and checking ``proofPurpose`` against the
-    controller are the caller's job. Never raises for bad data; the result's ``code`` is one of
-    ``unsupported_cryptosuite``, ``malformed_proof``, ``invalid_proof``, ``invalid_signature`` or
-    the ``code`` of the canonicalization error (``undefined_term``, ``unknown_context``, ...).
+    ``public_key`` is a ``cryptography`` Ed25519, P-256 or P-384 public key object (see
+    :func:`~dataintegrity.public_key_from_verification_method`) or raw 32-byte Ed25519 key bytes; the
+    suite is picked by the proof's ``cryptosuite`` (or legacy ``type``) and the key's kind. The
+    document's ``proof`` member (one proof or a whole proof set) is removed before hashing.
+    Resolving ``verificationMethod`` and checking ``proofPurpose`` against the controller are the
+    caller's job. Never raises for bad data; the result's ``code`` is one of
+    ``unsupported_cryptosuite``, ``unsupported_proof_chain``, ``malformed_proof``, ``invalid_proof``,
+    ``invalid_signature`` (also for a key of the wrong kind) or the ``code`` of the canonicalization
+    error (``undefined_term``, ``unknown_context``, ``canonicalization_failed``, ...).
     """
     if not isinstance(document, dict):
         return ProofResult(False, "invalid_jsonld", "the secured document is not a JSON object")
     if not isinstance(proof, dict):
         return ProofResult(False, "malformed_proof", "the proof is not a JSON object")
+    if "previousProof" in proof:
+        return ProofResult(False, "unsupported_proof_chain", "proof chains (previousProof) are not supported")
     try:
-        suite = get_cryptosuite(proof.get("cryptosuite"))
-        if proof.get("type") != suite.proof_type:
-            raise UnsupportedCryptosuite(f"unsupported proof type {proof.get('type')!r} for {suite.name!r}")
+        name = proof.get("cryptosuite", proof.get("type"))
+        variants = cryptosuite_variants(name)
+        named_by = {key: proof[key] for key in ("type", "cryptosuite") if key in proof}
+        if named_by != next(iter(variants.values())).proof_fields:
+            raise UnsupportedCryptosuite(f"unsupported proof type {proof.get('type')!r} for {name!r}")
         if "@context" in proof:
             # A proof that states a @context must agree with (be a prefix of) the document's.
             declared = _as_list(proof["@context"])
@@ -193,14 +217,30 @@ def verify_proof(document: dict, proof: dict, *, public_key: bytes, document_loa
         if not isinstance(proof_value, str):
             return ProofResult(False, "malformed_proof", "the proof has no proofValue string")
         signature = decode_base58btc(proof_value)
+        key = _public_key(public_key)
+        kind = algorithms.key_algorithm(key)
+        suite = variants.get(kind)
+        if suite is None:
+            # The key cannot have made this proof, so the signature does not verify with it.
+            return ProofResult(False, "invalid_signature", f"a {kind or 'unusable'} key cannot verify a {name} proof")
         data = hash_data(document, proof, document_loader=document_loader, cryptosuite=suite)
     except MultibaseError as error:
         return ProofResult(False, "malformed_proof", f"proofValue: {error}")
     except DataIntegrityError as error:
         return ProofResult(False, error.code, str(error))
-    if not suite.verify_signature(public_key, signature, data):
+    if not algorithms.verify(key, signature, data):
         return ProofResult(False, "invalid_signature", "the signature does not match the document and key")
     return ProofResult(True)
+
+
+def _public_key(value: Any) -> algorithms.PublicKey | None:
+    """The key object for ``value`` (a public key object or raw Ed25519 bytes), or None if it is neither."""
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return Ed25519PublicKey.from_public_bytes(bytes(value))
+        except ValueError:
+            return None
+    return value if isinstance(value, (Ed25519PublicKey, ec.EllipticCurvePublicKey)) else None
 
 
 def _as_list(value: Any) -> list:

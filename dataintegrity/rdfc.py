@@ -1,4 +1,4 @@
-"""RDFC-1.0: W3C RDF Dataset Canonicalization (https://www.w3.org/TR/rdf-canon/), with SHA-256.
+"""RDFC-1.0: W3C RDF Dataset Canonicalization (https://www.w3.org/TR/rdf-canon/), with SHA-256 or SHA-384.
 
 We implement it ourselves over pyld's RDF dataset structure instead of calling ``pyld``'s
 ``normalize`` because
@@ -145,20 +145,25 @@ class _IdentifierIssuer:
         return _IdentifierIssuer(self.prefix, dict(self.issued))
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# RDFC-1.0 lets the hash be chosen; SHA-256 is its default, and ecdsa-rdfc-2019 uses SHA-384 with P-384
+# keys (the labels, so the canonical form, differ as soon as there are blank nodes).
+HASH_ALGORITHMS = frozenset({"sha256", "sha384"})
 
 
 class _Canonicalizer:
     """State of one run of the algorithm (RDFC-1.0 section 4.2 "canonicalization state")."""
 
-    def __init__(self, quads: list[Quad], max_work: int) -> None:
+    def __init__(self, quads: list[Quad], max_work: int, hash_algorithm: str) -> None:
         self.quads = quads
+        self.hash_algorithm = hash_algorithm
         self.max_work = max_work
         self.work = 0
         self.blank_node_to_quads: dict[str, list[Quad]] = {}
         self.canonical = _IdentifierIssuer("c14n")
         self.first_degree: dict[str, str] = {}
+
+    def _hash(self, text: str) -> str:
+        return hashlib.new(self.hash_algorithm, text.encode("utf-8")).hexdigest()
 
     def _spend(self) -> None:
         self.work += 1
@@ -216,7 +221,7 @@ class _Canonicalizer:
                 + " .\n"
                 for quad in self.blank_node_to_quads[node]
             )
-            cached = self.first_degree[node] = _sha256("".join(lines))
+            cached = self.first_degree[node] = self._hash("".join(lines))
         return cached
 
     def _hash_related(self, related: str, quad: Quad, issuer: _IdentifierIssuer, position: str) -> str:
@@ -230,7 +235,7 @@ class _Canonicalizer:
             data += "_:" + issuer.issued[related]
         else:
             data += self._hash_first_degree(related)
-        return _sha256(data)
+        return self._hash(data)
 
     def _hash_n_degree(self, node: str, issuer: _IdentifierIssuer) -> tuple[str, _IdentifierIssuer]:
         """RDFC-1.0 4.8 (Hash N-Degree Quads).
@@ -281,11 +286,11 @@ class _Canonicalizer:
             data_to_hash += chosen_path
             assert chosen_issuer is not None  # there is always at least one permutation
             issuer = chosen_issuer
-        return _sha256(data_to_hash), issuer
+        return self._hash(data_to_hash), issuer
 
 
-def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK) -> str:
-    """Return the canonical N-Quads of pyld's ``dataset`` (RDFC-1.0, SHA-256).
+def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK, hash_algorithm: str = "sha256") -> str:
+    """Return the canonical N-Quads of pyld's ``dataset`` (RDFC-1.0 with ``hash_algorithm``, one of :data:`HASH_ALGORITHMS`).
 
     Quads are sorted in code point order, each ends with ``\\n``; blank nodes are ``_:c14n<N>``.
 
@@ -294,6 +299,8 @@ def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK) 
             (one per call and one per permutation tried).
         CanonicalizationError: the dataset holds a malformed term.
     """
+    if hash_algorithm not in HASH_ALGORITHMS:
+        raise ValueError(f"RDFC-1.0 hash algorithm must be one of {sorted(HASH_ALGORITHMS)}, not {hash_algorithm!r}")
     quads = quads_from_dataset(dataset)
-    labels = _Canonicalizer(quads, max_work).run()
+    labels = _Canonicalizer(quads, max_work, hash_algorithm).run()
     return "".join(sorted(serialize_quad(quad, labels) for quad in quads))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dataintegrity import StaticDocumentLoader, bundled_document_loader
+from dataintegrity import StaticDocumentLoader, bundled_document_loader, key_algorithm
+from dataintegrity.algorithms import sign
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -18,6 +19,7 @@ TEST_CONTEXTS = {
     "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.json",
     "https://w3id.org/citizenship/v4rc1": "citizenship-v4rc1.json",
 }
+# One published single-proof vector per file (every suite); proof sets have their own layout in proof-sets/.
 VECTOR_FILES = sorted(path.name for path in (FIXTURES / "vectors").glob("*.json"))
 
 
@@ -48,6 +50,22 @@ class Ed25519TestSigner:
         return self._key.sign(data)
 
 
+class KeyTestSigner:
+    """A Signer for any Ed25519, P-256 or P-384 private key object."""
+
+    def __init__(self, private_key, verification_method: str) -> None:
+        self._key = private_key
+        self.algorithm = key_algorithm(private_key)
+        self.verification_method = verification_method
+
+    @property
+    def public_key(self):
+        return self._key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return sign(self._key, data)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Make any attempt to open a connection fail loudly: these tests must run offline."""
@@ -76,3 +94,9 @@ def vector(request) -> dict:
 def make_signer():
     """``make_signer(seed, verification_method)`` -> an Ed25519 Signer (a fixture, so tests need not import conftest)."""
     return Ed25519TestSigner
+
+
+@pytest.fixture(scope="session")
+def make_key_signer():
+    """``make_key_signer(private_key, verification_method)`` -> a Signer for that key object."""
+    return KeyTestSigner

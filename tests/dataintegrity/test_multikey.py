@@ -1,8 +1,9 @@
-"""Multibase base58btc, Ed25519 Multikey values and did:key documents."""
+"""Multibase base58btc, Ed25519/P-256/P-384 Multikey values and did:key documents."""
 
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataintegrity import (
@@ -12,11 +13,16 @@ from dataintegrity import (
     decode_base58btc,
     did_key_document,
     did_key_from_ed25519,
+    did_key_from_public_key,
     ed25519_private_key_from_multibase,
     ed25519_private_key_multibase,
     ed25519_public_key_from_multibase,
     ed25519_public_key_multibase,
     encode_base58btc,
+    key_algorithm,
+    private_key_from_multibase,
+    public_key_from_multibase,
+    public_key_multibase,
 )
 
 # The W3C vc-di-eddsa test vector key pair.
@@ -104,3 +110,87 @@ def test_did_key_document_is_valid_json_ld_in_safe_mode():
 def test_did_key_document_refuses_bad_input(did):
     with pytest.raises(MultibaseError):
         did_key_document(did)
+
+
+# The W3C vc-di-ecdsa key pairs (p256KeyPair.json, p384KeyPair.json).
+EC_PAIRS = [
+    ("P-256", "zDnaepBuvsQ8cpsWrVKw8fbpGpvPeNSjVPTWoq6cRqaYzBKVP", "z42twTcNeSYcnqg1FLuSFs2bsGH3ZqbRHFmvS9XMsYhjxvHN"),
+    (
+        "P-384",
+        "z82LkuBieyGShVBhvtE2zoiD6Kma4tJGFtkAhxR5pfkp5QPw4LutoYWhvQCnGjdVn14kujQ",
+        "z2fanyY7zgwNpZGxX5fXXibvScNaUWNprHU9dKx7qpVj7mws9J8LLt4mDB5TyH2GLHWkUc",
+    ),
+]
+
+
+@pytest.mark.parametrize(("algorithm", "public", "secret"), EC_PAIRS)
+def test_ecdsa_key_pairs(algorithm, public, secret):
+    private_key = private_key_from_multibase(secret)
+    assert key_algorithm(private_key) == algorithm
+    assert public_key_multibase(private_key.public_key()) == public
+    assert public_key_multibase(public_key_from_multibase(public)) == public
+    header, size = {"P-256": (b"\x80\x24", 33), "P-384": (b"\x81\x24", 49)}[algorithm]
+    raw = decode_base58btc(public)
+    assert raw[:2] == header and len(raw) == 2 + size
+
+
+def test_ed25519_through_the_generic_functions():
+    private_key = private_key_from_multibase(W3C_PRIVATE)
+    assert key_algorithm(private_key) == "Ed25519"
+    assert public_key_multibase(private_key.public_key()) == W3C_PUBLIC
+    assert public_key_from_multibase(W3C_PUBLIC).public_bytes_raw() == ed25519_public_key_from_multibase(W3C_PUBLIC)
+
+
+@pytest.mark.parametrize(("algorithm", "public", "secret"), EC_PAIRS)
+def test_ecdsa_did_key_document(algorithm, public, secret):
+    did = did_key_from_public_key(public_key_from_multibase(public))
+    assert did == f"did:key:{public}"
+    document = did_key_document(did)
+    vm_id = f"{did}#{public}"
+    assert document["verificationMethod"] == [
+        {"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": public}
+    ]
+    assert document["assertionMethod"] == document["authentication"] == [vm_id]
+    nquads = canonicalize(document, document_loader=bundled_document_loader())
+    assert f'"{public}"^^<https://w3id.org/security#multibase>' in nquads
+
+
+def _p256_point() -> bytes:
+    return decode_base58btc(EC_PAIRS[0][1])[2:]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (encode_base58btc(b"\x80\x24" + _p256_point()[:-1]), "33-byte"),
+        (encode_base58btc(b"\x81\x24" + _p256_point()), "49-byte"),
+        (encode_base58btc(b"\x80\x24" + b"\x04" + bytes(32)), "compressed"),  # uncompressed prefix
+        (encode_base58btc(b"\x80\x24" + b"\x02" + b"\xff" * 32), "point"),  # x beyond the field
+        (encode_base58btc(b"\x12\x00" + _p256_point()), "multikey"),  # multicodec number, not its varint
+        (EC_PAIRS[0][2], "multikey"),  # a secret key is not a public key
+    ],
+)
+def test_bad_ecdsa_public_keys(value, message):
+    with pytest.raises(MultibaseError, match=message):
+        public_key_from_multibase(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (encode_base58btc(b"\x86\x26" + bytes(31)), "32 bytes"),
+        (encode_base58btc(b"\x86\x26" + bytes(32)), "out of range"),
+        (encode_base58btc(b"\x87\x26" + b"\xff" * 48), "out of range"),
+        (EC_PAIRS[1][1], "multikey"),
+    ],
+)
+def test_bad_ecdsa_private_keys(value, message):
+    with pytest.raises(MultibaseError, match=message):
+        private_key_from_multibase(value)
+
+
+def test_unsupported_key_objects_have_no_multikey():
+    with pytest.raises(MultibaseError):
+        public_key_multibase(ec.generate_private_key(ec.SECP521R1()).public_key())
+    with pytest.raises(MultibaseError):
+        did_key_from_public_key(b"\x00" * 32)

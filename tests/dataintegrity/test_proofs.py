@@ -7,8 +7,15 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dataintegrity import (
+    ECDSA_JCS_2019_P256,
+    ECDSA_JCS_2019_P384,
+    ECDSA_RDFC_2019_P256,
+    ECDSA_RDFC_2019_P384,
+    ED25519_SIGNATURE_2020,
+    EDDSA_JCS_2022,
     EDDSA_RDFC_2022,
     Cryptosuite,
     ProofResult,
@@ -17,6 +24,8 @@ from dataintegrity import (
     UnsupportedCryptosuite,
     add_proof,
     bundled_document_loader,
+    decode_base58btc,
+    encode_base58btc,
     get_cryptosuite,
     proof_configuration,
     verify_proof,
@@ -125,7 +134,9 @@ def test_proof_configuration_takes_the_document_context(credential):
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"cryptosuite": "ecdsa-rdfc-2019"}, "unsupported_cryptosuite"),
+        ({"cryptosuite": "bbs-2023"}, "unsupported_cryptosuite"),
+        ({"cryptosuite": "ecdsa-rdfc-2019"}, "invalid_signature"),  # an Ed25519 key cannot verify it
+        ({"previousProof": "urn:uuid:1"}, "unsupported_proof_chain"),
         ({"type": "Ed25519Signature2020"}, "unsupported_cryptosuite"),
         ({"proofValue": None}, "malformed_proof"),
         ({"proofValue": "not-multibase"}, "malformed_proof"),
@@ -171,4 +182,73 @@ def test_cryptosuite_registry():
     assert info.value.code == "unsupported_cryptosuite"
     with pytest.raises(dataclasses.FrozenInstanceError):
         EDDSA_RDFC_2022.name = "other"
+
+
+def test_suites_with_several_key_kinds():
+    assert get_cryptosuite("ecdsa-rdfc-2019", "P-256") is ECDSA_RDFC_2019_P256
+    assert get_cryptosuite("ecdsa-rdfc-2019", "P-384") is ECDSA_RDFC_2019_P384
+    assert get_cryptosuite("ecdsa-jcs-2019", "P-384") is ECDSA_JCS_2019_P384
+    assert get_cryptosuite("eddsa-jcs-2022") is get_cryptosuite("eddsa-jcs-2022", "Ed25519") is EDDSA_JCS_2022
+    assert get_cryptosuite("Ed25519Signature2020") is ED25519_SIGNATURE_2020
+    with pytest.raises(UnsupportedCryptosuite, match="P-256 or P-384"):
+        get_cryptosuite("ecdsa-rdfc-2019")  # which hash depends on the key
+    with pytest.raises(UnsupportedCryptosuite, match="Ed25519"):
+        get_cryptosuite("ecdsa-jcs-2019", "Ed25519")
+
+
+def test_proof_fields_name_the_suite():
+    assert ECDSA_RDFC_2019_P384.proof_fields == {"type": "DataIntegrityProof", "cryptosuite": "ecdsa-rdfc-2019"}
+    assert ED25519_SIGNATURE_2020.proof_fields == {"type": "Ed25519Signature2020"}
+
+
+EC_SUITES = [ECDSA_RDFC_2019_P256, ECDSA_RDFC_2019_P384, ECDSA_JCS_2019_P256, ECDSA_JCS_2019_P384]
+
+
+@pytest.mark.parametrize("suite", EC_SUITES, ids=lambda s: f"{s.name}-{s.required_algorithm}")
+def test_ecdsa_sign_then_verify(credential, make_key_signer, suite):
+    curve = ec.SECP256R1() if suite.required_algorithm == "P-256" else ec.SECP384R1()
+    signer = make_key_signer(ec.derive_private_key(987654321, curve), VM)
+    secured = _sign(credential, signer, cryptosuite=suite)
+    assert secured["proof"]["cryptosuite"] == suite.name
+    assert len(decode_base58btc(secured["proof"]["proofValue"])) == 2 * (curve.key_size // 8)  # r || s
+    assert verify_proof(secured, secured["proof"], public_key=signer.public_key, document_loader=LOADER)
+
+    tampered = copy.deepcopy(secured)
+    tampered["credentialSubject"]["achievement"]["name"] = "Eight"
+    result = verify_proof(tampered, tampered["proof"], public_key=signer.public_key, document_loader=LOADER)
+    assert (result.verified, result.code) == (False, "invalid_signature")
+
+    other = ec.derive_private_key(123, curve).public_key()
+    result = verify_proof(secured, secured["proof"], public_key=other, document_loader=LOADER)
+    assert (result.verified, result.code) == (False, "invalid_signature")
+
+
+def test_ecdsa_signature_must_have_its_fixed_length(credential, make_key_signer):
+    signer = make_key_signer(ec.derive_private_key(5, ec.SECP256R1()), VM)
+    secured = _sign(credential, signer, cryptosuite=ECDSA_RDFC_2019_P256)
+    too_long = decode_base58btc(secured["proof"]["proofValue"]) + b"\x00"
+    secured["proof"]["proofValue"] = encode_base58btc(too_long)
+    result = verify_proof(secured, secured["proof"], public_key=signer.public_key, document_loader=LOADER)
+    assert result.code == "invalid_signature"
+
+
+def test_suite_and_signer_key_must_agree(credential, make_key_signer, signer):
+    p384 = make_key_signer(ec.derive_private_key(5, ec.SECP384R1()), VM)
+    with pytest.raises(TypeError, match="P-256"):
+        _sign(credential, p384, cryptosuite=ECDSA_RDFC_2019_P256)
+    with pytest.raises(TypeError, match="legacy"):
+        _sign(credential, signer, cryptosuite=ED25519_SIGNATURE_2020)
+
+
+@pytest.mark.parametrize("public_key", [b"short", "z6Mk...", None, object()])
+def test_unusable_public_keys_do_not_verify(credential, signer, public_key):
+    secured = _sign(credential, signer)
+    result = verify_proof(secured, secured["proof"], public_key=public_key, document_loader=LOADER)
+    assert (result.verified, result.code) == (False, "invalid_signature")
+
+
+def test_proof_id(credential, signer):
+    secured = _sign(credential, signer, proof_id="urn:uuid:5a9b0b5c-8f3e-4f0e-9a57-5a1f5c0f3b11")
+    assert secured["proof"]["id"] == "urn:uuid:5a9b0b5c-8f3e-4f0e-9a57-5a1f5c0f3b11"
+    assert verify_proof(secured, secured["proof"], public_key=signer.public_key, document_loader=LOADER)
 

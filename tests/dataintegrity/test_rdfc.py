@@ -86,6 +86,16 @@ def test_duplicate_quads_collapse():
     assert canonicalize_dataset({"@default": [t, dict(t)]}) == '<urn:ex:s> <urn:ex:p> "x" .\n'
 
 
+def test_the_hash_decides_the_blank_node_labels():
+    """RDFC-1.0 with SHA-384 (ecdsa-rdfc-2019 on P-384) labels blank nodes in another order than SHA-256."""
+    p = iri("urn:ex:p")
+    dataset = {"@default": [triple(bnode(f"_:n{i}"), p, literal(str(i))) for i in range(4)]}
+    sha256, sha384 = (canonicalize_dataset(dataset, hash_algorithm=name) for name in ("sha256", "sha384"))
+    assert sha256 != sha384
+    with pytest.raises(ValueError, match="sha256"):
+        canonicalize_dataset(dataset, hash_algorithm="md5")
+
+
 def test_iri_that_would_break_n_quads_is_refused():
     dataset = {"@default": [triple(iri("urn:ex:s> <urn:ex:forged"), iri("urn:ex:p"), literal("x"))]}
     with pytest.raises(CanonicalizationError):
