@@ -28,12 +28,17 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
 
     from issuer import api, db, errors, openapi, public, vcapi
     from issuer.bootstrap import build_services
+    from issuer.verification import build_verifier
+    from verifier import http as verifier_http
 
     app.extensions["badges"] = services or build_services(app.config, instance_path)
+    verifier = build_verifier(app.config, app.extensions["badges"])
+    app.extensions["verifier"] = lambda: verifier
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(verifier_http.bp)
     return app

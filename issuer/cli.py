@@ -12,6 +12,7 @@ from issuer.db import transaction
 from issuer.migrate import current_revision, head_revision, upgrade
 from issuer.models import Issuer
 from keys import KeyLifecycleError
+from verifier.cli import verify
 
 
 def _app(*, migrating: bool = False, **defaults):
@@ -163,6 +164,9 @@ def keys_rotate(slug):
         except ApiError as error:
             raise click.ClickException(error.detail) from None
         click.echo(key.verification_method)
+
+
+main.add_command(verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,4 +13,10 @@ DEFAULTS = {
     # Slug and name of the issuer created on first start.
     "DEFAULT_ISSUER_SLUG": "default",
     "DEFAULT_ISSUER_NAME": "Badges Issuer",
+    # Verifier: DIDs of trusted issuers (None: no registry; the trust check is skipped).
+    "TRUSTED_ISSUERS": None,
+    "VERIFY_MAX_CLOCK_SKEW_SECONDS": 300,
+    # Plain HTTP to 127.0.0.1 for did:web, status lists and URLs: development and tests only.
+    "VERIFY_ALLOW_HTTP_LOOPBACK": False,
+    "VERIFY_ALLOW_PRIVATE_ADDRESSES": False,
 }

@@ -14,6 +14,7 @@ from schemas.credential import CredentialPageSchema, CredentialSchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.vcapi import IssueRequestSchema
+from schemas.verification import ReportSchema, VcApiPresentationRequestSchema, VcApiVerifyRequestSchema, VerifyRequestSchema
 
 bp = Blueprint("openapi", __name__)
 
@@ -41,6 +42,12 @@ OPERATIONS = [
     ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),
     ("post", "/credentials/issue", "W3C VC API: sign a credential whose issuer is one of ours", IssueRequestSchema,
      {201: ("{verifiableCredential}", None)}, True),
+    ("post", "/api/v1/verify", "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
+     VerifyRequestSchema, {200: ("The report, whether or not it verified", ReportSchema)}, False),
+    ("post", "/credentials/verify", "W3C VC API: verify a credential (422 with the report when it does not verify)",
+     VcApiVerifyRequestSchema, {200: ("Verified: the report", ReportSchema)}, False),
+    ("post", "/presentations/verify", "W3C VC API: verify a presentation's proof (challenge, domain) and its credentials",
+     VcApiPresentationRequestSchema, {200: ("Verified", None)}, False),
 ]
 
 

@@ -181,9 +181,10 @@ class Response(Protocol):
 
 class Transport(Protocol):
     def open(self, url: str, addresses: list[str], headers: dict[str, str], *,
-             connect_timeout: float, deadline: float) -> Response:
+             connect_timeout: float, read_timeout: float) -> Response:
         """Send GET `url` to one of `addresses` (never resolving the host again); the response's
-        headers are read, its body not yet. `deadline` is a `time.monotonic()` instant."""
+        headers are read, its body not yet. Once connected, the whole response, body included,
+        must arrive within `read_timeout` seconds."""
 
 
 class _PinnedConnectionMixin:
@@ -252,7 +253,7 @@ class HttpTransport:
         self._ssl_context = ssl_context or ssl.create_default_context()
 
     def open(self, url: str, addresses: list[str], headers: dict[str, str], *,
-             connect_timeout: float, deadline: float) -> Response:
+             connect_timeout: float, read_timeout: float) -> Response:
         parts = urlsplit(url)
         # The port is always given: http.client would read the end of a bare IPv6 host as a port.
         if parts.scheme == "https":
@@ -265,6 +266,7 @@ class HttpTransport:
             target += "?" + parts.query
         try:
             connection.connect()
+            deadline = time.monotonic() + read_timeout
             _set_remaining_timeout(connection, deadline)
             connection.request("GET", target, headers=headers)
             response = connection.getresponse()
@@ -472,10 +474,9 @@ class Fetcher:
 
     def _open(self, url: str, addresses: list[str], accept: str) -> Response:
         headers = {"Accept": accept, "User-Agent": USER_AGENT, "Connection": "close"}
-        deadline = time.monotonic() + self.policy.connect_timeout + self.policy.read_timeout
         try:
             return self._transport.open(url, addresses, headers, connect_timeout=self.policy.connect_timeout,
-                                        deadline=deadline)
+                                        read_timeout=self.policy.read_timeout)
         except TimeoutError:
             raise FetchTimeout(f"{url}: timed out") from None
         except ssl.SSLError as error:

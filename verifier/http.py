@@ -11,6 +11,9 @@ import json
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest as HttpBadRequest
 
+from marshmallow import ValidationError
+
+from schemas.verification import VerifyRequestSchema
 from verifier.report import Report
 
 bp = Blueprint("verifier", __name__, template_folder="templates")
@@ -31,9 +34,9 @@ STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "warning": "Warning", "s
 class RequestProblem(Exception):
     """A caller's mistake in how the request is made (not a bad credential)."""
 
-    def __init__(self, status: int, code: str, detail: str):
+    def __init__(self, status: int, code: str, detail: str, errors: dict | None = None):
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail, self.errors = status, code, detail, errors
 
 
 def _verifier():
@@ -50,7 +53,8 @@ def _problem(status: int, code: str, title: str, detail: str, **extra):
 
 @bp.errorhandler(RequestProblem)
 def _request_problem(error: RequestProblem):
-    return _problem(error.status, error.code, "Bad request", error.detail)
+    extra = {"errors": error.errors} if error.errors else {}
+    return _problem(error.status, error.code, "Bad request", error.detail, **extra)
 
 
 def _json_object() -> dict:
@@ -71,20 +75,16 @@ def _report_from_request() -> Report:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise RequestProblem(422, "validation_failed", "upload the credential in the form field 'file'")
+            raise RequestProblem(422, "validation_failed", "upload the credential in the form field 'file'",
+                                 {"file": ["Missing data for required field."]})
         return verifier.verify_input(upload.read(), filename=upload.filename, content_type=upload.mimetype)
-    body = _json_object()
-    given = [key for key in ("credential", "jwt", "url") if key in body]
-    unknown = sorted(set(body) - {"credential", "jwt", "url"})
-    if len(given) != 1 or unknown:
-        raise RequestProblem(422, "validation_failed", "send exactly one of credential, jwt or url" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
-    if given == ["url"]:
-        if not isinstance(body["url"], str):
-            raise RequestProblem(422, "validation_failed", "url must be a string")
-        return verifier.verify_url(body["url"])
-    if given == ["jwt"] and not isinstance(body["jwt"], str):
-        raise RequestProblem(422, "validation_failed", "jwt must be a string")
-    return verifier.verify_input(body[given[0]])
+    try:
+        data = VerifyRequestSchema().load(_json_object())
+    except ValidationError as error:
+        raise RequestProblem(422, "validation_failed", "the request has invalid fields; see errors", error.messages) from None
+    if "url" in data:
+        return verifier.verify_url(data["url"])
+    return verifier.verify_input(data.get("credential", data.get("jwt")))
 
 
 @bp.post("/api/v1/verify")
@@ -98,9 +98,10 @@ def vcapi_verify_credential():
     body = _json_object()
     credential = body.get("verifiableCredential")
     if credential is None:
-        raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential")
+        raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential",
+                             {"verifiableCredential": ["Missing data for required field."]})
     if not isinstance(body.get("options", {}), dict):
-        raise RequestProblem(400, "validation_failed", "options must be an object")
+        raise RequestProblem(400, "validation_failed", "options must be an object", {"options": ["Not a valid mapping type."]})
     report = _verifier().verify_input(credential)
     if report.verified:
         return jsonify(report.to_dict())

@@ -18,10 +18,21 @@ from verifier.checks.proof import check_proof
 from verifier.checks.schema import check_schema
 from verifier.checks.trust import check_trust
 from verifier.checks.validity import check_validity
+from verifier.checks.status import check_status
+from verifier.fetcher import FetchError, Fetcher
+from verifier.forms import FormError, read_input
+from verifier.forms.jwt import verify_jwt
+from verifier.forms.jwtkeys import did_key_lookup
+from verifier.presentation import check_presentation, credentials_in
 from verifier.report import CheckResult, Report
 from verifier.resolvers import DidResolver
 
 DEFAULT_SKEW = timedelta(minutes=5)
+FETCH_ACCEPT = "application/vc+ld+json, application/ld+json, application/json, application/jwt, image/png, image/svg+xml"
+
+
+def _fetch_nothing(url: str) -> dict:
+    raise FetchError(f"this verifier fetches nothing, so {url} cannot be read")
 
 
 @dataclass(frozen=True)
@@ -38,21 +49,100 @@ class Verifier:
     resolver: DidResolver
     clock: Callable[[], datetime]
     policy: Policy = field(default_factory=Policy)
+    # The guarded fetcher for status lists and URLs; None: nothing is fetched (status lists are
+    # then indeterminate, which fails the status check).
+    fetcher: Fetcher | None = None
 
-    def verify_credential(self, credential) -> Report:
-        """Check a JSON-LD credential. With several proofs (a proof set), each must verify."""
+    def _now(self) -> datetime:
         now = self.clock()
         if now.tzinfo is None:
             raise TypeError("the clock must give timezone-aware datetimes")
+        return now
+
+    def verify_input(self, data, *, filename: str | None = None, content_type: str | None = None) -> Report:
+        """Check a credential in any accepted form: a JSON-LD object or text, a JWT, a baked PNG or SVG."""
+        try:
+            parsed = read_input(data, filename=filename, content_type=content_type)
+        except FormError as error:
+            return Report((CheckResult.failed("format", error.code, error.message),), self._now())
+        if parsed.jwt is not None:
+            return self._verify_jwt(parsed.jwt)
+        return self.verify_credential(parsed.credential)
+
+    def verify_url(self, url: str) -> Report:
+        """Fetch a credential (any form) through the guarded fetcher, then check it."""
+        if self.fetcher is None:
+            return Report((CheckResult.failed("format", "fetch_refused", "this verifier fetches nothing"),), self._now())
+        try:
+            document = self.fetcher.budget().fetch(url, accept=FETCH_ACCEPT)
+        except FetchError as error:
+            return Report((CheckResult.failed("format", error.code, f"could not fetch {url}: {error}"),), self._now())
+        return self.verify_input(document.body, content_type=document.content_type)
+
+    def verify_credential(self, credential, *, check_status: bool | None = None) -> Report:
+        """Check a JSON-LD credential. With several proofs (a proof set), each must verify."""
+        now = self._now()
         checks = [check_format(credential)]
         if checks[0].status == "failed":
             return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})
         checks.append(check_context(credential, document_loader=self.document_loader))
         checks.append(check_schema(credential))
         checks.extend(self._proofs(credential, now))
-        checks.append(check_validity(credential, now=now, skew=self.policy.max_clock_skew))
-        checks.append(check_trust(credential, self.policy.trusted_issuers))
+        checks.extend(self._after_proof(credential, now, check_status))
         return Report(tuple(checks), now, _summary(credential))
+
+    def _verify_jwt(self, token: str) -> Report:
+        now = self._now()
+        result = verify_jwt(token, resolve_key=did_key_lookup(self.resolver), now=now, skew=self.policy.max_clock_skew)
+        if result.credential is None:
+            return Report((result.proof,), now)
+        credential = result.credential
+        checks = [CheckResult.passed("format", "an Open Badges JWT credential")]
+        checks.append(check_context(credential, document_loader=self.document_loader))
+        checks.append(check_schema(credential))
+        checks.extend([result.issuer, result.proof])
+        checks.extend(self._after_proof(credential, now, None))
+        return Report(tuple(checks), now, _summary(credential))
+
+    def _after_proof(self, credential: dict, now: datetime, check_status: bool | None) -> list[CheckResult]:
+        checks = [check_validity(credential, now=now, skew=self.policy.max_clock_skew)]
+        if self.policy.check_status if check_status is None else check_status:
+            checks.append(self._status(credential, now))
+        else:
+            checks.append(CheckResult.skipped("status", "status is not checked by this verifier's policy"))
+        checks.append(check_trust(credential, self.policy.trusted_issuers))
+        return checks
+
+    def _status(self, credential: dict, now: datetime) -> CheckResult:
+        if "credentialStatus" not in credential:
+            return CheckResult.skipped("status", "the credential has no status to check")
+        if self.fetcher is None:
+            return check_status(credential, fetch_json=_fetch_nothing, verify_list_credential=self._verify_list, now=now)
+        return check_status(
+            credential, fetch_json=self.fetcher.budget().fetch_json, verify_list_credential=self._verify_list, now=now,
+            ttl_for=self.fetcher.ttl_for,
+        )
+
+    def _verify_list(self, list_credential: dict) -> tuple[bool, str]:
+        """A status list credential must itself verify: proof, issuer, validity (not its own status)."""
+        report = self.verify_credential(list_credential, check_status=False)
+        failed = [c for c in report.checks if c.status == "failed"]
+        return report.verified, "; ".join(f"{c.check}: {c.message}" for c in failed)
+
+    def verify_presentation(self, presentation: dict, *, challenge: str | None, domain: str | None) -> dict:
+        """The presentation's own checks and a report for every credential in it."""
+        now = self._now()
+        own = check_presentation(
+            presentation, resolver=self.resolver, document_loader=self.document_loader, challenge=challenge, domain=domain,
+        )
+        reports = [self.verify_input(credential) for credential in credentials_in(presentation)]
+        verified = all(c.status != "failed" for c in own) and any(c.check == "proof" and c.status == "passed" for c in own)
+        return {
+            "verified": verified and all(r.verified for r in reports),
+            "presentation": {"checks": [c.to_dict() for c in own]},
+            "credentials": [r.to_dict() for r in reports],
+            "checked_at": Report((), now).to_dict()["checked_at"],
+        }
 
     def _proofs(self, credential: dict, now: datetime) -> list[CheckResult]:
         """The `issuer` and `proof` checks, over every proof; the first failure of each is reported."""

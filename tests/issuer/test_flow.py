@@ -37,8 +37,9 @@ def test_pass_and_fail_end_to_end(api, client, issuer, achievement, own_resolver
 
     report = verify_credential(public.json, document_loader=document_loader, resolver=own_resolver, now=clock())
     assert report.verified, report.to_dict()
-    assert [c.check for c in report.checks] == ["format", "context", "schema", "issuer", "proof", "validity", "trust"]
+    assert [c.check for c in report.checks] == ["format", "context", "schema", "issuer", "proof", "validity", "status", "trust"]
     assert report.check("schema").status == "passed" and report.check("trust").status == "skipped"
+    assert report.check("status").status == "skipped"  # no credentialStatus yet (the lifecycle issue adds it)
 
     with services.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(AssessmentResult)) == 2

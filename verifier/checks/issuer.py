@@ -2,12 +2,13 @@
 
 It must resolve, be listed under its controller's verification relationship for the proof's
 purpose (assertionMethod for credentials), and that controller must be the credential's issuer.
-On success it yields the public key the `proof` check needs.
+When the key resolves it yields the public key the `proof` check needs, even when its
+controller is not the issuer: the report then says "a valid signature, but not the issuer's".
 """
 
 from __future__ import annotations
 
-from dataintegrity import DataIntegrityError, ed25519_public_key_from_multibase
+from dataintegrity import DataIntegrityError, public_key_from_verification_method
 from verifier.report import CheckResult
 from verifier.resolvers import DidResolver, ResolutionError
 
@@ -41,7 +42,7 @@ def authorized_key(proof: dict, resolver: DidResolver, *, check: str, purpose: s
     if method_id not in listed:
         return None, None, CheckResult.failed(check, "key_not_authorized", f"{method_id} is not listed under {purpose}")
     try:
-        public_key = ed25519_public_key_from_multibase(method.get("publicKeyMultibase", ""))
+        public_key = public_key_from_verification_method(method)
     except DataIntegrityError as error:
         return None, None, CheckResult.failed(check, "unsupported_key", f"{method_id}: {error}")
     return public_key, method.get("controller", controller), None
@@ -55,7 +56,7 @@ def check_issuer(credential: dict, proof: dict, resolver: DidResolver) -> tuple[
         return CheckResult.failed(
             "issuer", "issuer_key_mismatch",
             f"the key's controller {controller} is not the issuer {issuer_id(credential)}",
-        ), None
+        ), public_key
     return CheckResult.passed("issuer", f"signed with {proof['verificationMethod']}, a key of the issuer"), public_key
 
 

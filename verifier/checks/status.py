@@ -93,8 +93,8 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for)
         raise _Failure("status_list_invalid", f"the credentialSubject of {url} is not a {subject_type}")
     list_purposes = _types(subject.get("statusPurpose"))
     if purpose not in list_purposes:
-        raise _Failure("status_purpose_mismatch",
-                       f"the entry's purpose is {purpose}, the list at {url} is for {', '.join(list_purposes) or 'nothing'}")
+        listed = ", ".join(list_purposes) or "nothing"
+        raise _Failure("status_purpose_mismatch", f"the entry's purpose is {purpose}, the list at {url} is for {listed}")
     _check_list_validity(list_credential, url, now)
     if ttl_for is not None:
         ttl = subject.get("ttl")
@@ -148,7 +148,8 @@ def _check_list_validity(list_credential: dict, url: str, now: datetime) -> None
                 raise _Failure("status_list_invalid", f"{name} of the status list at {url} is not a date-time")
     start, end = bounds.get(start_field), bounds.get(end_field)
     if start is not None and now < start:
-        raise _Failure("status_list_expired", f"the status list at {url} is not valid before {list_credential[start_field]}")
+        raise _Failure("status_list_expired",
+                       f"the status list at {url} is not valid before {list_credential[start_field]}")
     if end is not None and now >= end:
         raise _Failure("status_list_expired", f"the status list at {url} expired at {list_credential[end_field]}")
 

@@ -1,0 +1,40 @@
+"""Verification requests and the verification report of ../shared/INTERFACES.md."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+
+class VerifyRequestSchema(Schema):
+    """POST /api/v1/verify as JSON: exactly one of the three."""
+
+    credential = fields.Raw(metadata={"description": "a JSON-LD credential (object) or its JSON text"})
+    jwt = fields.String(validate=validate.Length(min=1), metadata={"description": "a compact JWS credential"})
+    url = fields.Url(schemes={"http", "https"}, require_tld=False, metadata={"description": "where to fetch the credential"})
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("Send exactly one of credential, jwt or url.", "_schema")
+
+
+class CheckSchema(Schema):
+    check = fields.String(metadata={"description": "format, context, schema, issuer, proof, validity, status or trust"})
+    status = fields.String(metadata={"description": "passed, failed, warning or skipped"})
+    code = fields.String(metadata={"description": "stable snake_case code of a failure or warning"})
+    message = fields.String()
+
+
+class ReportSchema(Schema):
+    verified = fields.Boolean()
+    checks = fields.List(fields.Nested(CheckSchema))
+    credential = fields.Dict(metadata={"description": "id, name, issuer {id, name}, achievement, validFrom, validUntil"})
+    checked_at = fields.String()
+
+
+class VcApiVerifyRequestSchema(Schema):
+    verifiableCredential = fields.Raw(required=True)
+    options = fields.Dict(load_default=dict)
+
+
+class VcApiPresentationRequestSchema(Schema):
+    verifiablePresentation = fields.Dict(required=True)
+    options = fields.Dict(load_default=dict, metadata={"description": "challenge and domain the proof must carry"})
