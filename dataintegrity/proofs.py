@@ -85,10 +85,13 @@ def proof_configuration(
     proof_purpose: str = "assertionMethod",
     cryptosuite: Cryptosuite = EDDSA_RDFC_2022,
     proof_id: str | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> dict:
     """Return the proof configuration: the proof to be, without ``proofValue``, with the document's ``@context``.
 
     ``proof_id`` becomes the proof's ``id`` (proof sets name their members so chains can refer to them).
+    ``challenge`` and ``domain`` bind a presentation's proof to one verifier's request.
     """
     config: dict[str, Any] = {}
     if "@context" in document:
@@ -103,6 +106,10 @@ def proof_configuration(
             "proofPurpose": proof_purpose,
         }
     )
+    if challenge is not None:
+        config["challenge"] = challenge
+    if domain is not None:
+        config["domain"] = domain
     return config
 
 
@@ -138,6 +145,8 @@ def add_proof(
     proof_purpose: str = "assertionMethod",
     cryptosuite: Cryptosuite = EDDSA_RDFC_2022,
     proof_id: str | None = None,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> dict:
     """Return a copy of ``document`` secured with a new proof made by ``signer``.
 
@@ -169,6 +178,8 @@ def add_proof(
         proof_purpose=proof_purpose,
         cryptosuite=cryptosuite,
         proof_id=proof_id,
+        challenge=challenge,
+        domain=domain,
     )
     signature = signer.sign(hash_data(document, config, document_loader=document_loader, cryptosuite=cryptosuite))
     proof = {key: value for key, value in config.items() if key != "@context"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from pyld import jsonld
@@ -155,21 +154,20 @@ def _bomb(n):
     }
 
 
-@pytest.mark.parametrize("n", [6, 10, 30])
-def test_blank_node_bomb_is_refused_quickly(n, document_loader):
-    start = time.perf_counter()
+@pytest.mark.parametrize("n", [7, 10, 30])
+def test_blank_node_bomb_is_refused(n, document_loader):
+    # Refused by counting work, not by a timer: n! permutations would otherwise run for ages.
     with pytest.raises(CanonicalizationLimitError) as info:
         canonicalize(_bomb(n), document_loader=document_loader)
-    assert time.perf_counter() - start < 1.0
     assert info.value.code == "canonicalization_limit"
     assert str(DEFAULT_MAX_WORK) in str(info.value)
 
 
 def test_small_symmetric_structures_fit_the_default_limit(document_loader):
-    canonicalize(_bomb(4), document_loader=document_loader)
+    assert canonicalize(_bomb(6), document_loader=document_loader).count("\n") == 30
 
 
 def test_max_work_is_adjustable(document_loader):
     with pytest.raises(CanonicalizationLimitError):
         canonicalize(_bomb(3), document_loader=document_loader, max_work=5)
-    assert canonicalize(_bomb(6), document_loader=document_loader, max_work=10**6).count("\n") == 30
+    assert canonicalize(_bomb(7), document_loader=document_loader, max_work=10**6).count("\n") == 42
