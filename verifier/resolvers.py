@@ -34,7 +34,8 @@ def did_web_url(did: str) -> str:
 
 
 class Resolver:
-    """Resolves did:key offline and did:web through `fetch_json` (None: did:web is refused)."""
+    """Resolves did:key offline, and did:web and HTTPS controller documents through `fetch_json`
+    (None: nothing that needs the network resolves)."""
 
     def __init__(self, fetch_json: Callable[[str], dict] | None = None):
         self._fetch_json = fetch_json
@@ -46,14 +47,19 @@ class Resolver:
             except DataIntegrityError as error:
                 raise ResolutionError(f"{did} is not a valid did:key: {error}") from None
         if did.startswith("did:web:"):
-            if self._fetch_json is None:
-                raise ResolutionError(f"{did} needs the network to resolve, and no fetcher was given")
-            url = did_web_url(did)
-            try:
-                document = self._fetch_json(url)
-            except Exception as error:  # any failure of the fetcher means: not resolvable
-                raise ResolutionError(f"{did}: could not fetch {url}: {error}") from None
-            if not isinstance(document, dict) or document.get("id") != did:
-                raise ResolutionError(f"{url} does not hold the DID document of {did}")
-            return document
+            return self._fetch_controller(did, did_web_url(did))
+        if did.startswith("https://"):
+            # A controller document at an HTTPS URL (e.g. an issuer profile listing its keys).
+            return self._fetch_controller(did, did)
         raise ResolutionError(f"the DID method of {did.split('#')[0]} is not supported")
+
+    def _fetch_controller(self, controller: str, url: str) -> dict:
+        if self._fetch_json is None:
+            raise ResolutionError(f"{controller} needs the network to resolve, and no fetcher was given")
+        try:
+            document = self._fetch_json(url)
+        except Exception as error:  # any failure of the fetcher means: not resolvable
+            raise ResolutionError(f"{controller}: could not fetch {url}: {error}") from None
+        if not isinstance(document, dict) or document.get("id") != controller:
+            raise ResolutionError(f"{url} does not hold the document of {controller}")
+        return document
