@@ -8,6 +8,11 @@ from datetime import datetime, timezone
 PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
 
 
+def timestamp(moment: datetime) -> str:
+    """2026-11-25T12:00:00Z: the report's form of an instant."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass(frozen=True)
 class CheckResult:
     check: str
@@ -55,5 +60,5 @@ class Report:
             "verified": self.verified,
             "checks": [c.to_dict() for c in self.checks],
             "credential": self.credential,
-            "checked_at": self.checked_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "checked_at": timestamp(self.checked_at),
         }

@@ -24,7 +24,7 @@ from verifier.forms import FormError, read_input
 from verifier.forms.jwt import verify_jwt
 from verifier.forms.jwtkeys import did_key_lookup
 from verifier.presentation import check_presentation, credentials_in
-from verifier.report import CheckResult, Report
+from verifier.report import CheckResult, Report, timestamp
 from verifier.resolvers import DidResolver
 
 DEFAULT_SKEW = timedelta(minutes=5)
@@ -116,11 +116,12 @@ class Verifier:
     def _status(self, credential: dict, now: datetime) -> CheckResult:
         if "credentialStatus" not in credential:
             return CheckResult.skipped("status", "the credential has no status to check")
-        if self.fetcher is None:
-            return check_status(credential, fetch_json=_fetch_nothing, verify_list_credential=self._verify_list, now=now)
         return check_status(
-            credential, fetch_json=self.fetcher.budget().fetch_json, verify_list_credential=self._verify_list, now=now,
-            ttl_for=self.fetcher.ttl_for,
+            credential,
+            fetch_json=self.fetcher.budget().fetch_json if self.fetcher else _fetch_nothing,
+            verify_list_credential=self._verify_list,
+            now=now,
+            ttl_for=self.fetcher.ttl_for if self.fetcher else None,
         )
 
     def _verify_list(self, list_credential: dict) -> tuple[bool, str]:
@@ -141,7 +142,7 @@ class Verifier:
             "verified": verified and all(r.verified for r in reports),
             "presentation": {"checks": [c.to_dict() for c in own]},
             "credentials": [r.to_dict() for r in reports],
-            "checked_at": Report((), now).to_dict()["checked_at"],
+            "checked_at": timestamp(now),
         }
 
     def _proofs(self, credential: dict, now: datetime) -> list[CheckResult]:
