@@ -16,6 +16,10 @@ class OwnIssuerResolver:
         self._sessions = sessions
         self._fallback = fallback
 
+    def bounded(self, fetch_json) -> OwnIssuerResolver:
+        bounded = getattr(self._fallback, "bounded", None)
+        return OwnIssuerResolver(self._sessions, bounded(fetch_json) if bounded else self._fallback)
+
     def resolve(self, did: str) -> dict:
         with self._sessions() as session:
             issuer = session.scalar(select(Issuer).where(Issuer.did == did, Issuer.did_method == "web"))

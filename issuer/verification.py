@@ -23,7 +23,7 @@ def build_verifier(config, services) -> Verifier:
     trusted = config.get("TRUSTED_ISSUERS")
     return Verifier(
         document_loader=services.document_loader,
-        resolver=OwnIssuerResolver(services.sessionmaker, Resolver(fetcher.fetch_json)),
+        resolver=OwnIssuerResolver(services.sessionmaker, Resolver.through(fetcher)),
         clock=services.clock,
         policy=Policy(
             max_clock_skew=timedelta(seconds=int(config.get("VERIFY_MAX_CLOCK_SKEW_SECONDS", 300))),

@@ -27,7 +27,7 @@ def build_verifier(*, allow_http_loopback: bool = False) -> Verifier:
     fetcher = Fetcher(FetchPolicy(allow_http_loopback=allow_http_loopback))
     return Verifier(
         document_loader=bundled_document_loader(),
-        resolver=Resolver(fetcher.fetch_json),
+        resolver=Resolver.through(fetcher),
         clock=lambda: datetime.now(timezone.utc),
         fetcher=fetcher,
     )

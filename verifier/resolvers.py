@@ -22,6 +22,9 @@ class DidResolver(Protocol):
     def resolve(self, did: str) -> dict:
         """The DID document for `did`. :raise ResolutionError: it cannot be had."""
 
+    # Optional: `bounded(fetch_json) -> DidResolver`, the same resolver fetching within one
+    # verification's fetch budget. Resolvers without it are used as they are.
+
 
 def did_web_url(did: str) -> str:
     """did:web:example.com%3A8443:issuers:x -> https://example.com:8443/issuers/x/did.json"""
@@ -37,8 +40,20 @@ class Resolver:
     """Resolves did:key offline, and did:web and HTTPS controller documents through `fetch_json`
     (None: nothing that needs the network resolves)."""
 
-    def __init__(self, fetch_json: Callable[[str], dict] | None = None):
+    def __init__(self, fetch_json: Callable[[str], dict] | None = None, *, budgeted: bool = False):
         self._fetch_json = fetch_json
+        self._budgeted = budgeted
+
+    @classmethod
+    def through(cls, fetcher) -> Resolver:
+        """A resolver fetching through a guarded `verifier.fetcher.Fetcher`; a Verifier holding
+        the same fetcher makes it fetch within each verification's budget (see `bounded`)."""
+        return cls(fetcher.fetch_json, budgeted=True)
+
+    def bounded(self, fetch_json: Callable[[str], dict]) -> Resolver:
+        """This resolver fetching through one verification's budget, when it was made `through`
+        a fetcher; a resolver over a caller's own fetch function is left as it is."""
+        return Resolver(fetch_json, budgeted=True) if self._budgeted else self
 
     def resolve(self, did: str) -> dict:
         if did.startswith("did:key:"):

@@ -21,6 +21,7 @@ from verifier.checks.validity import check_validity
 from verifier.checks.status import check_status
 from verifier.fetcher import FetchError, Fetcher
 from verifier.forms import FormError, read_input
+from verifier.forms.jsontext import check_json_shape
 from verifier.forms.jwt import verify_jwt
 from verifier.forms.jwtkeys import did_key_lookup
 from verifier.presentation import check_presentation, credentials_in
@@ -28,6 +29,8 @@ from verifier.report import CheckResult, Report, timestamp
 from verifier.resolvers import DidResolver
 
 DEFAULT_SKEW = timedelta(minutes=5)
+# A proof set larger than this is an attack on our time (each proof may resolve a DID), not a need.
+MAX_PROOFS = 8
 FETCH_ACCEPT = "application/vc+ld+json, application/ld+json, application/json, application/jwt, image/png, image/svg+xml"
 
 
@@ -44,99 +47,60 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class _Run:
+    """What one verification shares, whatever it recurses into (status lists, the credentials of
+    a presentation): one fetch budget, and a resolver fetching within it."""
+
+    resolver: DidResolver
+    fetch_json: Callable[[str], dict]
+    ttl_for: Callable | None
+
+
+@dataclass(frozen=True)
 class Verifier:
     document_loader: Callable
     resolver: DidResolver
     clock: Callable[[], datetime]
     policy: Policy = field(default_factory=Policy)
-    # The guarded fetcher for status lists and URLs; None: nothing is fetched (status lists are
-    # then indeterminate, which fails the status check).
+    # The guarded fetcher for status lists, URLs and (through the resolver) did:web documents;
+    # None: nothing is fetched (status lists are then indeterminate, which fails the status check).
     fetcher: Fetcher | None = None
 
-    def _now(self) -> datetime:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise TypeError("the clock must give timezone-aware datetimes")
-        return now
+    # --- entry points: each is one verification, with its own fetch budget ---------------------
 
     def verify_input(self, data, *, filename: str | None = None, content_type: str | None = None) -> Report:
         """Check a credential in any accepted form: a JSON-LD object or text, a JWT, a baked PNG or SVG."""
-        try:
-            parsed = read_input(data, filename=filename, content_type=content_type)
-        except FormError as error:
-            return Report((CheckResult.failed("format", error.code, error.message),), self._now())
-        if parsed.jwt is not None:
-            return self._verify_jwt(parsed.jwt)
-        return self.verify_credential(parsed.credential)
+        return self._input(data, self._start(), filename=filename, content_type=content_type)
 
     def verify_url(self, url: str) -> Report:
         """Fetch a credential (any form) through the guarded fetcher, then check it."""
         if self.fetcher is None:
             return Report((CheckResult.failed("format", "fetch_refused", "this verifier fetches nothing"),), self._now())
+        run, budget = self._start_with_budget()
         try:
-            document = self.fetcher.budget().fetch(url, accept=FETCH_ACCEPT)
+            document = budget.fetch(url, accept=FETCH_ACCEPT)
         except FetchError as error:
             return Report((CheckResult.failed("format", error.code, f"could not fetch {url}: {error}"),), self._now())
-        return self.verify_input(document.body, content_type=document.content_type)
+        return self._input(document.body, run, content_type=document.content_type)
 
     def verify_credential(self, credential, *, check_status: bool | None = None) -> Report:
         """Check a JSON-LD credential. With several proofs (a proof set), each must verify."""
-        now = self._now()
-        checks = [check_format(credential)]
-        if checks[0].status == "failed":
-            return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})
-        checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
-        checks.extend(self._proofs(credential, now))
-        checks.extend(self._after_proof(credential, now, check_status))
-        return Report(tuple(checks), now, _summary(credential))
-
-    def _verify_jwt(self, token: str) -> Report:
-        now = self._now()
-        result = verify_jwt(token, resolve_key=did_key_lookup(self.resolver), now=now, skew=self.policy.max_clock_skew)
-        if result.credential is None:
-            return Report((result.proof,), now)
-        credential = result.credential
-        checks = [CheckResult.passed("format", "an Open Badges JWT credential")]
-        checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
-        checks.extend([result.issuer, result.proof])
-        checks.extend(self._after_proof(credential, now, None))
-        return Report(tuple(checks), now, _summary(credential))
-
-    def _after_proof(self, credential: dict, now: datetime, check_status: bool | None) -> list[CheckResult]:
-        checks = [check_validity(credential, now=now, skew=self.policy.max_clock_skew)]
-        if self.policy.check_status if check_status is None else check_status:
-            checks.append(self._status(credential, now))
-        else:
-            checks.append(CheckResult.skipped("status", "status is not checked by this verifier's policy"))
-        checks.append(check_trust(credential, self.policy.trusted_issuers))
-        return checks
-
-    def _status(self, credential: dict, now: datetime) -> CheckResult:
-        if "credentialStatus" not in credential:
-            return CheckResult.skipped("status", "the credential has no status to check")
-        return check_status(
-            credential,
-            fetch_json=self.fetcher.budget().fetch_json if self.fetcher else _fetch_nothing,
-            verify_list_credential=self._verify_list,
-            now=now,
-            ttl_for=self.fetcher.ttl_for if self.fetcher else None,
-        )
-
-    def _verify_list(self, list_credential: dict) -> tuple[bool, str]:
-        """A status list credential must itself verify: proof, issuer, validity (not its own status)."""
-        report = self.verify_credential(list_credential, check_status=False)
-        failed = [c for c in report.checks if c.status == "failed"]
-        return report.verified, "; ".join(f"{c.check}: {c.message}" for c in failed)
+        return self._credential(credential, self._start(), check_status=check_status)
 
     def verify_presentation(self, presentation: dict, *, challenge: str | None, domain: str | None) -> dict:
         """The presentation's own checks and a report for every credential in it."""
         now = self._now()
+        run = self._start()
+        try:
+            check_json_shape(presentation)
+        except FormError as error:
+            own = [CheckResult.failed("format", error.code, error.message)]
+            return {"verified": False, "presentation": {"checks": [c.to_dict() for c in own]},
+                    "credentials": [], "checked_at": timestamp(now)}
         own = check_presentation(
-            presentation, resolver=self.resolver, document_loader=self.document_loader, challenge=challenge, domain=domain,
+            presentation, resolver=run.resolver, document_loader=self.document_loader, challenge=challenge, domain=domain,
         )
-        reports = [self.verify_input(credential) for credential in credentials_in(presentation)]
+        reports = [self._input(credential, run) for credential in credentials_in(presentation)]
         verified = all(c.status != "failed" for c in own) and any(c.check == "proof" and c.status == "passed" for c in own)
         return {
             "verified": verified and all(r.verified for r in reports),
@@ -145,15 +109,96 @@ class Verifier:
             "checked_at": timestamp(now),
         }
 
-    def _proofs(self, credential: dict, now: datetime) -> list[CheckResult]:
+    # --- one verification -------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise TypeError("the clock must give timezone-aware datetimes")
+        return now
+
+    def _start(self) -> _Run:
+        return self._start_with_budget()[0]
+
+    def _start_with_budget(self):
+        if self.fetcher is None:
+            return _Run(self.resolver, _fetch_nothing, None), None
+        budget = self.fetcher.budget()
+        bounded = getattr(self.resolver, "bounded", None)
+        resolver = bounded(budget.fetch_json) if bounded else self.resolver
+        return _Run(resolver, budget.fetch_json, self.fetcher.ttl_for), budget
+
+    def _input(self, data, run: _Run, *, filename: str | None = None, content_type: str | None = None) -> Report:
+        try:
+            parsed = read_input(data, filename=filename, content_type=content_type)
+        except FormError as error:
+            return Report((CheckResult.failed("format", error.code, error.message),), self._now())
+        if parsed.jwt is not None:
+            return self._jwt(parsed.jwt, run)
+        return self._credential(parsed.credential, run)
+
+    def _credential(self, credential, run: _Run, *, check_status: bool | None = None) -> Report:
+        now = self._now()
+        checks = [check_format(credential)]
+        if checks[0].status == "failed":
+            return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})
+        checks.append(check_context(credential, document_loader=self.document_loader))
+        checks.append(check_schema(credential))
+        checks.extend(self._proofs(credential, now, run))
+        checks.extend(self._after_proof(credential, now, run, check_status))
+        return Report(tuple(checks), now, _summary(credential))
+
+    def _jwt(self, token: str, run: _Run) -> Report:
+        now = self._now()
+        result = verify_jwt(token, resolve_key=did_key_lookup(run.resolver), now=now, skew=self.policy.max_clock_skew)
+        if result.credential is None:
+            return Report((result.proof,), now)
+        credential = result.credential
+        checks = [CheckResult.passed("format", "an Open Badges JWT credential")]
+        checks.append(check_context(credential, document_loader=self.document_loader))
+        checks.append(check_schema(credential))
+        checks.extend([result.issuer, result.proof])
+        checks.extend(self._after_proof(credential, now, run, None))
+        return Report(tuple(checks), now, _summary(credential))
+
+    def _after_proof(self, credential: dict, now: datetime, run: _Run, check_status: bool | None) -> list[CheckResult]:
+        checks = [check_validity(credential, now=now, skew=self.policy.max_clock_skew)]
+        if self.policy.check_status if check_status is None else check_status:
+            checks.append(self._status(credential, now, run))
+        else:
+            checks.append(CheckResult.skipped("status", "status is not checked by this verifier's policy"))
+        checks.append(check_trust(credential, self.policy.trusted_issuers))
+        return checks
+
+    def _status(self, credential: dict, now: datetime, run: _Run) -> CheckResult:
+        if "credentialStatus" not in credential:
+            return CheckResult.skipped("status", "the credential has no status to check")
+        issuer = issuer_id(credential)
+
+        def verify_list(list_credential: dict) -> tuple[bool, str]:
+            """A status list must verify on its own (not its own status) and come from the
+            credential's issuer: a list signed by anyone else could unrevoke anything."""
+            if issuer_id(list_credential) != issuer:
+                return False, f"it is issued by {issuer_id(list_credential)}, not by the credential's issuer {issuer}"
+            report = self._credential(list_credential, run, check_status=False)
+            failed = [c for c in report.checks if c.status == "failed"]
+            return report.verified, "; ".join(f"{c.check}: {c.message}" for c in failed)
+
+        return check_status(credential, fetch_json=run.fetch_json, verify_list_credential=verify_list, now=now,
+                            ttl_for=run.ttl_for)
+
+    def _proofs(self, credential: dict, now: datetime, run: _Run) -> list[CheckResult]:
         """The `issuer` and `proof` checks, over every proof; the first failure of each is reported."""
         proofs = credential["proof"] if isinstance(credential["proof"], list) else [credential["proof"]]
+        if len(proofs) > MAX_PROOFS:
+            failure = CheckResult.failed("proof", "too_many_proofs", f"{len(proofs)} proofs; at most {MAX_PROOFS} are checked")
+            return [CheckResult.skipped("issuer", "too many proofs to check"), failure]
         issuer_results, proof_results = [], []
         for proof in proofs:
             if not isinstance(proof, dict):
                 proof_results.append(CheckResult.failed("proof", "malformed_proof", "a proof is not an object"))
                 continue
-            issuer_result, public_key = check_issuer(credential, proof, self.resolver)
+            issuer_result, public_key = check_issuer(credential, proof, run.resolver)
             issuer_results.append(issuer_result)
             if public_key is None:
                 proof_results.append(CheckResult.skipped("proof", "no key to check the signature with"))

@@ -68,7 +68,7 @@ def library_verifier(clock=lambda: NOW, *, trusted_issuers=None, document_loader
     fetcher = Fetcher(FetchPolicy(allow_http_loopback=True), clock=clock)
     return Verifier(
         document_loader=document_loader or loader(),
-        resolver=Resolver(fetcher.fetch_json),
+        resolver=Resolver.through(fetcher),
         clock=clock,
         policy=Policy(trusted_issuers=trusted_issuers, **policy),
         fetcher=fetcher,

@@ -54,6 +54,13 @@ def list_credential(purpose="revocation", encoded_list=None, **fields) -> dict:
     return credential
 
 
+def serve(server, path: str, document) -> None:
+    """Serve a status list credential as its issuer would: its `id` is the URL it is served at."""
+    if isinstance(document, dict) and "credentialSubject" in document:
+        document = {**document, "id": server.url(path)}
+    server.json(path, document)
+
+
 def entry(url, index, purpose="revocation", type_="BitstringStatusListEntry", **fields) -> dict:
     return {"id": f"{url}#{index}", "type": type_, "statusPurpose": purpose, "statusListIndex": str(index),
             "statusListCredential": url, **fields}
@@ -67,8 +74,8 @@ def credential_with(*entries) -> dict:
 @pytest.fixture
 def server():
     local = LocalServer()
-    local.json("/revocation", list_credential("revocation"))
-    local.json("/suspension", list_credential("suspension"))
+    serve(local, "/revocation", list_credential("revocation"))
+    serve(local, "/suspension", list_credential("suspension"))
     yield local
     local.close()
 
@@ -105,7 +112,7 @@ def test_clear(server, fetcher):
 
 
 def test_a_list_shared_by_entries_is_fetched_once(server, fetcher):
-    server.json("/both", list_credential(["revocation", "suspension"]))
+    serve(server, "/both", list_credential(["revocation", "suspension"]))
     calls = []
 
     def verify(list_credential):
@@ -167,7 +174,7 @@ def test_verifier_that_raises_is_a_failure(server, fetcher):
 def test_tampered_or_invalid_list(server, fetcher, tamper):
     tampered = list_credential()
     tamper(tampered)
-    server.json("/tampered", tampered)
+    serve(server, "/tampered", tampered)
     result = check(credential_with(entry(server.url("/tampered"), CLEAR)), fetcher)
     assert (result.status, result.code) == ("failed", "status_list_invalid")
 
@@ -184,7 +191,7 @@ def test_purpose_mismatch(server, fetcher):
 
 
 def test_short_list(server, fetcher):
-    server.json("/short", list_credential(encoded_list=PUBLISHED[3]["encodedList"]))  # 100,000 entries
+    serve(server, "/short", list_credential(encoded_list=PUBLISHED[3]["encodedList"]))  # 100,000 entries
     result = check(credential_with(entry(server.url("/short"), CLEAR)), fetcher)
     assert (result.status, result.code) == ("failed", "status_list_invalid")
     assert "fewer than the minimum of 131,072" in result.message
@@ -210,7 +217,7 @@ def test_bad_index(server, fetcher, index):
     ({"expirationDate": "2026-01-01T00:00:00Z"}, "expired at"),
 ])
 def test_expired_list(server, fetcher, fields, wording):
-    server.json("/expired", list_credential(**fields))
+    serve(server, "/expired", list_credential(**fields))
     result = check(credential_with(entry(server.url("/expired"), CLEAR)), fetcher)
     assert (result.status, result.code) == ("failed", "status_list_expired")
     assert wording in result.message
@@ -219,7 +226,7 @@ def test_expired_list(server, fetcher, fields, wording):
 def test_legacy_status_list_2021(server, fetcher):
     legacy = list_credential(type=["VerifiableCredential", "StatusList2021Credential"])
     legacy["credentialSubject"]["type"] = "StatusList2021"
-    server.json("/legacy", legacy)
+    serve(server, "/legacy", legacy)
     result = check(credential_with(entry(server.url("/legacy"), REVOKED, type_="StatusList2021Entry")), fetcher)
     assert result.code == "revoked"
     result = check(credential_with(entry(server.url("/legacy"), CLEAR, type_="StatusList2021Entry")), fetcher)
@@ -230,7 +237,7 @@ def test_legacy_status_list_2021(server, fetcher):
 
 
 def test_other_purposes_pass_with_a_message(server, fetcher):
-    server.json("/message", list_credential("message", encoded(3)))
+    serve(server, "/message", list_credential("message", encoded(3)))
     messages = [{"status": "0x0", "message": "pending"}, {"status": "0x1", "message": "accepted"}]
     result = check(credential_with(entry(server.url("/message"), 3, "message", statusMessage=messages)), fetcher)
     assert (result.status, result.message) == ("passed", "message status is 1 (accepted)")
@@ -263,8 +270,8 @@ def test_first_failure_is_reported(server, fetcher):
 def test_published_lists(server, fetcher):
     """The W3C example list is all clear, and 1EdTech's test list has index 23 set."""
     w3c, onedtech = PUBLISHED[0], PUBLISHED[1]
-    server.json("/w3c", list_credential(encoded_list=w3c["encodedList"]))
-    server.json("/1edtech", list_credential(encoded_list=onedtech["encodedList"]))
+    serve(server, "/w3c", list_credential(encoded_list=w3c["encodedList"]))
+    serve(server, "/1edtech", list_credential(encoded_list=onedtech["encodedList"]))
     assert check(credential_with(entry(server.url("/w3c"), 94567)), fetcher).status == "passed"
     assert check(credential_with(entry(server.url("/1edtech"), 23)), fetcher).code == "revoked"
     assert check(credential_with(entry(server.url("/1edtech"), 22)), fetcher).status == "passed"
@@ -273,7 +280,7 @@ def test_published_lists(server, fetcher):
 def test_ttl_is_handed_to_the_cache(server):
     with_ttl = list_credential()
     with_ttl["credentialSubject"]["ttl"] = 300_000
-    server.json("/ttl", with_ttl)
+    serve(server, "/ttl", with_ttl)
     fetcher = Fetcher(LOCAL, clock=lambda: NOW)
     for _ in range(3):
         result = check(credential_with(entry(server.url("/ttl"), CLEAR)), fetcher.budget(), ttl_for=fetcher.ttl_for)
@@ -286,3 +293,11 @@ def test_the_credential_is_not_changed(server, fetcher):
     before = copy.deepcopy(credential)
     check(credential, fetcher)
     assert credential == before
+
+
+def test_a_list_served_at_another_url_is_refused(server, fetcher):
+    # A valid list of someone else's (its id is another URL) says nothing about this entry.
+    server.json("/copy", list_credential("revocation"))  # id stays https://badges.test/status/1
+    result = check(credential_with(entry(server.url("/copy"), CLEAR)), fetcher)
+    assert (result.status, result.code) == ("failed", "status_list_invalid")
+    assert "not its URL" in result.message

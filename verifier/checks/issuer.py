@@ -31,21 +31,30 @@ def authorized_key(proof: dict, resolver: DidResolver, *, check: str, purpose: s
         document = resolver.resolve(controller)
     except ResolutionError as error:
         return None, None, CheckResult.failed(check, error.code, str(error))
+    # Documents come from anyone: every list and entry is type-checked before use.
+    relationship = _objects_or_ids(document.get(purpose))
+    embedded = [m for m in relationship if isinstance(m, dict)]
     method = next(
-        (m for m in document.get("verificationMethod", [])
+        (m for m in _objects_or_ids(document.get("verificationMethod")) + embedded
          if isinstance(m, dict) and _absolute(m.get("id"), controller) == method_id),
         None,
     )
     if method is None:
         return None, None, CheckResult.failed(check, "unresolvable_key", f"{controller} does not list {method_id}")
-    listed = [_absolute(m if isinstance(m, str) else m.get("id"), controller) for m in document.get(purpose, [])]
+    listed = {_absolute(m if isinstance(m, str) else m.get("id"), controller) for m in relationship}
     if method_id not in listed:
         return None, None, CheckResult.failed(check, "key_not_authorized", f"{method_id} is not listed under {purpose}")
+    # The key belongs to the document it was resolved from; a document cannot hand its key to
+    # another controller (else anyone's DID document could claim to sign for any issuer).
+    if method.get("controller", controller) != controller:
+        return None, None, CheckResult.failed(
+            check, "key_not_authorized", f"{method_id} names {method.get('controller')!r} as its controller, not {controller}"
+        )
     try:
         public_key = public_key_from_verification_method(method)
     except DataIntegrityError as error:
         return None, None, CheckResult.failed(check, "unsupported_key", f"{method_id}: {error}")
-    return public_key, method.get("controller", controller), None
+    return public_key, controller, None
 
 
 def check_issuer(credential: dict, proof: dict, resolver: DidResolver) -> tuple[CheckResult, object | None]:
@@ -58,6 +67,12 @@ def check_issuer(credential: dict, proof: dict, resolver: DidResolver) -> tuple[
             f"the key's controller {controller} is not the issuer {issuer_id(credential)}",
         ), public_key
     return CheckResult.passed("issuer", f"signed with {proof['verificationMethod']}, a key of the issuer"), public_key
+
+
+def _objects_or_ids(value) -> list:
+    """A DID document's list member as a list of objects and strings; anything else is ignored."""
+    items = value if isinstance(value, list) else []
+    return [item for item in items if isinstance(item, (dict, str))]
 
 
 def _absolute(reference, controller: str):

@@ -128,6 +128,9 @@ def _load_list(url, fetch_json, verify_list_credential) -> dict:
         raise _Failure("status_unavailable", f"the status list could not be fetched: {error}") from None
     if not isinstance(list_credential, dict):
         raise _Failure("status_list_invalid", f"{url} did not return a credential")
+    if list_credential.get("id") != url:
+        # A list is only evidence about itself: one served at another URL could be any list.
+        raise _Failure("status_list_invalid", f"the credential at {url} has id {list_credential.get('id')!r}, not its URL")
     try:
         ok, reason = verify_list_credential(list_credential)
     except Exception as error:
