@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -72,14 +73,17 @@ def load_or_create_key_encryption_key(configured: str | None, instance_path: Pat
     path = Path(instance_path) / KEK_FILE_NAME
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once must not both write a different key.
+        # Written whole to a private temporary file, then linked into place: two processes starting
+        # at once never both write a key, and neither can read a half-written one.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kek-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "w") as handle:
                 handle.write(KeyEncryptionKey.generate_text() + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
     if path.stat().st_mode & 0o077:
         raise KeyEncryptionKeyError(f"{path} must be readable by its owner only (chmod 600)")
     return KeyEncryptionKey.from_text(path.read_text())
