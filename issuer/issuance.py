@@ -6,6 +6,7 @@ its credential are stored together or not at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from issuer.errors import ApiError, ValidationFailed
 from issuer.keystore import KeyStore
 from issuer.models import Achievement, AssessmentResult, Credential, Issuer, new_id
 from issuer.urls import Urls
+
+log = logging.getLogger(__name__)
 
 # A completion time this far ahead of our clock is a platform clock error, not a future event.
 COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
@@ -92,7 +95,9 @@ class Issuance:
         try:
             credential = self._issue_for(result, achievement, now=now) if passed else None
         except DataIntegrityError as error:
-            # Our own document failed to sign: a fault of this service, never of the caller.
+            # Our own document failed to sign: a fault of this service, never of the caller. The
+            # detail says what failed (a context or term of ours), never where in our code.
+            log.error("credential for result %s could not be signed: %s", result.external_id, error)
             raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
         self._session.flush()
         return Outcome(result, credential, replayed=False)
