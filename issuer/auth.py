@@ -8,11 +8,12 @@ from datetime import datetime
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer.db import get_session
-from issuer.errors import Forbidden, Unauthorized
+from issuer import audit
+from issuer.errors import Conflict, Forbidden, Unauthorized
 from issuer.models import ApiToken, Issuer
 
 TOKEN_PREFIX = "bdg_"
@@ -28,6 +29,23 @@ def create_token(session: Session, *, issuer: Issuer | None, label: str | None, 
     token = ApiToken(token_hash=hash_token(plain), issuer_id=issuer.id if issuer else None, label=label, created_at=now)
     session.add(token)
     return token, plain
+
+
+def revoke_token(session: Session, token: ApiToken, *, reason: str | None, by: ApiToken | None,
+                 now: datetime) -> None:
+    """Revoke `token` (refused from its next request on) and record it in the audit log; `by` is
+    the token that did it, None for the command line. The caller commits both together.
+
+    :raise Conflict: the token was revoked already (also when a concurrent request just did).
+    """
+    # Conditional, so of two concurrent revocations exactly one succeeds and is recorded.
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    if not revoked:
+        raise Conflict("token_already_revoked", f"token {token.id} was revoked already")
+    audit.record(session, action="token.revoke", token=by, issuer_id=token.issuer_id, subject_type="api_token",
+                 subject_id=token.id, at=now, reason=reason, details={"label": token.label})
 
 
 def authenticate(session: Session, header: str | None) -> ApiToken:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dataintegrity import bundled_document_loader
+from issuer import audit
 from issuer.auth import create_token
 from issuer.db import make_engine, make_sessionmaker, transaction
 from issuer.models import ApiToken, Issuer, new_id
@@ -62,7 +63,9 @@ def first_start(services: Services, *, default_slug: str, default_name: str) -> 
             issuer = create_issuer(
                 services, session, slug=default_slug, name=default_name, url=services.urls.base_url
             )
+            audit.issuer_created(session, issuer, token=None)
         token = None
         if session.scalar(select(func.count()).select_from(ApiToken)) == 0:
-            _, token = create_token(session, issuer=None, label="first admin token", now=services.clock())
+            record, token = create_token(session, issuer=None, label="first admin token", now=services.clock())
+            audit.token_created(session, record, by=None)
     return FirstStart(issuer, token)

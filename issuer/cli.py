@@ -10,7 +10,8 @@ from sqlalchemy import select
 from issuer import create_app
 from issuer.db import transaction
 from issuer.migrate import current_revision, head_revision, upgrade
-from issuer.models import Issuer
+from issuer import audit
+from issuer.models import ApiToken, Issuer, is_id
 from keys import KeyLifecycleError
 from verifier.cli import verify
 
@@ -117,6 +118,7 @@ def issuer_create(**options):
             raise click.ClickException(f"an issuer with slug {data['slug']!r} exists already")
         with transaction(session):
             issuer = create_issuer(services, session, **data)
+            audit.issuer_created(session, issuer, token=None)
         click.echo(issuer.did)
 
 
@@ -137,10 +139,48 @@ def token_create(slug, label):
     with services.sessionmaker() as session:
         issuer = _issuer(session, slug) if slug else None
         with transaction(session):
-            _, plain = create_token(session, issuer=issuer, label=label, now=services.clock())
+            created, plain = create_token(session, issuer=issuer, label=label, now=services.clock())
+            audit.token_created(session, created, by=None)
     scope = f"issuer {slug!r}" if slug else "the whole instance"
     click.echo(f"Token for {scope} (store it now; it is not shown again):")
     click.echo(plain)
+
+
+@token.command("list")
+@click.option("--issuer", "slug", help="only the tokens scoped to this issuer")
+def token_list(slug):
+    """List tokens (never the tokens themselves): id, scope, created, revoked, label."""
+    app = _app()
+    with _services(app).sessionmaker() as session:
+        statement = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+        if slug:
+            statement = statement.where(ApiToken.issuer_id == _issuer(session, slug).id)
+        for row in session.scalars(statement):
+            scope = row.issuer.slug if row.issuer else "(instance)"
+            revoked = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
+            click.echo("\t".join([row.id, scope, row.created_at.isoformat(), revoked, row.label or ""]))
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.option("--reason", help="why; kept in the audit log")
+def token_revoke(token_id, reason):
+    """Revoke a token by its id; it is refused from its next request on."""
+    from issuer.auth import revoke_token
+    from issuer.errors import ApiError
+
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        row = session.get(ApiToken, token_id) if is_id(token_id) else None
+        if row is None:
+            raise click.ClickException(f"there is no token {token_id!r}")
+        try:
+            with transaction(session):
+                revoke_token(session, row, reason=reason, by=None, now=services.clock())
+        except ApiError as error:
+            raise click.ClickException(error.detail) from None
+    click.echo(f"revoked {token_id}")
 
 
 @main.group()
@@ -158,9 +198,11 @@ def keys_rotate(slug):
     services = _services(app)
     with services.sessionmaker() as session:
         issuer = _issuer(session, slug)
+        now = services.clock()
         try:
             with transaction(session):
-                key = services.keystore(session).rotate(issuer, now=services.clock())
+                key = services.keystore(session).rotate(issuer, now=now)
+                audit.key_rotated(session, issuer, key, token=None, at=now)
         except ApiError as error:
             raise click.ClickException(error.detail) from None
         click.echo(key.verification_method)

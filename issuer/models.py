@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    event,
     Boolean,
     DateTime,
     ForeignKey,
@@ -19,7 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from issuer.db import Base
@@ -180,3 +181,51 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     issuer: Mapped[Issuer | None] = relationship()
+
+
+class AuditEntry(Base):
+    """One admin action: who did it (a token, or the command line), when, to what, and why.
+
+    Entries are only ever added. The ORM refuses to update or delete one (see the events below);
+    in production the database role the service connects as should also lack UPDATE and DELETE
+    on `audit_entries`, so that not even raw SQL from the application can rewrite the log.
+    """
+
+    __tablename__ = "audit_entries"
+
+    # A sequence, not a UUID: it orders the log as it was written and is the paging cursor.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))  # e.g. credential.issue, token.revoke
+    actor: Mapped[str] = mapped_column(String(16))  # "token" | "cli"
+    # Null when the command line acted (it has no token).
+    token_id: Mapped[str | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    # Null for instance-wide actions (an instance token made or revoked).
+    issuer_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    issuer: Mapped[Issuer | None] = relationship()
+
+
+class AuditLogImmutable(Exception):
+    """Someone tried to change or remove an audit entry."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(_mapper, _connection, entry):
+    raise AuditLogImmutable(f"audit entry {entry.id} cannot be changed")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(_mapper, _connection, entry):
+    raise AuditLogImmutable(f"audit entry {entry.id} cannot be deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState):
+    """`session.execute(update(AuditEntry))` and `delete(AuditEntry)` skip the mapper events above."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None and state.bind_mapper.class_ is AuditEntry:
+        raise AuditLogImmutable("audit entries cannot be changed or deleted")

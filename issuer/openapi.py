@@ -10,9 +10,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
-from schemas.credential import CredentialPageSchema, CredentialSchema
+from schemas.audit import AuditPageSchema, AuditQuerySchema
+from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
+from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 from schemas.vcapi import IssueRequestSchema
 from schemas.verification import ReportSchema, VcApiPresentationRequestSchema, VcApiVerifyRequestSchema, VerifyRequestSchema
 
@@ -40,6 +42,14 @@ OPERATIONS = [
      {201: ("Passed: the signed credential", ResultAnswerSchema), 200: ("Failed: why no credential was issued", ResultAnswerSchema)}, True),
     ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging)", None, {200: ("A page", CredentialPageSchema)}, True),
     ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),
+    ("get", "/api/v1/audit", "The audit log of admin actions, newest first (cursor paging; an issuer token sees its issuer's)",
+     None, {200: ("A page", AuditPageSchema)}, True),
+    ("get", "/api/v1/tokens", "API tokens, never their hashes (an issuer token sees its issuer's)", None,
+     {200: ("The tokens", TokenListSchema)}, True),
+    ("post", "/api/v1/tokens", "Create a token, for an issuer or (instance token only) the whole instance", TokenCreateSchema,
+     {201: ("Created: the plain token, shown once", TokenCreatedSchema)}, True),
+    ("post", "/api/v1/tokens/{token_id}/revoke", "Revoke a token; it is refused from its next request on", TokenRevokeSchema,
+     {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked)", None)}, True),
     ("post", "/credentials/issue", "W3C VC API: sign a credential whose issuer is one of ours", IssueRequestSchema,
      {201: ("{verifiableCredential}", None)}, True),
     ("post", "/api/v1/verify", "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
@@ -49,6 +59,10 @@ OPERATIONS = [
     ("post", "/presentations/verify", "W3C VC API: verify a presentation's proof (challenge, domain) and its credentials",
      VcApiPresentationRequestSchema, {200: ("Verified", None)}, False),
 ]
+
+
+# Query parameters, for the operations that take them.
+QUERIES = {("get", "/api/v1/credentials"): ListQuerySchema, ("get", "/api/v1/audit"): AuditQuerySchema}
 
 
 def build_spec() -> dict:
@@ -62,11 +76,16 @@ def build_spec() -> dict:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
         ]
+        if (method, path) in QUERIES:
+            parameters.append({"in": "query", "schema": QUERIES[method, path]})
         if parameters:
             operation["parameters"] = parameters
         if request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
         for status, (description, schema) in responses.items():
+            if status >= 400:
+                operation["responses"][str(status)] = {"description": description, "content": problem_ref}
+                continue
             schema = schema if schema is not None else {"type": "object"}
             operation["responses"][str(status)] = {"description": description, "content": {"application/json": {"schema": schema}}}
         for status, description in ((401, "No or bad token"), (403, "Token scoped to another issuer"),

@@ -82,3 +82,15 @@ class Score(fields.Decimal):
         if number.as_tuple().exponent < -4:
             raise ValidationError("Use at most 4 decimal places.")
         return number
+
+
+class IssuerSlug(fields.String):
+    """The slug of the object's `issuer`, or null when it has none (an instance-wide token or entry)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        issuer = super().get_value(obj, attr, accessor=accessor)
+        return getattr(issuer, "slug", None)

@@ -1,0 +1,29 @@
+"""The audit log as GET /api/v1/audit pages through it."""
+
+from marshmallow import Schema, fields, validate
+
+from schemas.common import IssuerSlug
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.AwareDateTime()
+    action = fields.String(metadata={"description": "issuer.create, credential.issue, key.rotate, token.create, token.revoke"})
+    actor = fields.String(metadata={"description": "token (an API token acted) or cli (the command line)"})
+    token_id = fields.String(allow_none=True)
+    issuer = IssuerSlug()
+    subject_type = fields.String()
+    subject_id = fields.String()
+    reason = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditEntrySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AuditQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    issuer = fields.String(load_default=None)
