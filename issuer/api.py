@@ -6,18 +6,21 @@ from marshmallow import ValidationError
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from issuer import auth
+from issuer import audit, auth
 from issuer.bootstrap import create_issuer
 from issuer.db import get_session, transaction
-from issuer.errors import Conflict, NotFound, ValidationFailed
-from issuer.models import Achievement, Credential, Issuer, is_id, new_id
-from issuer.bodies import load
+from issuer.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from issuer.models import Achievement, ApiToken, AuditEntry, Credential, Issuer, is_id, new_id
+from issuer.bodies import json_body, load
+from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.common import SLUG
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
+from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -74,6 +77,7 @@ def create_issuer_view():
     try:
         with transaction(session):
             issuer = create_issuer(services(), session, **data)
+            audit.issuer_created(session, issuer, token=g.token)
     except IntegrityError:
         raise Conflict("issuer_exists", f"an issuer with slug {data['slug']!r} exists already") from None
     return issuer_view(issuer), 201, {"Location": url_for("api.get_issuer", slug=issuer.slug)}
@@ -90,8 +94,10 @@ def get_issuer(slug):
 def rotate_key(slug):
     issuer = issuer_by_slug(slug)
     session = get_session()
+    now = services().clock()
     with transaction(session):
-        services().keystore(session).rotate(issuer, now=services().clock())
+        key = services().keystore(session).rotate(issuer, now=now)
+        audit.key_rotated(session, issuer, key, token=g.token, at=now)
     session.refresh(issuer)
     return issuer_view(issuer)
 
@@ -140,12 +146,27 @@ def record_result(achievement_id):
         try:
             with transaction(session):
                 outcome = issuance.record_result(achievement, data)
+                if outcome.credential is not None:
+                    record_issue(session, outcome.credential, external_id=data["external_id"])
         except IntegrityError:
             # A concurrent request with the same external_id won the race: answer as it did.
             outcome = issuance.previous_outcome(achievement.issuer, data["external_id"])
             if outcome is None:
                 raise
+    if outcome.result.achievement_id != achievement.id:
+        # The key names another achievement's result: replaying that answer here would mislead.
+        raise Conflict(
+            "external_id_conflict",
+            f"external_id {data['external_id']!r} was already used for another achievement of this issuer",
+        )
     return result_answer(outcome)
+
+
+def record_issue(session, credential: Credential, **details) -> None:
+    """The audit entry of a credential just signed, in the transaction that stores it."""
+    audit.record(session, action="credential.issue", token=g.token, issuer_id=credential.issuer_id,
+                 subject_type="credential", subject_id=credential.id, at=credential.issued_at,
+                 details={"achievement_id": credential.achievement_id, "result_id": credential.result_id, **details})
 
 
 def result_answer(outcome):
@@ -197,3 +218,72 @@ def get_credential(credential_id):
         raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
     auth.require_issuer_scope(credential.issuer)
     return CredentialSchema().dump(credential)
+
+
+def _query(schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as error:
+        raise ValidationFailed(error.messages) from None
+
+
+@bp.get("/audit")
+@auth.token_required
+def list_audit():
+    """The audit log, newest first. An issuer token sees only its issuer's entries."""
+    query = _query(AuditQuerySchema())
+    statement = select(AuditEntry).options(selectinload(AuditEntry.issuer)).order_by(AuditEntry.id.desc())
+    if g.token.issuer_id is not None:
+        statement = statement.where(AuditEntry.issuer_id == g.token.issuer_id)
+    if query["issuer"]:
+        statement = statement.where(AuditEntry.issuer_id == issuer_by_slug(query["issuer"]).id)
+    if query["cursor"]:
+        statement = statement.where(AuditEntry.id < query["cursor"])
+    rows = list(get_session().scalars(statement.limit(query["limit"] + 1)))
+    page, more = rows[: query["limit"]], len(rows) > query["limit"]
+    return AuditPageSchema().dump({"items": page, "next_cursor": str(page[-1].id) if more else None})
+
+
+@bp.get("/tokens")
+@auth.token_required
+def list_tokens():
+    """Tokens (never their hashes), oldest first: all of them for an instance token, an issuer's own for its tokens."""
+    statement = select(ApiToken).options(selectinload(ApiToken.issuer)).order_by(ApiToken.created_at, ApiToken.id)
+    if g.token.issuer_id is not None:
+        statement = statement.where(ApiToken.issuer_id == g.token.issuer_id)
+    return TokenListSchema().dump({"items": list(get_session().scalars(statement))})
+
+
+@bp.post("/tokens")
+@auth.token_required
+def create_token_view():
+    data = load(TokenCreateSchema())
+    if data["issuer"] is None:
+        auth.require_instance_scope()
+        issuer = None
+    else:
+        issuer = issuer_by_slug(data["issuer"])
+    session = get_session()
+    now = services().clock()
+    with transaction(session):
+        token, plain = auth.create_token(session, issuer=issuer, label=data["label"], now=now)
+        audit.token_created(session, token, by=g.token)
+    body = TokenCreatedSchema().dump({**{c: getattr(token, c) for c in ("id", "label", "created_at", "revoked_at")},
+                                      "issuer": issuer, "token": plain})
+    return body, 201, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@auth.token_required
+def revoke_token_view(token_id):
+    session = get_session()
+    token = session.get(ApiToken, token_id) if is_id(token_id) else None
+    if token is None:
+        raise NotFound("token_not_found", f"there is no token {token_id!r}")
+    if g.token.issuer_id is not None and token.issuer_id != g.token.issuer_id:
+        raise Forbidden("token_scope", "this token may revoke only tokens of its own issuer")
+    data = load(TokenRevokeSchema(), json_body() if request.get_data(cache=True) else {})
+    with transaction(session):
+        auth.revoke_token(session, token, reason=data["reason"], by=g.token, now=services().clock())
+    session.refresh(token)
+    return TokenSchema().dump(token)

@@ -95,13 +95,13 @@ def test_same_external_id_under_another_issuer_is_another_result(api, achievemen
     assert counts(services) == (2, 2)
 
 
-def test_same_external_id_under_another_achievement_of_the_issuer_replays(api, issuer, achievement, services):
-    """external_id is unique per issuer, not per achievement: the second achievement gets the first answer."""
+def test_same_external_id_under_another_achievement_of_the_issuer_is_a_conflict(api, issuer, achievement, services):
+    """external_id is unique per issuer, not per achievement: reusing it for another achievement is a
+    409 (replaying the first achievement's credential there would mislead), and issues nothing."""
     second = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements", json={**ACHIEVEMENT, "name": "Python Advanced"})
-    first = api.post(results_path(achievement["id"]), json=result_body("per-issuer-1"))
+    api.post(results_path(achievement["id"]), json=result_body("per-issuer-1"))
     again = api.post(results_path(second.get_json()["id"]), json=result_body("per-issuer-1"))
-    assert again.headers.get("Idempotent-Replayed") == "true"
-    assert again.get_json() == first.get_json()
+    assert_problem(again, 409, "external_id_conflict")
     assert counts(services) == (1, 1)
 
 
@@ -260,3 +260,4 @@ def test_cursor_of_another_issuers_credential_is_unknown_to_a_scoped_token(api, 
     globex_api = api.as_token(make_token(services, "globex"))
     assert_problem(globex_api.get(f"/api/v1/credentials?cursor={seven_credentials[0]}"), 422, "validation_failed",
                    fields=["cursor"])
+

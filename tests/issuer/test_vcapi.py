@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from issuer.models import Credential
+from tests.issuer.problems import assert_problem, row_counts
 from tests.conftest import ISSUER, make_token
 from verifier import verify_credential
 from verifier.resolvers import Resolver
@@ -366,3 +367,23 @@ def test_unknown_issuer_is_told_before_scope_and_nothing_leaks(api, issuer, serv
     response = issue(api.as_token(make_token(services, "acme")), ob_credential(issuer="did:web:badges.test:issuers:nope"))
     assert_problem(response, 422, "unknown_issuer")
     assert stored_credentials(services) == 0
+
+
+@pytest.mark.parametrize("options", [
+    {"credentialStatus": {"type": "BitstringStatusListEntry"}},
+    {"created": "2020-01-01T00:00:00Z"},
+    {"proofId": "urn:uuid:1", "challenge": "abc"},
+])
+def test_options_we_do_not_implement_are_refused_not_ignored(api, issuer, services, options):
+    before = row_counts(services)
+    problem = assert_problem(issue(api, ob_credential(), options=options), 422, "option_not_supported")
+    for name in options:
+        assert name in problem["detail"]
+    assert row_counts(services) == before
+
+
+def test_a_caller_cannot_claim_one_of_our_credential_urls(api, issuer, services):
+    before = row_counts(services)
+    claimed = ob_credential(id="https://badges.test/credentials/5f0c0c0e-0000-4000-8000-000000000000")
+    assert_problem(issue(api, claimed), 422, "reserved_id")
+    assert row_counts(services) == before
