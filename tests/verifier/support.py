@@ -4,6 +4,7 @@ Verifier wired like the app's (the real fetcher, loopback HTTP allowed)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from dataintegrity import (
 )
 from verifier import Policy, Verifier
 from verifier.fetcher import Fetcher, FetchPolicy
-from verifier.resolvers import Resolver
+from verifier.resolvers import ResolutionError, Resolver
 from verifier.statuslist import MIN_LENGTH_BYTES, encode_status_list, set_bit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -51,6 +52,18 @@ class DidKey:
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)
+
+
+class Documents:
+    """A DID resolver over fixed documents (what did:web would fetch); returns copies."""
+
+    def __init__(self, *documents: dict):
+        self.documents = {d["id"]: d for d in documents}
+
+    def resolve(self, did: str) -> dict:
+        if did not in self.documents:
+            raise ResolutionError(f"{did} is unknown")
+        return copy.deepcopy(self.documents[did])
 
 
 def loader() -> StaticDocumentLoader:

@@ -21,7 +21,8 @@ from verifier.checks.validity import check_validity
 from verifier.forms import read_input
 from verifier.forms.jwt import JwtResult, verify_jwt
 from verifier.forms.jwtkeys import did_key_lookup, thumbprint
-from verifier.resolvers import ResolutionError, Resolver
+from tests.verifier.support import Documents
+from verifier.resolvers import Resolver
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 SKEW = timedelta(minutes=5)
@@ -106,17 +107,6 @@ def b64(data: bytes) -> str:
 def raw_token(header: dict, payload: dict, signature: bytes = b"") -> str:
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}.{b64(signature)}"
 
-
-class Documents:
-    """A DID resolver over fixed documents (what did:web would fetch)."""
-
-    def __init__(self, *documents: dict):
-        self.documents = {d["id"]: d for d in documents}
-
-    def resolve(self, did: str) -> dict:
-        if did not in self.documents:
-            raise ResolutionError(f"{did} is unknown")
-        return self.documents[did]
 
 
 def did_document(did: str, jwk: dict, *, listed: bool = True) -> dict:

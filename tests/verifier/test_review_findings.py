@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from tests.verifier.support import (
-    NOW, DidKey, check_of, library_verifier, loader, sign, signed_credential, status_entry,
+    NOW, DidKey, Documents, check_of, library_verifier, loader, sign, signed_credential, status_entry,
     status_list_credential, unsigned_credential,
 )
 from tests.verifier.test_fetcher import LocalServer
 from verifier import Policy, Verifier
 from verifier.resolvers import Resolver, ResolutionError
 
-
-class Documents:
-    """A resolver over DID documents the test publishes (as their own sites would)."""
-
-    def __init__(self, *documents: dict):
-        self.documents = {d["id"]: d for d in documents}
-
-    def resolve(self, did: str) -> dict:
-        if did not in self.documents:
-            raise ResolutionError(f"{did} is unknown")
-        return copy.deepcopy(self.documents[did])
 
 
 def did_document(did: str, key: DidKey, *, controller: str | None = None, embedded: bool = False) -> dict:
