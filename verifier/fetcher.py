@@ -269,11 +269,36 @@ class HttpTransport:
             deadline = time.monotonic() + read_timeout
             _set_remaining_timeout(connection, deadline)
             connection.request("GET", target, headers=headers)
-            response = connection.getresponse()
+            response = _headers_by(connection, deadline)
         except BaseException:
             connection.close()
             raise
         return _HttpClientResponse(connection, response, deadline)
+
+
+def _headers_by(connection: http.client.HTTPConnection, deadline: float) -> http.client.HTTPResponse:
+    """`getresponse()`, but the status line and headers must all arrive by `deadline`.
+
+    A socket timeout bounds each receive, not the sum: a server dripping one header line at a
+    time would hold us for as long as it likes. A timer shuts the socket at the deadline instead.
+    """
+    def shut() -> None:
+        try:
+            connection.sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut)
+    timer.daemon = True
+    timer.start()
+    try:
+        return connection.getresponse()
+    except (OSError, http.client.HTTPException):
+        if time.monotonic() >= deadline:
+            raise TimeoutError("the response headers did not arrive within the read timeout") from None
+        raise
+    finally:
+        timer.cancel()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -127,3 +127,44 @@ def test_deeply_nested_presentation_is_a_report_not_a_crash():
     result = library_verifier().verify_presentation(presentation, challenge=None, domain=None)
     assert result["verified"] is False
     assert result["presentation"]["checks"][0]["code"] == "json_too_deep"
+
+
+def test_a_server_dripping_headers_is_cut_off_at_the_read_timeout():
+    """Each header line arrives within the socket timeout, but the headers never end."""
+    import socket
+    import threading
+    import time
+
+    from verifier.fetcher import Fetcher, FetchPolicy, FetchTimeout
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    sent = []
+
+    def drip():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.is_set():
+                try:
+                    connection.sendall(b"X-Slow: 1\r\n")
+                    sent.append(1)
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    fetcher = Fetcher(FetchPolicy(allow_http_loopback=True, read_timeout=1.0))
+    try:
+        with pytest.raises(FetchTimeout):
+            fetcher.fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/drip")
+        cut_off_after = len(sent)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    # Cut off by the deadline, long before the 100 header lines after which http.client itself
+    # would give up (with another error, after 20 s).
+    assert cut_off_after < 100
