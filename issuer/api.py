@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from issuer import audit, auth
@@ -95,9 +95,16 @@ def rotate_key(slug):
     issuer = issuer_by_slug(slug)
     session = get_session()
     now = services().clock()
-    with transaction(session):
-        key = services().keystore(session).rotate(issuer, now=now)
-        audit.key_rotated(session, issuer, key, token=g.token, at=now)
+    try:
+        with transaction(session):
+            key = services().keystore(session).rotate(issuer, now=now)
+            audit.key_rotated(session, issuer, key, token=g.token, at=now)
+    except (IntegrityError, OperationalError) as error:
+        # Two rotations at once: PostgreSQL serializes them on the issuer row; SQLite (no row
+        # locks) lets one fail on the key sequence or on its write lock. Nothing was changed.
+        if isinstance(error, OperationalError) and "locked" not in str(error.orig):
+            raise
+        raise Conflict("concurrent_change", "another key rotation of this issuer happened at the same time; try again") from None
     session.refresh(issuer)
     return issuer_view(issuer)
 

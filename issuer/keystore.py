@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dataintegrity import did_key_from_ed25519, ed25519_public_key_from_multibase
@@ -70,8 +70,10 @@ class KeyStore:
                 "key_rotation_unsupported",
                 "a did:key issuer's identifier is its key, so it cannot rotate; create a new issuer instead",
             )
-        # Lock the issuer row so two concurrent rotations do not both take the same sequence.
-        self._session.execute(select(Issuer.id).where(Issuer.id == issuer.id).with_for_update())
+        # Write to the issuer row first, so two concurrent rotations cannot both retire the same key
+        # and add their own: PostgreSQL then holds the row lock until commit, and SQLite (which
+        # ignores FOR UPDATE) takes its database write lock here, before anything else is read.
+        self._session.execute(update(Issuer).where(Issuer.id == issuer.id).values(slug=Issuer.slug))
         for key in self._session.scalars(
             select(SigningKey).where(SigningKey.issuer_id == issuer.id, SigningKey.retired_at.is_(None))
         ):

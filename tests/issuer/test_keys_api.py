@@ -166,3 +166,42 @@ def test_no_response_shows_private_key_material(api, client, issuer, achievement
         assert "private" not in text.lower() and "sealed" not in text.lower(), text
         for form in forms:
             assert form not in text
+
+
+def test_concurrent_rotations_never_answer_500(app, issuer, services):
+    """Each answer is a rotation (200) or a clear conflict (409); the keys stay consistent."""
+    import threading
+
+    from sqlalchemy import select
+
+    from issuer.models import SigningKey
+    from tests.conftest import make_token
+
+    token = make_token(services)
+    statuses, start = [], threading.Barrier(6)
+
+    def rotate():
+        client = app.test_client()
+        start.wait()
+        response = client.post("/api/v1/issuers/acme/keys/rotate", headers={"Authorization": f"Bearer {token}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=rotate) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) <= {200, 409}, statuses
+    with services.sessionmaker() as session:
+        keys = list(session.scalars(select(SigningKey).where(SigningKey.issuer_id == issuer_id(session))))
+    assert len(keys) == 1 + statuses.count(200)
+    assert sum(1 for key in keys if key.retired_at is None) == 1
+    assert sorted(key.sequence for key in keys) == list(range(1, len(keys) + 1))
+
+
+def issuer_id(session):
+    from sqlalchemy import select
+
+    from issuer.models import Issuer
+
+    return session.scalar(select(Issuer.id).where(Issuer.slug == "acme"))
