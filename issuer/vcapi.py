@@ -12,6 +12,7 @@ from issuer.db import get_session, transaction
 from issuer.errors import ApiError
 from issuer.models import Issuer, new_id
 from schemas.vcapi import IssueRequestSchema, vc_version
+from verifier.checks.issuer import issuer_id
 
 bp = Blueprint("vcapi", __name__)
 
@@ -20,11 +21,6 @@ DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 
 class Unprocessable(ApiError):
     status, title = 422, "Credential cannot be issued"
-
-
-def _issuer_id(credential: dict) -> str:
-    issuer = credential["issuer"]
-    return issuer if isinstance(issuer, str) else issuer["id"]
 
 
 @bp.post("/credentials/issue")
@@ -44,10 +40,10 @@ def issue():
         # Our credential URLs name credentials we issued; a caller cannot claim one.
         raise Unprocessable("reserved_id", f"ids under {own_prefix} are reserved for credentials this service assigns")
     session = get_session()
-    issuer = session.scalar(select(Issuer).where(Issuer.did == _issuer_id(credential)))
+    issuer = session.scalar(select(Issuer).where(Issuer.did == issuer_id(credential)))
     if issuer is None:
         raise Unprocessable(
-            "unknown_issuer", f"the credential's issuer {_issuer_id(credential)} is not an issuer of this service"
+            "unknown_issuer", f"the credential's issuer {issuer_id(credential)} is not an issuer of this service"
         )
     auth.require_issuer_scope(issuer)
     if vc_version(credential) == "1.1" and DATA_INTEGRITY_CONTEXT not in credential["@context"]:
