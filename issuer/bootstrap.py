@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from issuer.auth import create_token
 from issuer.db import make_engine, make_sessionmaker, transaction
 from issuer.models import ApiToken, Issuer, new_id
 from issuer.services import Services
+from issuer.statuslists import StatusListPolicy
 from issuer.urls import Urls
 from keys import load_or_create_key_encryption_key
 
@@ -30,6 +32,16 @@ def build_services(config, instance_path: Path) -> Services:
         key_encryption_key=load_or_create_key_encryption_key(config.get("KEY_ENCRYPTION_KEY"), instance_path),
         document_loader=bundled_document_loader(),
         urls=Urls(config["BASE_URL"]),
+        status_list_policy=status_list_policy(config),
+    )
+
+
+def status_list_policy(config) -> StatusListPolicy:
+    purposes = config["STATUS_PURPOSES"]
+    return StatusListPolicy(
+        purposes=tuple(purposes.split(",") if isinstance(purposes, str) else purposes),
+        ttl=timedelta(seconds=int(config["STATUS_LIST_TTL_SECONDS"])),
+        valid_for=timedelta(seconds=int(config["STATUS_LIST_VALID_SECONDS"])),
     )
 
 

@@ -19,4 +19,10 @@ DEFAULTS = {
     # Plain HTTP to 127.0.0.1 for did:web, status lists and URLs: development and tests only.
     "VERIFY_ALLOW_HTTP_LOOPBACK": False,
     "VERIFY_ALLOW_PRIVATE_ADDRESSES": False,
+    # Status lists: the entries each new credential carries (Open Badges 3.0's JSON Schema allows
+    # one entry only; VC Data Model 2.0 allows several), how long a verifier may cache a list
+    # (its ttl), and how long a signed list is valid.
+    "STATUS_PURPOSES": ["revocation", "suspension"],
+    "STATUS_LIST_TTL_SECONDS": 300,
+    "STATUS_LIST_VALID_SECONDS": 86400,
 }

@@ -19,6 +19,7 @@ from dataintegrity import DataIntegrityError, add_proof
 from issuer import openbadges
 from issuer.errors import ApiError, ValidationFailed
 from issuer.keystore import KeyStore
+from issuer.statuslists import StatusLists
 from issuer.models import Achievement, AssessmentResult, Credential, Issuer, new_id
 from issuer.urls import Urls
 
@@ -39,10 +40,16 @@ class Outcome:
     replayed: bool
 
 
+def earner_of(result: AssessmentResult) -> str:
+    """Who earned a result, as one comparable key: their DID, else their lower-cased email."""
+    return result.recipient_did or f"mailto:{result.recipient_email.strip().lower()}"
+
+
 class Issuance:
     def __init__(self, session: Session, keystore: KeyStore, *, document_loader, urls: Urls,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime], status_lists: StatusLists):
         self._session = session
+        self._status_lists = status_lists
         self._keystore = keystore
         self._document_loader = document_loader
         self._urls = urls
@@ -110,8 +117,10 @@ class Issuance:
             recipient = {"recipient_did": result.recipient_did}
         else:
             recipient = {"recipient_identifier": openbadges.hashed_email_identifier(result.recipient_email)}
+        reservation = self._status_lists.reserve(issuer)
         unsigned = openbadges.credential(
             credential_id=self._urls.credential(credential_id),
+            credential_status=list(reservation.entries),
             issuer=self.issuer_profile(issuer),
             achievement=self.achievement_document(achievement),
             valid_from=now,
@@ -120,15 +129,18 @@ class Issuance:
             evidence=result.evidence,
             **recipient,
         )
-        return self.sign_and_store(
+        credential = self.sign_and_store(
             issuer, unsigned, credential_id=credential_id, now=now,
             achievement_id=achievement.id, result_id=result.id,
-            valid_from=now, valid_until=valid_until,
+            valid_from=now, valid_until=valid_until, earner=earner_of(result),
         )
+        self._status_lists.hold(reservation, credential)
+        return credential
 
     def sign_and_store(self, issuer: Issuer, unsigned: dict, *, credential_id: str, now: datetime,
                        achievement_id: str | None = None, result_id: str | None = None,
-                       valid_from: datetime | None = None, valid_until: datetime | None = None) -> Credential:
+                       valid_from: datetime | None = None, valid_until: datetime | None = None,
+                       earner: str | None = None) -> Credential:
         """Sign with the issuer's active key and add the record.
 
         :raise DataIntegrityError: the document does not canonicalize in safe mode (an undefined
@@ -149,6 +161,7 @@ class Issuance:
             valid_from=valid_from,
             valid_until=valid_until,
             status="active",
+            earner=earner,
         )
         self._session.add(credential)
         return credential

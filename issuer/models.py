@@ -160,11 +160,105 @@ class Credential(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # "active" | "suspended" | "revoked" (final). Our status lists publish it: a credential's
+    # revocation bit is set while it is revoked, its suspension bit while it is suspended.
     status: Mapped[str] = mapped_column(String(16), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who earned it, as "did:..." or "mailto:<lower-cased email>": a new pass by the same earner
+    # for the same achievement renews it. Null for VC API credentials.
+    earner: Mapped[str | None] = mapped_column(String(2048), index=True)
+    # Renewal (a new pass; the old one stays valid until it expires) and reissue (a correction;
+    # the old one is revoked as superseded) link both ways.
+    renews_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    renewed_by_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
 
     result: Mapped[AssessmentResult | None] = relationship(back_populates="credential")
     achievement: Mapped[Achievement | None] = relationship()
     issuer: Mapped[Issuer] = relationship()
+    status_entries: Mapped[list[StatusEntry]] = relationship(back_populates="credential")
+    supersedes: Mapped[Credential | None] = relationship(foreign_keys=[supersedes_id], remote_side="Credential.id")
+
+    @property
+    def current(self) -> bool:
+        """The earner's current credential: not revoked and not renewed by a newer one."""
+        return self.status != "revoked" and self.renewed_by_id is None
+
+    @property
+    def origin_result(self) -> AssessmentResult | None:
+        """The assessment result this credential stands for; a reissued credential has none of
+        its own, so it is the result of the credential it superseded (and so on)."""
+        credential = self
+        while credential.result is None and credential.supersedes is not None:
+            credential = credential.supersedes
+        return credential.result
+
+
+class StatusList(Base):
+    """One W3C Bitstring Status List of an issuer, for one purpose (revocation or suspension).
+
+    Its bits are not stored: they are derived from the status of the credentials holding a
+    position in it (`StatusEntry`). `version` goes up with every change, and the signed list last
+    published is kept with the version it shows, so an unchanged list is served as stored.
+    """
+
+    __tablename__ = "status_lists"
+    __table_args__ = (UniqueConstraint("issuer_id", "purpose", "sequence"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "revocation" | "suspension"
+    sequence: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per issuer and purpose
+    length: Mapped[int] = mapped_column(Integer)  # bits in the published list
+    capacity: Mapped[int] = mapped_column(Integer)  # positions handed out before a new list starts
+    allocated: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_document: Mapped[dict | None] = mapped_column(JSON)
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    published_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its validUntil
+    published_etag: Mapped[str | None] = mapped_column(String(80))
+
+    issuer: Mapped[Issuer] = relationship()
+
+
+class StatusEntry(Base):
+    """A credential's position in one status list. A position is never given twice."""
+
+    __tablename__ = "status_entries"
+    __table_args__ = (UniqueConstraint("list_id", "position"), UniqueConstraint("credential_id", "list_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+
+    status_list: Mapped[StatusList] = relationship()
+    credential: Mapped[Credential] = relationship(back_populates="status_entries")
+
+
+class Notification(Base):
+    """An email to an earner (award, expiry reminder). The unique (credential, kind) pair is what
+    makes a reminder go out once: a run claims the row before sending and marks it sent after."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("credential_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "issued", "expiry-30d", ...
+    recipient: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    credential: Mapped[Credential] = relationship()
 
 
 class ApiToken(Base):

@@ -135,7 +135,8 @@ def _evidence(item: dict) -> dict:
 
 def credential(*, credential_id: str, issuer: dict, achievement: dict, valid_from: datetime,
                valid_until: datetime | None, score: Decimal, recipient_did: str | None = None,
-               recipient_identifier: dict | None = None, evidence: list[dict] = ()) -> dict:
+               recipient_identifier: dict | None = None, evidence: list[dict] = (),
+               credential_status: list[dict] = ()) -> dict:
     """An unsigned OpenBadgeCredential for one passing result.
 
     Exactly one of `recipient_did` (the subject's `id`) or `recipient_identifier` (an
@@ -165,6 +166,12 @@ def credential(*, credential_id: str, issuer: dict, achievement: dict, valid_fro
     if valid_until is not None:
         document["validUntil"] = xsd_datetime(valid_until)
     document["credentialSubject"] = subject
+    if credential_status:
+        # One entry is a single object, as Open Badges 3.0 has it (credentialStatus [0..1]);
+        # several (revocation and suspension) are a set, as VC Data Model 2.0 allows.
+        document["credentialStatus"] = (
+            dict(credential_status[0]) if len(credential_status) == 1 else [dict(e) for e in credential_status]
+        )
     if evidence:
         document["evidence"] = [_evidence(item) for item in evidence]
     document["credentialSchema"] = [dict(OB_CREDENTIAL_SCHEMA)]

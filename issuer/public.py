@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from issuer.db import get_session
+from issuer.db import get_session, transaction
 from issuer.errors import NotFound
 from issuer.keystore import verification_methods
-from issuer.models import Achievement, Credential, Issuer, is_id
+from issuer.models import Achievement, Credential, Issuer, StatusList, is_id
 from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
 from keys import did_web_document
@@ -72,3 +72,24 @@ def achievement(achievement_id):
         raise NotFound("achievement_not_found", f"there is no achievement {achievement_id!r}")
     document = {"@context": list(CONTEXTS), **services().issuance(get_session()).achievement_document(record)}
     return json_ld(document)
+
+
+@bp.get("/status/<list_id>")
+def status_list(list_id):
+    """A signed BitstringStatusListCredential. Served as stored while unchanged; signed again at
+    the first fetch after a change, or before its validity runs out."""
+    session = get_session()
+    record = session.get(StatusList, list_id) if is_id(list_id) else None
+    if record is None:
+        raise NotFound("status_list_not_found", f"there is no status list {list_id!r}")
+    with transaction(session):
+        publication = services().status_lists(session).publication(record)
+    if request.if_none_match.contains_weak(publication.etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = json_ld(publication.document, default="application/vc+ld+json")
+    response.set_etag(publication.etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = publication.max_age
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

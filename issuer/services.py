@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.issuance import Issuance
 from issuer.keystore import KeyStore
+from issuer.statuslists import StatusListPolicy, StatusLists
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
 
@@ -27,11 +28,17 @@ class Services:
     document_loader: Callable
     urls: Urls
     clock: Clock = utc_now
+    status_list_policy: StatusListPolicy = StatusListPolicy()
 
     def keystore(self, session: Session) -> KeyStore:
         return KeyStore(session, self.key_encryption_key)
 
+    def status_lists(self, session: Session) -> StatusLists:
+        return StatusLists(session, self.keystore(session), document_loader=self.document_loader, urls=self.urls,
+                           clock=self.clock, policy=self.status_list_policy)
+
     def issuance(self, session: Session) -> Issuance:
         return Issuance(
-            session, self.keystore(session), document_loader=self.document_loader, urls=self.urls, clock=self.clock
+            session, self.keystore(session), document_loader=self.document_loader, urls=self.urls, clock=self.clock,
+            status_lists=self.status_lists(session),
         )

@@ -20,6 +20,9 @@ class Urls:
     def achievement(self, achievement_id: str) -> str:
         return f"{self.base_url}/achievements/{achievement_id}"
 
+    def status_list(self, list_id: str) -> str:
+        return f"{self.base_url}/status/{list_id}"
+
     def issuer_profile(self, slug: str) -> str:
         return f"{self.base_url}/issuers/{slug}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from issuer.resolver import OwnIssuerResolver
+from issuer.resolver import OwnIssuerResolver, OwnStatusLists
 from verifier import Policy, Verifier
 from verifier.fetcher import Fetcher, FetchPolicy
 from verifier.resolvers import Resolver
@@ -30,4 +30,5 @@ def build_verifier(config, services) -> Verifier:
             trusted_issuers=frozenset(trusted) if trusted is not None else None,
         ),
         fetcher=fetcher,
+        local_documents=OwnStatusLists(services),
     )

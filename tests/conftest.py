@@ -178,10 +178,9 @@ def achievement(api, issuer):
 
 
 @pytest.fixture
-def own_resolver(client):
-    """Resolves did:web issuers from our own /issuers/<slug>/did.json through the test client,
-    and did:key offline: what a verifier elsewhere would do over HTTPS."""
-    from verifier.resolvers import Resolver
+def public_documents(client):
+    """`url -> dict` for our public URLs, through the test client: what a verifier elsewhere
+    would fetch over HTTPS (DID documents, status lists)."""
 
     def fetch_json(url: str) -> dict:
         assert url.startswith("https://badges.test/"), url
@@ -190,4 +189,21 @@ def own_resolver(client):
             raise RuntimeError(f"{url} answered {response.status_code}")
         return response.json
 
-    return Resolver(fetch_json)
+    return fetch_json
+
+
+@pytest.fixture
+def own_resolver(public_documents):
+    """Resolves did:web issuers from our own /issuers/<slug>/did.json through the test client,
+    and did:key offline: what a verifier elsewhere would do over HTTPS."""
+    from verifier.resolvers import Resolver
+
+    return Resolver(public_documents)
+
+
+@pytest.fixture
+def outside_verifier(document_loader, own_resolver, public_documents, clock):
+    """A verifier elsewhere: our DID documents and status lists come from our public endpoints."""
+    from verifier import Verifier
+
+    return Verifier(document_loader, own_resolver, clock, local_documents=public_documents)

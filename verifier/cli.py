@@ -14,7 +14,7 @@ from dataintegrity import bundled_document_loader
 from verifier.fetcher import Fetcher, FetchPolicy
 from verifier.report import Report
 from verifier.resolvers import Resolver
-from verifier.verify import Verifier
+from verifier.verify import Policy, Verifier
 
 # Codes that mean "this input could not be read as a credential at all" (exit 2), as opposed to
 # a credential that was read and did not verify (exit 1).
@@ -23,12 +23,13 @@ UNREADABLE = {"unreadable_input", "not_a_credential", "not_an_object", "input_to
               "fetch_refused", "fetch_too_large", "fetch_timeout", "fetch_status", "fetch_limit"}
 
 
-def build_verifier(*, allow_http_loopback: bool = False) -> Verifier:
+def build_verifier(*, allow_http_loopback: bool = False, check_status: bool = True) -> Verifier:
     fetcher = Fetcher(FetchPolicy(allow_http_loopback=allow_http_loopback))
     return Verifier(
         document_loader=bundled_document_loader(),
         resolver=Resolver.through(fetcher),
         clock=lambda: datetime.now(timezone.utc),
+        policy=Policy(check_status=check_status),
         fetcher=fetcher,
     )
 
@@ -56,12 +57,14 @@ def exit_code(report: Report) -> int:
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--allow-http-loopback", is_flag=True, help="allow plain HTTP to 127.0.0.1 (development)")
-def verify(source: str, as_json: bool, allow_http_loopback: bool):
+@click.option("--no-status", is_flag=True,
+              help="do not fetch status lists (offline); the status check is reported as skipped")
+def verify(source: str, as_json: bool, allow_http_loopback: bool, no_status: bool):
     """Verify a credential from a file, a URL, or - (standard input).
 
     Exit status: 0 verified, 1 not verified, 2 could not be read.
     """
-    verifier = build_verifier(allow_http_loopback=allow_http_loopback)
+    verifier = build_verifier(allow_http_loopback=allow_http_loopback, check_status=not no_status)
     if source.startswith(("https://", "http://")):
         report = verifier.verify_url(source)
     else:

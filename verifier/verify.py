@@ -65,6 +65,10 @@ class Verifier:
     # The guarded fetcher for status lists, URLs and (through the resolver) did:web documents;
     # None: nothing is fetched (status lists are then indeterminate, which fails the status check).
     fetcher: Fetcher | None = None
+    # Documents the verifier's own host holds (a service's own status lists): `url -> dict`, or
+    # None for a URL it does not hold. Asked before anything is fetched, so a service verifies its
+    # own credentials without HTTP to itself and sees a status change at once.
+    local_documents: Callable[[str], dict | None] | None = None
 
     # --- entry points: each is one verification, with its own fetch budget ---------------------
 
@@ -122,11 +126,22 @@ class Verifier:
 
     def _start_with_budget(self):
         if self.fetcher is None:
-            return _Run(self.resolver, _fetch_nothing, None), None
+            return _Run(self.resolver, self._local_first(_fetch_nothing), None), None
         budget = self.fetcher.budget()
         bounded = getattr(self.resolver, "bounded", None)
         resolver = bounded(budget.fetch_json) if bounded else self.resolver
-        return _Run(resolver, budget.fetch_json, self.fetcher.ttl_for), budget
+        return _Run(resolver, self._local_first(budget.fetch_json), self.fetcher.ttl_for), budget
+
+    def _local_first(self, fetch_json: Callable[[str], dict]) -> Callable[[str], dict]:
+        local = self.local_documents
+        if local is None:
+            return fetch_json
+
+        def fetch(url: str) -> dict:
+            document = local(url)
+            return document if document is not None else fetch_json(url)
+
+        return fetch
 
     def _input(self, data, run: _Run, *, filename: str | None = None, content_type: str | None = None) -> Report:
         try:

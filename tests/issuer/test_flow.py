@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 
 from issuer.models import AssessmentResult, Credential
 from tests.conftest import ACHIEVEMENT, result_body, shared_ref
-from verifier import verify_credential
+from issuer import create_app
+from issuer.statuslists import StatusListPolicy
 
 
-def test_pass_and_fail_end_to_end(api, client, issuer, achievement, own_resolver, document_loader, clock, services):
+def test_pass_and_fail_end_to_end(api, client, issuer, achievement, outside_verifier, services):
     passing = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body("a-1", score=85.5))
     assert passing.status_code == 201, passing.json
     assert passing.json["passed"] is True
@@ -35,11 +36,11 @@ def test_pass_and_fail_end_to_end(api, client, issuer, achievement, own_resolver
     assert did_document["id"] == issuer["id"]
     assert did_document["assertionMethod"] == [credential["proof"]["verificationMethod"]]
 
-    report = verify_credential(public.json, document_loader=document_loader, resolver=own_resolver, now=clock())
+    report = outside_verifier.verify_credential(public.json)
     assert report.verified, report.to_dict()
     assert [c.check for c in report.checks] == ["format", "context", "schema", "issuer", "proof", "validity", "status", "trust"]
     assert report.check("schema").status == "passed" and report.check("trust").status == "skipped"
-    assert report.check("status").status == "skipped"  # no credentialStatus yet (the lifecycle issue adds it)
+    assert report.check("status").message == "not revoked; not suspended"
 
     with services.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(AssessmentResult)) == 2
@@ -64,16 +65,41 @@ def test_did_recipient_is_subject_id(api, achievement):
     assert subject["id"].startswith("did:key:") and "identifier" not in subject
 
 
-def test_issued_credentials_validate_against_ob_schema(api, issuer, achievement):
+def _ob_schema_errors(api, issuer, achievement) -> list[list]:
+    """The OB 3.0 JSON Schema's complaints about a few credentials we issue, as paths."""
     import jsonschema
 
     schema = json.loads(shared_ref("schemas", "ob_v3p0_achievementcredential_schema.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
     bodies = [result_body("s-1"), result_body("s-2", email=None, evidence=[{"id": "https://lms.example/a/2", "narrative": "Proctored."}])]
     plain = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements",
                      json={k: ACHIEVEMENT[k] for k in ("name", "description", "criteria", "passing_score", "max_score")})
+    errors = []
     for achievement_id, body in [(achievement["id"], bodies[0]), (achievement["id"], bodies[1]), (plain.json["id"], result_body("s-3"))]:
-        credential = api.post(f"/api/v1/achievements/{achievement_id}/results", json=body).json["credential"]
-        jsonschema.validate(credential, schema, cls=jsonschema.Draft201909Validator)
+        response = api.post(f"/api/v1/achievements/{achievement_id}/results", json=body)
+        assert response.status_code == 201, response.json
+        errors.extend(list(error.absolute_path) for error in validator.iter_errors(response.json["credential"]))
+    return errors
+
+
+def test_issued_credentials_validate_against_ob_schema(api, issuer, achievement):
+    # Revocation and suspension entries make credentialStatus a set, which VC Data Model 2.0
+    # allows and the OB 3.0 schema (credentialStatus [0..1]) does not yet: that is its only complaint.
+    assert _ob_schema_errors(api, issuer, achievement) == [["credentialStatus"]] * 3
+
+
+def test_with_one_status_purpose_credentials_validate_fully(services, tmp_path):
+    from dataclasses import replace
+
+    from tests.conftest import ISSUER, Api, make_token
+
+    only_revocation = replace(services, status_list_policy=StatusListPolicy(purposes=("revocation",)))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": "https://badges.test"},
+                     services=only_revocation)
+    api = Api(app.test_client(), make_token(only_revocation))
+    issuer = api.post("/api/v1/issuers", json=ISSUER).json
+    achievement = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements", json=ACHIEVEMENT).json
+    assert _ob_schema_errors(api, issuer, achievement) == []
 
 
 def test_achievement_and_issuer_documents(client, issuer, achievement):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from issuer.models import Issuer, SigningKey
 from tests.conftest import ISSUER, make_token, result_body
-from verifier import verify_credential
+from verifier import Verifier
 from verifier.resolvers import Resolver
 
 ACME_DID = "did:web:badges.test:issuers:acme"
@@ -19,8 +19,9 @@ def pass_result(api, achievement, external_id):
     return response.json
 
 
-def verified(credential, document_loader, resolver, clock):
-    report = verify_credential(credential, document_loader=document_loader, resolver=resolver, now=clock())
+def verified(credential, document_loader, resolver, clock, documents):
+    """Verified as a verifier elsewhere would: `documents` reads our status lists."""
+    report = Verifier(document_loader, resolver, clock, local_documents=documents).verify_credential(credential)
     return report.verified, report.to_dict()
 
 
@@ -31,7 +32,7 @@ def keys_of(services, slug):
                                     .order_by(SigningKey.sequence)))
 
 
-def test_rotation_keeps_old_credentials_verifying(api, client, issuer, achievement, services, own_resolver,
+def test_rotation_keeps_old_credentials_verifying(public_documents, api, client, issuer, achievement, services, own_resolver,
                                                   document_loader, clock):
     first = pass_result(api, achievement, "before-rotation")
     assert first["credential"]["proof"]["verificationMethod"] == f"{ACME_DID}#key-1"
@@ -61,11 +62,11 @@ def test_rotation_keeps_old_credentials_verifying(api, client, issuer, achieveme
     for answer in (first, second):
         public = client.get(f"/credentials/{answer['credential_id']}", headers={"Accept": "application/ld+json"}).json
         assert public == answer["credential"]
-        ok, report = verified(public, document_loader, own_resolver, clock)
+        ok, report = verified(public, document_loader, own_resolver, clock, public_documents)
         assert ok, report
 
 
-def test_rotating_twice(api, client, issuer, achievement, services, own_resolver, document_loader, clock):
+def test_rotating_twice(public_documents, api, client, issuer, achievement, services, own_resolver, document_loader, clock):
     credentials = [pass_result(api, achievement, "r-0")["credential"]]
     for n in (1, 2):
         assert api.post("/api/v1/issuers/acme/keys/rotate").status_code == 200
@@ -76,11 +77,11 @@ def test_rotating_twice(api, client, issuer, achievement, services, own_resolver
     assert [k.retired_at is None for k in keys] == [False, False, True]
     assert client.get("/issuers/acme/did.json").json["assertionMethod"] == [f"{ACME_DID}#key-{n}" for n in (1, 2, 3)]
     for credential in credentials:
-        ok, report = verified(credential, document_loader, own_resolver, clock)
+        ok, report = verified(credential, document_loader, own_resolver, clock, public_documents)
         assert ok, report
 
 
-def test_vc_api_signs_with_the_new_key_after_rotation(api, issuer, own_resolver, document_loader, clock):
+def test_vc_api_signs_with_the_new_key_after_rotation(public_documents, api, issuer, own_resolver, document_loader, clock):
     assert api.post("/api/v1/issuers/acme/keys/rotate").status_code == 200
     response = api.post("/credentials/issue", json={"credential": {
         "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
@@ -88,11 +89,11 @@ def test_vc_api_signs_with_the_new_key_after_rotation(api, issuer, own_resolver,
     assert response.status_code == 201, response.json
     signed = response.json["verifiableCredential"]
     assert signed["proof"]["verificationMethod"] == f"{ACME_DID}#key-2"
-    ok, report = verified(signed, document_loader, own_resolver, clock)
+    ok, report = verified(signed, document_loader, own_resolver, clock, public_documents)
     assert ok, report
 
 
-def test_did_key_issuer_cannot_rotate(api, services, document_loader, clock):
+def test_did_key_issuer_cannot_rotate(public_documents, api, services, document_loader, clock):
     created = api.post("/api/v1/issuers", json={**ISSUER, "slug": "offline", "did_method": "key"})
     assert created.status_code == 201, created.json
     before = keys_of(services, "offline")
@@ -116,7 +117,7 @@ def test_did_key_issuer_cannot_rotate(api, services, document_loader, clock):
         "name": "N", "description": "D", "criteria": {"narrative": "C"}, "passing_score": 50, "max_score": 100})
     credential = pass_result(api, achievement.json, "k-1")["credential"]
     assert credential["proof"]["verificationMethod"] == after[0].verification_method
-    ok, report = verified(credential, document_loader, Resolver(), clock)
+    ok, report = verified(credential, document_loader, Resolver(), clock, public_documents)
     assert ok, report
 
 

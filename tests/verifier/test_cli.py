@@ -54,14 +54,26 @@ def run(*args, stdin: bytes | None = None):
     return CliRunner().invoke(main, ["verify", *args], input=stdin, catch_exceptions=False)
 
 
+# Our credentials carry status entries at https://badges.test/status/..., which no test can
+# reach: these tests verify offline, and say so.
+OFFLINE = "--no-status"
+
+
 def test_a_credential_file_that_verifies(tmp_path, key_credential):
-    result = run(save(tmp_path, "badge.json", key_credential))
+    result = run(save(tmp_path, "badge.json", key_credential), OFFLINE)
     assert result.exit_code == 0, result.output
     first, *rows = result.output.strip().splitlines()
     assert first.startswith("VERIFIED: Python Basics") and "Acme Academy" in first
     named = {row.split()[1]: row.split()[0] for row in rows}
     assert named == {"format": "passed", "context": "passed", "schema": "passed", "issuer": "passed",
                      "proof": "passed", "validity": "passed", "status": "skipped", "trust": "skipped"}
+
+
+def test_an_unreachable_status_list_fails_the_status_check(tmp_path, key_credential):
+    result = run(save(tmp_path, "badge.json", key_credential), "--json")
+    assert result.exit_code == 1, result.output
+    status = next(c for c in json.loads(result.output)["checks"] if c["check"] == "status")
+    assert (status["status"], status["code"]) == ("failed", "status_unavailable")
 
 
 def test_a_tampered_file_exits_1(tmp_path, key_credential):
@@ -88,13 +100,13 @@ def test_a_missing_file_exits_2(tmp_path):
 
 
 def test_standard_input(key_credential):
-    result = run("-", stdin=json.dumps(key_credential).encode())
+    result = run("-", OFFLINE, stdin=json.dumps(key_credential).encode())
     assert result.exit_code == 0, result.output
     assert result.output.startswith("VERIFIED")
 
 
 def test_json_output(tmp_path, key_credential):
-    result = run(save(tmp_path, "badge.json", key_credential), "--json")
+    result = run(save(tmp_path, "badge.json", key_credential), "--json", OFFLINE)
     assert result.exit_code == 0
     report = json.loads(result.output)
     assert report["verified"] is True
@@ -112,7 +124,7 @@ def test_json_output_for_an_unreadable_file(tmp_path):
 
 
 def test_a_baked_png(tmp_path, key_credential):
-    result = run(save(tmp_path, "badge.png", bake_png(png(), json.dumps(key_credential))))
+    result = run(save(tmp_path, "badge.png", bake_png(png(), json.dumps(key_credential))), OFFLINE)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("VERIFIED")
 
@@ -140,7 +152,7 @@ def test_the_real_exit_codes(tmp_path, key_credential):
     env = {key: value for key, value in os.environ.items() if not key.startswith("BADGES_")}
     env["BADGES_INSTANCE_PATH"] = str(tmp_path / "no-instance")
     env["PYTHONPATH"] = str(ROOT)
-    command = [sys.executable, "-c", "import sys; from issuer.cli import main; sys.exit(main())", "verify"]
+    command = [sys.executable, "-c", "import sys; from issuer.cli import main; sys.exit(main())", "verify", OFFLINE]
     codes = {}
     for name, path in (("good", good), ("bad", bad), ("garbage", save(tmp_path, "g.json", "garbage")),
                        ("missing", str(tmp_path / "missing.json"))):

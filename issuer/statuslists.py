@@ -1,0 +1,245 @@
+"""Our W3C Bitstring Status Lists: a position in each list for every new credential, and the
+signed list credentials we publish at /status/<list-id>.
+
+A list's bits are not stored. They follow from the status of the credentials holding a position in
+it: the revocation bit is set while a credential is revoked, the suspension bit while it is
+suspended. A change to a credential's status bumps the `version` of its lists; the signed list last
+published is kept with the version it shows, so an unchanged list is served as stored (no signing,
+no compression) and a changed one is signed again at its next fetch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dataintegrity import add_proof
+from issuer.keystore import KeyStore
+from issuer.models import Credential, Issuer, StatusEntry, StatusList, new_id
+from issuer.openbadges import VC_V2_CONTEXT, xsd_datetime
+from issuer.urls import Urls
+from verifier.statuslist import MIN_LENGTH_BITS, encode_status_list, set_bit
+
+PURPOSES = ("revocation", "suspension")
+# The credential statuses that set a list's bit, by the list's purpose.
+SET_WHEN = {"revocation": ("revoked",), "suspension": ("suspended",)}
+# Random draws before a nearly full list is searched for its free positions instead.
+_DRAWS = 16
+
+
+@dataclass(frozen=True)
+class StatusListPolicy:
+    # Bits in a published list: the spec's minimum, which hides one credential among 131,072.
+    length: int = MIN_LENGTH_BITS
+    # Positions handed out from one list before the next is started (at most `length`).
+    capacity: int = MIN_LENGTH_BITS
+    # A published list is valid this long after it is signed; it is signed again before it lapses.
+    valid_for: timedelta = timedelta(days=1)
+    # How long a verifier may cache a list (the list's `ttl`, and the Cache-Control max-age).
+    ttl: timedelta = timedelta(minutes=5)
+    # Which entries each credential carries.
+    purposes: tuple[str, ...] = PURPOSES
+
+    def __post_init__(self):
+        if self.length < MIN_LENGTH_BITS or self.length % 8:
+            raise ValueError(f"a status list has at least {MIN_LENGTH_BITS} bits, a multiple of 8")
+        if not 1 <= self.capacity <= self.length:
+            raise ValueError("a status list's capacity is between 1 and its length")
+        if not self.purposes or set(self.purposes) - set(PURPOSES):
+            raise ValueError(f"status purposes are some of {', '.join(PURPOSES)}")
+        if self.ttl >= self.valid_for:
+            raise ValueError("a status list's ttl must be shorter than its validity")
+
+
+@dataclass(frozen=True)
+class Reservation:
+    positions: tuple[tuple[str, int], ...]  # (list id, position)
+    entries: tuple[dict, ...]  # the credential's credentialStatus entries
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A signed list credential as served, with its entity tag and how long it may be cached."""
+
+    document: dict
+    etag: str
+    max_age: int
+
+
+class StatusLists:
+    def __init__(self, session: Session, keystore: KeyStore, *, document_loader, urls: Urls,
+                 clock: Callable[[], datetime], policy: StatusListPolicy):
+        self._session = session
+        self._keystore = keystore
+        self._document_loader = document_loader
+        self._urls = urls
+        self._clock = clock
+        self.policy = policy
+
+    # --- positions ----------------------------------------------------------------------------
+
+    def reserve(self, issuer: Issuer) -> Reservation:
+        """A free position in the issuer's current list of each purpose, and the `credentialStatus`
+        entries pointing there. `hold` gives them to the credential once it is added; until the
+        caller's transaction ends, the lists' rows stay locked, so nobody else draws meanwhile."""
+        positions, entries = [], []
+        for purpose in self.policy.purposes:
+            status_list, position = self._allocate(issuer, purpose)
+            positions.append((status_list.id, position))
+            url = self._urls.status_list(status_list.id)
+            entries.append({
+                "id": f"{url}#{position}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": str(position),
+                "statusListCredential": url,
+            })
+        return Reservation(tuple(positions), tuple(entries))
+
+    def hold(self, reservation: Reservation, credential: Credential) -> None:
+        for list_id, position in reservation.positions:
+            self._session.add(StatusEntry(list_id=list_id, position=position, credential_id=credential.id))
+
+    def _allocate(self, issuer: Issuer, purpose: str) -> tuple[StatusList, int]:
+        """A position nobody holds, drawn at random, so a position says nothing about issue order.
+
+        The conditional increment of `allocated` comes first: it locks the list row (PostgreSQL)
+        or takes the database write lock (SQLite, which has no row locks), so concurrent issuers
+        draw one after another and each sees the positions the others took.
+        """
+        while True:
+            current = self._session.scalar(
+                select(StatusList)
+                .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+                .order_by(StatusList.sequence.desc())
+                .limit(1)
+            )
+            if current is not None:
+                claimed = self._session.execute(
+                    update(StatusList)
+                    .where(StatusList.id == current.id, StatusList.allocated < StatusList.capacity)
+                    .values(allocated=StatusList.allocated + 1)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if claimed:
+                    return current, self._free_position(current)
+            self._start_list(issuer, purpose, (current.sequence if current else 0) + 1)
+
+    def _start_list(self, issuer: Issuer, purpose: str, sequence: int) -> None:
+        now = self._clock()
+        try:
+            with self._session.begin_nested():
+                self._session.add(StatusList(
+                    id=new_id(), issuer_id=issuer.id, purpose=purpose, sequence=sequence,
+                    length=self.policy.length, capacity=self.policy.capacity, allocated=0, version=1,
+                    created_at=now, changed_at=now,
+                ))
+        except IntegrityError:
+            pass  # a concurrent issuance started it first; use theirs
+
+    def _free_position(self, status_list: StatusList) -> int:
+        taken = select(StatusEntry.id).where(StatusEntry.list_id == status_list.id)
+        for _ in range(_DRAWS):
+            position = secrets.randbelow(status_list.capacity)
+            if self._session.scalar(taken.where(StatusEntry.position == position).limit(1)) is None:
+                return position
+        # Nearly full: draw among the free positions themselves.
+        used = set(self._session.scalars(select(StatusEntry.position).where(StatusEntry.list_id == status_list.id)))
+        free = [p for p in range(status_list.capacity) if p not in used]
+        return free[secrets.randbelow(len(free))]
+
+    # --- changes --------------------------------------------------------------------------------
+
+    def changed(self, credentials: list[Credential]) -> None:
+        """Record that these credentials' statuses changed: their lists must be signed again."""
+        ids = {c.id for c in credentials}
+        if not ids:
+            return
+        list_ids = sorted(set(self._session.scalars(
+            select(StatusEntry.list_id).where(StatusEntry.credential_id.in_(ids))
+        )))
+        if list_ids:
+            self._session.execute(
+                update(StatusList).where(StatusList.id.in_(list_ids))
+                .values(version=StatusList.version + 1, changed_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    def bits(self, status_list: StatusList) -> bytearray:
+        """The list's bitstring, from the statuses of the credentials in it."""
+        bits = bytearray(status_list.length // 8)
+        positions = self._session.scalars(
+            select(StatusEntry.position)
+            .join(Credential, Credential.id == StatusEntry.credential_id)
+            .where(StatusEntry.list_id == status_list.id, Credential.status.in_(SET_WHEN[status_list.purpose]))
+        )
+        for position in positions:
+            set_bit(bits, position)
+        return bits
+
+    def publication(self, status_list: StatusList) -> Publication:
+        """The signed list credential to serve: the stored one while it shows the current version
+        and is not about to lapse, else a new one, signed and stored (the caller commits)."""
+        now = self._clock()
+        # Signed again once less than a ttl of validity is left, so no cached copy outlives it.
+        fresh = (
+            status_list.published_document is not None
+            and status_list.published_version == status_list.version
+            and status_list.published_until is not None
+            and now + self.policy.ttl < status_list.published_until
+        )
+        if not fresh:
+            self._publish(status_list, now)
+        remaining = (status_list.published_until - now).total_seconds()
+        return Publication(
+            status_list.published_document, status_list.published_etag,
+            max(0, min(int(self.policy.ttl.total_seconds()), int(remaining))),
+        )
+
+    def _publish(self, status_list: StatusList, now: datetime) -> None:
+        issuer = self._session.get(Issuer, status_list.issuer_id)
+        version = status_list.version  # read before the bits, so a change meanwhile makes it stale
+        valid_until = now + self.policy.valid_for
+        url = self._urls.status_list(status_list.id)
+        unsigned = {
+            "@context": [VC_V2_CONTEXT],
+            "id": url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": issuer.did,
+            "validFrom": xsd_datetime(now),
+            "validUntil": xsd_datetime(valid_until),
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": status_list.purpose,
+                "encodedList": encode_status_list(self.bits(status_list)),
+                "ttl": int(self.policy.ttl.total_seconds() * 1000),
+            },
+        }
+        key = self._keystore.active_key(issuer)
+        signed = add_proof(unsigned, signer=self._keystore.signer(key), created=now,
+                           document_loader=self._document_loader)
+        digest = hashlib.sha256(json.dumps(signed, sort_keys=True).encode("utf-8")).hexdigest()
+        status_list.published_document = signed
+        status_list.published_version = version
+        status_list.published_until = valid_until.replace(microsecond=0)
+        status_list.published_etag = digest[:32]
+        self._session.flush()
+
+
+def list_by_id(session: Session, list_id: str) -> StatusList | None:
+    return session.get(StatusList, list_id)
+
+
+def positions_in_use(session: Session, list_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(StatusEntry).where(StatusEntry.list_id == list_id)) or 0
