@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    true as sa_true,
     event,
     Boolean,
     DateTime,
@@ -70,6 +71,10 @@ class Issuer(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whether a new credential's page is public until its earner chooses (issuer-wide default).
+    credentials_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # The issuer's LinkedIn organization id, for "Add to LinkedIn profile" links.
+    linkedin_organization_id: Mapped[str | None] = mapped_column(String(32))
 
     keys: Mapped[list[SigningKey]] = relationship(
         back_populates="issuer", order_by="SigningKey.sequence"
@@ -112,6 +117,9 @@ class Achievement(Base):
     alignments: Mapped[list] = mapped_column(JSON, default=list)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     image_url: Mapped[str | None] = mapped_column(String(2048))
+    # An uploaded image (PNG or sanitised SVG), served at /achievements/<id>/image.
+    image_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_media_type: Mapped[str | None] = mapped_column(String(32))
     passing_score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     max_score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     valid_for: Mapped[str | None] = mapped_column(String(64))  # ISO 8601 duration, e.g. P1Y
@@ -174,6 +182,10 @@ class Credential(Base):
     renewed_by_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
     supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
     superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    # The earner's choices, made through their private management link (only its SHA-256 is kept).
+    public: Mapped[bool | None] = mapped_column(Boolean)  # None: the issuer's default
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     result: Mapped[AssessmentResult | None] = relationship(back_populates="credential")
     achievement: Mapped[Achievement | None] = relationship()
