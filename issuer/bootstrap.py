@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dataintegrity import bundled_document_loader
 from issuer import audit
 from issuer.auth import create_token
+from issuer.config import ConfigurationError
 from issuer.db import make_engine, make_sessionmaker, transaction
 from issuer.models import ApiToken, Issuer, new_id
 from issuer.services import Services
@@ -38,11 +39,16 @@ def build_services(config, instance_path: Path) -> Services:
 
 def status_list_policy(config) -> StatusListPolicy:
     purposes = config["STATUS_PURPOSES"]
-    return StatusListPolicy(
-        purposes=tuple(purposes.split(",") if isinstance(purposes, str) else purposes),
-        ttl=timedelta(seconds=int(config["STATUS_LIST_TTL_SECONDS"])),
-        valid_for=timedelta(seconds=int(config["STATUS_LIST_VALID_SECONDS"])),
-    )
+    try:
+        return StatusListPolicy(
+            purposes=tuple(purposes.split(",") if isinstance(purposes, str) else purposes),
+            ttl=timedelta(seconds=int(config["STATUS_LIST_TTL_SECONDS"])),
+            valid_for=timedelta(seconds=int(config["STATUS_LIST_VALID_SECONDS"])),
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(
+            f"STATUS_PURPOSES, STATUS_LIST_TTL_SECONDS or STATUS_LIST_VALID_SECONDS is not usable: {error}"
+        ) from None
 
 
 def create_issuer(services: Services, session: Session, *, slug: str, name: str, url: str,

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import select
 
 from issuer import create_app
+from issuer.config import ConfigurationError
 from issuer.db import transaction
 from issuer.migrate import current_revision, head_revision, upgrade
 from issuer import audit
@@ -21,7 +22,7 @@ def _app(*, migrating: bool = False, **defaults):
     explicitly, by `badges db upgrade`, where deployments control when schema changes run)."""
     try:
         app = create_app(defaults=defaults)
-    except KeyLifecycleError as error:  # a malformed or unsafe key-encryption key
+    except (KeyLifecycleError, ConfigurationError) as error:  # e.g. a malformed key-encryption key
         raise click.ClickException(str(error)) from None
     engine = _engine(app)
     # Close the pooled connections when the command ends, not whenever they are garbage-collected.

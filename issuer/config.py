@@ -1,6 +1,12 @@
 """Configuration defaults. Every key can be set as BADGES_<KEY> in the environment or in
 the instance folder's config.py; tests pass a mapping to create_app."""
 
+
+
+class ConfigurationError(ValueError):
+    """A configuration value that cannot be used; the message names the key."""
+
+
 DEFAULTS = {
     # Public origin used in identifiers (credential ids, did:web) and links.
     "BASE_URL": "http://127.0.0.1:5000",

@@ -342,3 +342,14 @@ def test_first_start_after_cli_setup_adds_nothing(instance):
         dispose(app)
     assert started.issuer is None and started.admin_token is None
     assert instance.query(select(Issuer.slug)) == [("x",)]
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("BADGES_STATUS_LIST_TTL_SECONDS", "999999"),  # longer than the list's validity
+    ("BADGES_STATUS_PURPOSES", '["revocation", "refresh"]'),
+    ("BADGES_STATUS_LIST_VALID_SECONDS", '"a day"'),
+])
+def test_an_unusable_status_list_setting_fails_clearly(instance, setting, value):
+    instance.env[setting] = value
+    result = instance.fails("token", "list")
+    assert "STATUS_" in result.output
