@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json.sort_keys = False
 
-    from issuer import api, db, errors, openapi, public, vcapi
+    from issuer import api, db, errors, manage, openapi, pages, public, vcapi
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
     from verifier import http as verifier_http
@@ -37,7 +37,9 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    pages.init_app(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(manage.bp)
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(verifier_http.bp)

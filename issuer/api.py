@@ -8,17 +8,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
-from issuer import audit, auth
+from issuer import audit, auth, expiry
 from issuer.bootstrap import create_issuer
+from issuer.lifecycle import Lifecycle
+from issuer.manage import new_management_link
 from issuer.db import get_session, transaction
-from issuer.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from issuer.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, ValidationFailed
+from issuer.images import MAX_IMAGE_BYTES, ImageError, check_image
 from issuer.models import Achievement, ApiToken, AuditEntry, Credential, Issuer, is_id, new_id
-from issuer.bodies import json_body, load
+from issuer.bodies import UnsupportedMediaType, json_body, load
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.common import SLUG
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
-from schemas.issuer import IssuerCreateSchema, IssuerSchema
+from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
+from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
+from schemas.manage import ManagementLinkSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 
@@ -47,7 +52,8 @@ def achievement_by_id(achievement_id: str) -> Achievement:
 def issuer_view(issuer: Issuer) -> dict:
     urls = services().urls
     view = IssuerSchema().dump({
-        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "created_at")},
+        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "created_at",
+                                           "credentials_public", "linkedin_organization_id")},
         "profile_url": urls.issuer_profile(issuer.slug),
         "did_document_url": urls.did_document(issuer.slug) if issuer.did_method == "web" else None,
         "keys": [
@@ -63,6 +69,8 @@ def achievement_view(achievement: Achievement) -> dict:
     view = AchievementSchema().dump(achievement)
     view["url"] = services().urls.achievement(achievement.id)
     view["criteria"] = {"narrative": achievement.criteria_narrative}
+    if achievement.image_media_type is not None:
+        view["image"] = services().urls.achievement_image(achievement.id)
     return view
 
 
@@ -87,6 +95,22 @@ def create_issuer_view():
 @auth.token_required
 def get_issuer(slug):
     return issuer_view(issuer_by_slug(slug))
+
+
+@bp.patch("/issuers/<slug>")
+@auth.token_required
+def update_issuer(slug):
+    """Change the issuer's sharing settings: the default visibility of new credentials' pages
+    (a credential whose earner has chosen keeps that choice) and its LinkedIn organization id."""
+    issuer = issuer_by_slug(slug)
+    data = load(IssuerUpdateSchema())
+    session = get_session()
+    with transaction(session):
+        for field, value in data.items():
+            setattr(issuer, field, value)
+        audit.record(session, action="issuer.update", token=g.token, issuer_id=issuer.id, subject_type="issuer",
+                     subject_id=issuer.id, at=services().clock(), details=data)
+    return issuer_view(issuer)
 
 
 @bp.post("/issuers/<slug>/keys/rotate")
@@ -141,6 +165,36 @@ def get_achievement(achievement_id):
     return achievement_view(achievement_by_id(achievement_id))
 
 
+# How each refused upload is answered.
+IMAGE_ERRORS = {"unsupported_image_type": UnsupportedMediaType, "image_too_large": PayloadTooLarge,
+                "image_invalid": Unprocessable, "image_dimensions": Unprocessable}
+
+
+@bp.put("/achievements/<achievement_id>/image")
+@auth.token_required
+def upload_achievement_image(achievement_id):
+    """Upload the achievement's image as the raw request body, sent as image/png or image/svg+xml.
+    An SVG is stored sanitised, a PNG re-encoded (see issuer.images). Credentials issued from then
+    on name it as their achievement's image; earlier ones keep what they were signed with."""
+    achievement = achievement_by_id(achievement_id)
+    # Refuse by the announced length first: no need to read a body that is too large anyway.
+    if (request.content_length or 0) > MAX_IMAGE_BYTES:
+        raise PayloadTooLarge("image_too_large", f"the image is {request.content_length} bytes; at most {MAX_IMAGE_BYTES} are accepted")
+    try:
+        image = check_image(request.get_data(cache=False), request.mimetype)
+    except ImageError as error:
+        raise IMAGE_ERRORS[error.code](error.code, error.message) from None
+    session = get_session()
+    with transaction(session):
+        achievement.image_data = image.data
+        achievement.image_media_type = image.media_type
+        audit.record(session, action="achievement.image", token=g.token, issuer_id=achievement.issuer_id,
+                     subject_type="achievement", subject_id=achievement.id, at=services().clock(),
+                     details={"media_type": image.media_type, "bytes": len(image.data),
+                              "width": image.width, "height": image.height})
+    return achievement_view(achievement)
+
+
 @bp.post("/achievements/<achievement_id>/results")
 @auth.token_required
 def record_result(achievement_id):
@@ -170,10 +224,13 @@ def record_result(achievement_id):
 
 
 def record_issue(session, credential: Credential, **details) -> None:
-    """The audit entry of a credential just signed, in the transaction that stores it."""
-    audit.record(session, action="credential.issue", token=g.token, issuer_id=credential.issuer_id,
+    """The audit entry of a credential just signed, in the transaction that stores it: a renewal
+    (a new pass of an earner who holds a current credential for the achievement) names the one it renews."""
+    action, renewal = ("credential.renew", {"renews": credential.renews_id}) if credential.renews_id else ("credential.issue", {})
+    audit.record(session, action=action, token=g.token, issuer_id=credential.issuer_id,
                  subject_type="credential", subject_id=credential.id, at=credential.issued_at,
-                 details={"achievement_id": credential.achievement_id, "result_id": credential.result_id, **details})
+                 details={**renewal, "achievement_id": credential.achievement_id, "result_id": credential.result_id,
+                          **details})
 
 
 def result_answer(outcome):
@@ -182,7 +239,8 @@ def result_answer(outcome):
     if credential is None:
         body = {"passed": False, "result_id": result.id, "reason": result.reason}
         return ResultAnswerSchema().dump(body), 200, headers
-    body = {"passed": True, "result_id": result.id, "credential_id": credential.id, "credential": credential.document}
+    body = {"passed": True, "result_id": result.id, "credential_id": credential.id, "credential": credential.document,
+            "renews": credential.renews_id}
     headers["Location"] = url_for("api.get_credential", credential_id=credential.id)
     return ResultAnswerSchema().dump(body), 201, headers
 
@@ -194,7 +252,12 @@ def list_credentials():
         query = ListQuerySchema().load(request.args.to_dict())
     except ValidationError as error:
         raise ValidationFailed(error.messages) from None
-    statement = select(Credential).order_by(Credential.issued_at.desc(), Credential.id.desc())
+    if query["expiring_within"]:
+        now = services().clock()
+        statement = (select(Credential).where(expiry.expiring(now, expiry.window_end(now, query["expiring_within"])))
+                     .order_by(*expiry.ORDER))
+    else:
+        statement = select(Credential).order_by(Credential.issued_at.desc(), Credential.id.desc())
     if g.token.issuer_id is not None:
         statement = statement.where(Credential.issuer_id == g.token.issuer_id)
     if query["issuer"]:
@@ -203,7 +266,13 @@ def list_credentials():
         if not is_id(query["achievement_id"]):
             raise ValidationFailed({"achievement_id": ["Not an achievement id."]})
         statement = statement.where(Credential.achievement_id == query["achievement_id"])
-    if query["cursor"]:
+    if query["cursor"] and query["expiring_within"]:
+        # This order has a cursor of its own: the last row's (valid_until, id), naming no row.
+        after = expiry.after(query["cursor"])
+        if after is None:
+            raise ValidationFailed({"cursor": ["Unknown cursor."]})
+        statement = statement.where(after)
+    elif query["cursor"]:
         cursor = get_session().get(Credential, query["cursor"]) if is_id(query["cursor"]) else None
         # A scoped token's pages never hold another issuer's credential, so neither do its cursors.
         if cursor is None or (g.token.issuer_id is not None and cursor.issuer_id != g.token.issuer_id):
@@ -214,17 +283,92 @@ def list_credentials():
         )
     rows = list(get_session().scalars(statement.limit(query["limit"] + 1)))
     page, more = rows[: query["limit"]], len(rows) > query["limit"]
-    return CredentialPageSchema().dump({"items": page, "next_cursor": page[-1].id if more else None})
+    next_cursor = (expiry.cursor_of(page[-1]) if query["expiring_within"] else page[-1].id) if more else None
+    return CredentialPageSchema().dump({"items": page, "next_cursor": next_cursor})
 
 
 @bp.get("/credentials/<credential_id>")
 @auth.token_required
 def get_credential(credential_id):
+    return CredentialSchema().dump(credential_in_scope(credential_id))
+
+
+@bp.post("/credentials/<credential_id>/management-link")
+@auth.token_required
+def create_management_link(credential_id):
+    """A new private management link for the earner (to resend it); the earlier link stops working.
+    The link is answered once and never stored or logged: only its token's SHA-256 is kept."""
+    session = get_session()
+    credential = session.get(Credential, credential_id) if is_id(credential_id) else None
+    if credential is None:
+        raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
+    auth.require_issuer_scope(credential.issuer)
+    with transaction(session):
+        url = new_management_link(session, credential, services().urls)
+        audit.record(session, action="credential.management_link", token=g.token, issuer_id=credential.issuer_id,
+                     subject_type="credential", subject_id=credential.id, at=services().clock())
+    return ManagementLinkSchema().dump({"url": url}), 201, {"Cache-Control": "no-store"}
+
+
+# --- lifecycle: revoke, suspend, unsuspend, reissue (issuer/lifecycle.py) ---------------------------
+
+def credential_in_scope(credential_id: str) -> Credential:
     credential = get_session().get(Credential, credential_id) if is_id(credential_id) else None
     if credential is None:
         raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
     auth.require_issuer_scope(credential.issuer)
+    return credential
+
+
+def _change_status(credential_id: str, change: str):
+    credential = credential_in_scope(credential_id)
+    data = load(StatusChangeSchema())
+    session = get_session()
+    with transaction(session):
+        getattr(Lifecycle(session, services()), change)(credential, reason=data["reason"], token=g.token)
     return CredentialSchema().dump(credential)
+
+
+@bp.post("/credentials/<credential_id>/revoke")
+@auth.token_required
+def revoke_credential(credential_id):
+    return _change_status(credential_id, "revoke")
+
+
+@bp.post("/credentials/<credential_id>/suspend")
+@auth.token_required
+def suspend_credential(credential_id):
+    return _change_status(credential_id, "suspend")
+
+
+@bp.post("/credentials/<credential_id>/unsuspend")
+@auth.token_required
+def unsuspend_credential(credential_id):
+    return _change_status(credential_id, "unsuspend")
+
+
+@bp.post("/credentials/<credential_id>/reissue")
+@auth.token_required
+def reissue_credential(credential_id):
+    credential = credential_in_scope(credential_id)
+    data = load(ReissueSchema())
+    session = get_session()
+    with transaction(session):
+        successor = Lifecycle(session, services()).reissue(
+            credential, reason=data["reason"], token=g.token, score=data["score"], evidence=data["evidence"])
+    body = {"credential_id": successor.id, "credential": successor.document, "supersedes": credential.id}
+    return ReissuedSchema().dump(body), 201, {"Location": url_for("api.get_credential", credential_id=successor.id)}
+
+
+@bp.post("/credentials/revoke")
+@auth.token_required
+def revoke_credentials():
+    """Revoke many credentials at once: all of them, or (any refused) none."""
+    data = load(BulkRevokeSchema())
+    session = get_session()
+    with transaction(session):
+        revoked = Lifecycle(session, services()).revoke_many(data["credential_ids"], reason=data["reason"], token=g.token)
+    return BulkRevokedSchema().dump({"revoked": revoked})
 
 
 def _query(schema) -> dict:

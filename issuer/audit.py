@@ -16,18 +16,28 @@ from issuer.models import ApiToken, AuditEntry, Issuer, SigningKey
 
 # What is recorded; the lifecycle actions (revoke, suspend, ...) join these as they are built.
 ACTIONS = ("issuer.create", "credential.issue", "key.rotate", "token.create", "token.revoke")
+# Issuer settings changed; an earner's management link made by an admin; the earner's own choices
+# made through that link (actor "earner").
+ACTIONS += ("issuer.update", "credential.management_link", "credential.earner_update")
+# An achievement's image uploaded (or replaced).
+ACTIONS += ("achievement.image",)
+# Credential lifecycle (issuer/lifecycle.py): the admin's reason is the entry's reason.
+ACTIONS += ("credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue")
+# A new pass of an earner who holds a current credential for the achievement (instead of credential.issue).
+ACTIONS += ("credential.renew",)
 
 
 def record(session: Session, *, action: str, token: ApiToken | None, issuer_id: str | None,
            subject_type: str, subject_id: str, at: datetime, reason: str | None = None,
-           details: dict | None = None) -> AuditEntry:
-    """Add one entry. `token` is the token that acted, or None for the command line."""
+           details: dict | None = None, actor: str | None = None) -> AuditEntry:
+    """Add one entry. `token` is the token that acted, or None for the command line; `actor`
+    names who acted when it was neither (the earner, through their management link)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     entry = AuditEntry(
         at=at,
         action=action,
-        actor="token" if token is not None else "cli",
+        actor=actor or ("token" if token is not None else "cli"),
         token_id=token.id if token is not None else None,
         issuer_id=issuer_id,
         subject_type=subject_type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timezone
 
 import click
 from sqlalchemy import select
@@ -207,6 +208,237 @@ def keys_rotate(slug):
         except ApiError as error:
             raise click.ClickException(error.detail) from None
         click.echo(key.verification_method)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="only list what is due; record and send nothing")
+def notify(dry_run):
+    """Send the award emails and expiry reminders that are due; safe to run from cron.
+
+    Prints how many were sent, failed and skipped, and exits non-zero when a send failed (the
+    next run tries it again). Overlapping runs never send the same email twice.
+    """
+    import logging
+
+    from issuer import notify as notifications
+
+    # Our progress lines and, without SMTP_HOST, the mails themselves go to stderr, unless the
+    # process has set up logging already.
+    if not logging.getLogger().hasHandlers():
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logging.getLogger("issuer").addHandler(handler)
+        logging.getLogger("issuer").setLevel(logging.INFO)
+
+    app = _app()
+    try:
+        settings = notifications.settings_from_config(app.config)
+        transport = notifications.transport_from_config(app.config)
+    except notifications.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    services = _services(app)
+    if dry_run:
+        planned = notifications.preview(services, settings)
+        for item in planned:
+            if item.skip_reason is None:
+                click.echo(f"would send {item.kind} to {item.recipient} (credential {item.credential_id})")
+            else:
+                click.echo(f"would skip {item.kind} for credential {item.credential_id}: {item.skip_reason}")
+        sending = sum(item.skip_reason is None for item in planned)
+        click.echo(f"would send {sending}, would skip {len(planned) - sending}")
+        return
+    summary = notifications.send_due(services, transport, settings)
+    for failure in summary.failures:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(f"sent {summary.sent}, failed {summary.failed}, skipped {summary.skipped}")
+    if summary.failed:
+        raise click.ClickException(f"{summary.failed} email(s) could not be sent; the next run tries them again")
+
+
+
+@main.group("credential")
+def credential_group():
+    """Issued credentials: revoke, suspend, unsuspend, reissue (each recorded in the audit log)."""
+
+
+def _reason_option(command):
+    return click.option("--reason", required=True, help="why; kept with the credential's status and in the audit log")(command)
+
+
+def _checked(schema, data: dict) -> dict:
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise click.ClickException(f"invalid input: {error.messages}") from None
+
+
+def _refused(error) -> click.ClickException:
+    """An API refusal as the command line says it: the detail, then each offending id or field."""
+    lines = ["invalid input:" if error.code == "validation_failed" else error.detail]
+    for field, messages in (error.errors or {}).items():
+        named = messages.items() if isinstance(messages, dict) else [(field, messages)]
+        lines.extend(f"  {name}: {' '.join(map(str, text))}" for name, text in named)
+    return click.ClickException("\n".join(lines))
+
+
+def _credential(session, credential_id: str):
+    from issuer.models import Credential
+
+    row = session.get(Credential, credential_id) if is_id(credential_id) else None
+    if row is None:
+        raise click.ClickException(f"there is no credential {credential_id!r}")
+    return row
+
+
+def _change_status(change: str, credential_id: str, reason: str) -> None:
+    from issuer.errors import ApiError
+    from issuer.lifecycle import Lifecycle
+    from schemas.lifecycle import StatusChangeSchema
+
+    data = _checked(StatusChangeSchema(), {"reason": reason})
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        credential = _credential(session, credential_id)
+        try:
+            with transaction(session):
+                getattr(Lifecycle(session, services), change)(credential, reason=data["reason"], token=None)
+        except ApiError as error:
+            raise _refused(error) from None
+
+
+@credential_group.command("revoke")
+@click.argument("credential_ids", nargs=-1, required=True, metavar="ID...")
+@_reason_option
+def credential_revoke(credential_ids, reason):
+    """Revoke credentials for good. Several ids are revoked together: all of them, or none when
+    any is unknown or revoked already."""
+    from issuer.errors import ApiError
+    from issuer.lifecycle import Lifecycle
+    from schemas.lifecycle import BulkRevokeSchema
+
+    if len(credential_ids) == 1:
+        _change_status("revoke", credential_ids[0], reason)
+        click.echo(f"revoked {credential_ids[0]}")
+        return
+    data = _checked(BulkRevokeSchema(), {"credential_ids": list(credential_ids), "reason": reason})
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        try:
+            with transaction(session):
+                revoked = Lifecycle(session, services).revoke_many(data["credential_ids"], reason=data["reason"], token=None)
+        except ApiError as error:
+            raise _refused(error) from None
+    for credential_id in revoked:
+        click.echo(f"revoked {credential_id}")
+
+
+@credential_group.command("suspend")
+@click.argument("credential_id", metavar="ID")
+@_reason_option
+def credential_suspend(credential_id, reason):
+    """Suspend an active credential (verifiers see it as suspended until it is unsuspended)."""
+    _change_status("suspend", credential_id, reason)
+    click.echo(f"suspended {credential_id}")
+
+
+@credential_group.command("unsuspend")
+@click.argument("credential_id", metavar="ID")
+@_reason_option
+def credential_unsuspend(credential_id, reason):
+    """Lift a credential's suspension."""
+    _change_status("unsuspend", credential_id, reason)
+    click.echo(f"unsuspended {credential_id}")
+
+
+@credential_group.command("reissue")
+@click.argument("credential_id", metavar="ID")
+@_reason_option
+@click.option("--score", help="the corrected score (between the achievement's passing score and its maximum)")
+def credential_reissue(credential_id, reason, score):
+    """Replace a credential by a corrected one; the old one is revoked as superseded. The new
+    credential's id is printed alone on the last line."""
+    import re
+
+    from issuer.errors import ApiError
+    from issuer.lifecycle import Lifecycle
+    from schemas.lifecycle import ReissueSchema
+
+    body = {"reason": reason}
+    if score is not None:
+        # The API takes the score as a JSON number; give the schema one, so both check it alike.
+        if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", score.strip()):
+            raise click.ClickException(f"--score must be a number, such as 85 or 92.5, not {score!r}")
+        body["score"] = float(score) if "." in score else int(score)
+    data = _checked(ReissueSchema(), body)
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        credential = _credential(session, credential_id)
+        try:
+            with transaction(session):
+                successor = Lifecycle(session, services).reissue(
+                    credential, reason=data["reason"], token=None, score=data["score"], evidence=None)
+        except ApiError as error:
+            raise _refused(error) from None
+        click.echo(f"reissued {credential_id} as a corrected credential (the old one is revoked as superseded):")
+        click.echo(successor.id)
+
+
+@main.command()
+@click.option("--within", required=True, help="how far ahead to look: 12h, 30d, 2w or an ISO 8601 duration such as P30D")
+@click.option("--issuer", "slug", help="only this issuer's credentials")
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array instead of a table")
+def expiring(within, slug, as_json):
+    """List the credentials that expire within a time from now, soonest first.
+
+    Revoked and renewed credentials are left out (a renewed one has its successor already). The
+    table has id, earner (an email or a DID), achievement, valid until (UTC) and days left
+    (rounded up); --json gives the same, with the issuer, as a JSON array.
+    """
+    import json
+
+    from sqlalchemy.orm import selectinload
+
+    from issuer import expiry
+    from issuer.models import Credential
+
+    try:
+        window = expiry.parse_window(within)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    app = _app()
+    services = _services(app)
+    now = services.clock()
+    with services.sessionmaker() as session:
+        statement = (select(Credential).options(selectinload(Credential.achievement), selectinload(Credential.issuer))
+                     .where(expiry.expiring(now, now + window)).order_by(*expiry.ORDER))
+        if slug:
+            statement = statement.where(Credential.issuer_id == _issuer(session, slug).id)
+        rows = [{
+            "id": credential.id,
+            "issuer": credential.issuer.slug,
+            # The stored earner key is "mailto:<email>" or a DID; VC API credentials have none.
+            "earner": credential.earner.removeprefix("mailto:") if credential.earner else None,
+            # One line, so that a name cannot break the table.
+            "achievement": " ".join(credential.achievement.name.split()) if credential.achievement else None,
+            "valid_until": credential.valid_until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "days_left": expiry.days_left(credential, now),
+        } for credential in session.scalars(statement)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo(f"no credential expires within {within}")
+    else:
+        header = ("id", "earner", "achievement", "valid until", "days left")
+        table = [header] + [tuple(str(row[key] if row[key] is not None else "-") for key in
+                                  ("id", "earner", "achievement", "valid_until", "days_left")) for row in rows]
+        widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
+        for line in table:
+            click.echo("  ".join([cell.ljust(width) for cell, width in zip(line, widths)] + [line[-1]]))
 
 
 main.add_command(verify)

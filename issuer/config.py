@@ -31,4 +31,20 @@ DEFAULTS = {
     "STATUS_PURPOSES": ["revocation", "suspension"],
     "STATUS_LIST_TTL_SECONDS": 300,
     "STATUS_LIST_VALID_SECONDS": 86400,
+    # Email to earners (`badges notify`): expiry reminders, in days before expiry (only the
+    # nearest due one is sent); award emails for credentials issued this many days back at most.
+    "REMINDER_DAYS": [30, 7, 1],
+    "REMINDER_AWARD_WINDOW_DAYS": 7,
+    # A run's claim on an email lapses after this (the run died); failed sends before giving up.
+    "NOTIFY_CLAIM_TIMEOUT_SECONDS": 600,
+    "NOTIFY_MAX_ATTEMPTS": 5,
+    # The mail server; without SMTP_HOST, emails are written to the "issuer.mail" log instead.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "SMTP_TIMEOUT_SECONDS": 30,
+    # The sender address (required with SMTP_HOST); the issuer's name is its display name.
+    "MAIL_FROM": None,
 }

@@ -55,6 +55,16 @@ class Conflict(ApiError):
     status, title = 409, "Conflict"
 
 
+class PayloadTooLarge(ApiError):
+    status, title = 413, "Payload too large"
+
+
+class Unprocessable(ApiError):
+    """Well-formed but unusable content (an image we cannot accept), with its own code."""
+
+    status, title = 422, "Unprocessable content"
+
+
 def problem(status: int, code: str, title: str, detail: str, *, errors=None, extra=None):
     body = {"type": PROBLEM_TYPE_PREFIX + code, "title": title, "status": status, "detail": detail, "code": code}
     if errors:

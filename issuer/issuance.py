@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import isodate
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from dataintegrity import DataIntegrityError, add_proof
 from issuer import openbadges
 from issuer.errors import ApiError, ValidationFailed
 from issuer.keystore import KeyStore
-from issuer.statuslists import StatusLists
+from issuer.statuslists import Reservation, StatusLists
 from issuer.models import Achievement, AssessmentResult, Credential, Issuer, new_id
 from issuer.urls import Urls
 
@@ -110,14 +111,49 @@ class Issuance:
         return Outcome(result, credential, replayed=False)
 
     def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime) -> Credential:
+        valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
+        reservation = self._status_lists.reserve(achievement.issuer)
+        earner = earner_of(result)
+        # Looked up only now: the reservation holds the issuer's list rows (PostgreSQL) or the write
+        # lock (SQLite) until we commit, so a concurrent pass of the same earner waits and then
+        # renews this new credential, not the same old one.
+        renewed = self.current_credential(achievement, earner)
+        credential = self.issue_credential(
+            achievement, result, reservation, now=now, valid_until=valid_until, score=result.score,
+            evidence=result.evidence, result_id=result.id, earner=earner,
+        )
+        if renewed is not None:
+            # A renewal: the new credential has its own validity window; the old one is not revoked
+            # and stays valid until it expires, but is no longer the earner's current one.
+            credential.renews_id = renewed.id
+            self._session.flush()  # the new row exists before the old one points at it
+            renewed.renewed_by_id = credential.id
+        return credential
+
+    def current_credential(self, achievement: Achievement, earner: str) -> Credential | None:
+        """The earner's current credential for `achievement`: not revoked, not renewed, the latest."""
+        return self._session.scalar(
+            select(Credential)
+            .where(Credential.issuer_id == achievement.issuer_id, Credential.achievement_id == achievement.id,
+                   Credential.earner == earner, Credential.status != "revoked", Credential.renewed_by_id.is_(None))
+            .order_by(Credential.issued_at.desc(), Credential.id.desc())
+            .limit(1)
+        )
+
+    def issue_credential(self, achievement: Achievement, result: AssessmentResult, reservation: Reservation, *,
+                         now: datetime, valid_until: datetime | None, score: Decimal, evidence: list[dict],
+                         result_id: str | None, earner: str) -> Credential:
+        """Build, sign and add an OpenBadgeCredential of `achievement` for the earner of `result`,
+        valid from `now`, holding the status positions of `reservation`. A new pass gives its own
+        result's score and evidence; a reissue (a correction) gives the corrected ones and no
+        `result_id` (a result stands for one credential).
+        """
         issuer = achievement.issuer
         credential_id = new_id()
-        valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
         if result.recipient_did:
             recipient = {"recipient_did": result.recipient_did}
         else:
             recipient = {"recipient_identifier": openbadges.hashed_email_identifier(result.recipient_email)}
-        reservation = self._status_lists.reserve(issuer)
         unsigned = openbadges.credential(
             credential_id=self._urls.credential(credential_id),
             credential_status=list(reservation.entries),
@@ -125,14 +161,14 @@ class Issuance:
             achievement=self.achievement_document(achievement),
             valid_from=now,
             valid_until=valid_until,
-            score=result.score,
-            evidence=result.evidence,
+            score=score,
+            evidence=evidence,
             **recipient,
         )
         credential = self.sign_and_store(
             issuer, unsigned, credential_id=credential_id, now=now,
-            achievement_id=achievement.id, result_id=result.id,
-            valid_from=now, valid_until=valid_until, earner=earner_of(result),
+            achievement_id=achievement.id, result_id=result_id,
+            valid_from=now, valid_until=valid_until, earner=earner,
         )
         self._status_lists.hold(reservation, credential)
         return credential
@@ -185,7 +221,9 @@ class Issuance:
             achievement_type=achievement.achievement_type,
             alignments=achievement.alignments,
             tags=achievement.tags,
-            image_url=achievement.image_url,
+            # An uploaded image is ours to serve; it replaces an image URL given at creation.
+            image_url=(self._urls.achievement_image(achievement.id) if achievement.image_media_type is not None
+                       else achievement.image_url),
         )
 
 

@@ -303,7 +303,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(String(32))  # e.g. credential.issue, token.revoke
-    actor: Mapped[str] = mapped_column(String(16))  # "token" | "cli"
+    actor: Mapped[str] = mapped_column(String(16))  # "token" | "cli" | "earner" (management link)
     # Null when the command line acted (it has no token).
     token_id: Mapped[str | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
     # Null for instance-wide actions (an instance token made or revoked).

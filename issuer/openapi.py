@@ -12,7 +12,9 @@ from flask import Blueprint, jsonify
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
-from schemas.issuer import IssuerCreateSchema, IssuerSchema
+from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
+from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
+from schemas.manage import ManagementLinkSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 from schemas.vcapi import IssueRequestSchema
@@ -31,17 +33,46 @@ PROBLEM = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 
-# (method, path, summary, request schema, {status: (description, response schema)}, needs token)
+# A request body that is not JSON: the image itself.
+IMAGE_BODY = {"content": {
+    "image/png": {"schema": {"type": "string", "format": "binary"}},
+    "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+}, "description": "the image, at most 512 KiB, each side 64 to 2048 px; an SVG is sanitised"}
+
+# (method, path, summary, request schema or body, {status: (description, response schema)}, needs token)
 OPERATIONS = [
     ("post", "/api/v1/issuers", "Create an issuer (instance token)", IssuerCreateSchema, {201: ("Created", IssuerSchema)}, True),
     ("get", "/api/v1/issuers/{slug}", "An issuer with its keys", None, {200: ("The issuer", IssuerSchema)}, True),
+    ("patch", "/api/v1/issuers/{slug}", "Change the issuer's sharing settings (default page visibility, LinkedIn organization id)",
+     IssuerUpdateSchema, {200: ("The issuer", IssuerSchema)}, True),
     ("post", "/api/v1/issuers/{slug}/keys/rotate", "Retire the signing key and make a new one", None, {200: ("The issuer", IssuerSchema)}, True),
     ("post", "/api/v1/issuers/{slug}/achievements", "Define an achievement and its assessment policy", AchievementCreateSchema, {201: ("Created", AchievementSchema)}, True),
     ("get", "/api/v1/achievements/{achievement_id}", "An achievement", None, {200: ("The achievement", AchievementSchema)}, True),
+    ("put", "/api/v1/achievements/{achievement_id}/image", "Upload the achievement's image (raw PNG or SVG body)", IMAGE_BODY,
+     {200: ("The achievement", AchievementSchema), 413: ("Larger than 512 KiB (image_too_large)", None),
+      415: ("Neither PNG nor SVG (unsupported_image_type)", None)}, True),
     ("post", "/api/v1/achievements/{achievement_id}/results", "Record a completed assessment (idempotent on external_id)", ResultCreateSchema,
      {201: ("Passed: the signed credential", ResultAnswerSchema), 200: ("Failed: why no credential was issued", ResultAnswerSchema)}, True),
-    ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging)", None, {200: ("A page", CredentialPageSchema)}, True),
+    ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging); with expiring_within, "
+     "those about to expire (not revoked, not renewed), soonest first", None, {200: ("A page", CredentialPageSchema)}, True),
     ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),
+    ("post", "/api/v1/credentials/{credential_id}/management-link",
+     "A new private management link for the earner; the earlier link stops working", None,
+     {201: ("The link, shown once", ManagementLinkSchema)}, True),
+    ("post", "/api/v1/credentials/{credential_id}/revoke", "Revoke a credential for good (active or suspended)",
+     StatusChangeSchema, {200: ("The credential, revoked", CredentialSchema),
+                          409: ("Revoked already (invalid_transition)", None)}, True),
+    ("post", "/api/v1/credentials/{credential_id}/suspend", "Suspend an active credential", StatusChangeSchema,
+     {200: ("The credential, suspended", CredentialSchema), 409: ("Not active (invalid_transition)", None)}, True),
+    ("post", "/api/v1/credentials/{credential_id}/unsuspend", "Lift the suspension of a credential", StatusChangeSchema,
+     {200: ("The credential, active again", CredentialSchema), 409: ("Not suspended (invalid_transition)", None)}, True),
+    ("post", "/api/v1/credentials/{credential_id}/reissue",
+     "Replace a credential by a corrected one (score, evidence); the old one is revoked as superseded", ReissueSchema,
+     {201: ("The corrected, signed credential", ReissuedSchema),
+      409: ("Revoked (invalid_transition), or not earned from an assessment (reissue_unsupported)", None)}, True),
+    ("post", "/api/v1/credentials/revoke", "Revoke many credentials: all of them, or none when any is refused",
+     BulkRevokeSchema, {200: ("The ids revoked", BulkRevokedSchema),
+                        409: ("Some are revoked already (invalid_transition); errors names them", None)}, True),
     ("get", "/api/v1/audit", "The audit log of admin actions, newest first (cursor paging; an issuer token sees its issuer's)",
      None, {200: ("A page", AuditPageSchema)}, True),
     ("get", "/api/v1/tokens", "API tokens, never their hashes (an issuer token sees its issuer's)", None,
@@ -80,7 +111,9 @@ def build_spec() -> dict:
             parameters.append({"in": "query", "schema": QUERIES[method, path]})
         if parameters:
             operation["parameters"] = parameters
-        if request_schema is not None:
+        if isinstance(request_schema, dict):
+            operation["requestBody"] = {"required": True, **request_schema}
+        elif request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
         for status, (description, schema) in responses.items():
             if status >= 400:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
+from issuer import badges, pages
 from issuer.db import get_session, transaction
 from issuer.errors import NotFound
+from issuer.images import PNG, SVG
 from issuer.keystore import verification_methods
 from issuer.models import Achievement, Credential, Issuer, StatusList, is_id
+from issuer.privacy import is_public
 from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
 from keys import did_web_document
@@ -39,19 +44,63 @@ def _issuer(slug: str) -> Issuer:
     return issuer
 
 
+def _public_credential(credential_id: str) -> Credential:
+    record = get_session().get(Credential, credential_id) if is_id(credential_id) else None
+    # A hidden page answers exactly as a missing one, so nobody learns that it exists.
+    if record is None or not is_public(record):
+        raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
+    return record
+
+
+def wants_html(accept) -> bool:
+    """Whether to answer a page rather than JSON-LD. A request with no Accept header is a
+    script, not a browser, and keeps getting JSON-LD; otherwise JSON-LD only when the client
+    prefers one of its types to text/html (browsers send text/html first, */* at a lower q)."""
+    if not accept:
+        return False
+    best_json = max(accept[media_type] for media_type in JSON_LD_TYPES)
+    return not (best_json > 0 and best_json > accept["text/html"])
+
+
+def page_or_json_ld(render_page, document_of):
+    """The HTML page for browsers, the JSON-LD otherwise; either way the answer varies with
+    Accept, so caches keep the two apart."""
+    if wants_html(request.accept_mimetypes):
+        response = current_app.make_response(render_page())
+        response.vary.add("Accept")
+        return response
+    return json_ld(document_of())
+
+
 @bp.get("/credentials/<credential_id>")
 def credential(credential_id):
-    record = get_session().get(Credential, credential_id) if is_id(credential_id) else None
-    if record is None:
-        raise NotFound("credential_not_found", f"there is no credential {credential_id!r}")
-    return json_ld(record.document)
+    record = _public_credential(credential_id)
+    return page_or_json_ld(lambda: pages.render_credential(record), lambda: record.document)
+
+
+@bp.get("/credentials/<credential_id>/credential.json")
+def credential_download(credential_id):
+    """The signed credential as a file to keep."""
+    record = _public_credential(credential_id)
+    response = json_ld(record.document)
+    response.headers["Content-Disposition"] = f'attachment; filename="credential-{record.id}.json"'
+    return response
+
+
+@bp.get("/credentials/<credential_id>/qr.svg")
+def credential_qr(credential_id):
+    """A QR code of the credential's page, for printed certificates."""
+    record = _public_credential(credential_id)
+    return image_response(pages.qr_svg(services().urls.credential(record.id)), SVG)
 
 
 @bp.get("/issuers/<slug>")
 def issuer_profile(slug):
     issuer = _issuer(slug)
-    document = {"@context": list(CONTEXTS), **services().issuance(get_session()).issuer_profile(issuer)}
-    return json_ld(document)
+    return page_or_json_ld(
+        lambda: pages.render_issuer(issuer),
+        lambda: {"@context": list(CONTEXTS), **services().issuance(get_session()).issuer_profile(issuer)},
+    )
 
 
 @bp.get("/issuers/<slug>/did.json")
@@ -70,8 +119,10 @@ def achievement(achievement_id):
     record = get_session().get(Achievement, achievement_id) if is_id(achievement_id) else None
     if record is None:
         raise NotFound("achievement_not_found", f"there is no achievement {achievement_id!r}")
-    document = {"@context": list(CONTEXTS), **services().issuance(get_session()).achievement_document(record)}
-    return json_ld(document)
+    return page_or_json_ld(
+        lambda: pages.render_achievement(record),
+        lambda: {"@context": list(CONTEXTS), **services().issuance(get_session()).achievement_document(record)},
+    )
 
 
 @bp.get("/status/<list_id>")
@@ -93,3 +144,79 @@ def status_list(list_id):
     response.cache_control.max_age = publication.max_age
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- images ------------------------------------------------------------------------------------
+
+# An SVG opened on its own is a document: it may style itself and show embedded data: images
+# (an uploaded PNG wrapped in badge.svg is one), and do nothing else: no script, no fetching.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def image_response(data: bytes, media_type: str, *, filename: str | None = None):
+    """An image answer that no browser sniffs into something else; an SVG gets a CSP that
+    forbids scripts and loads. A changed image has a new ETag."""
+    response = current_app.response_class(data, mimetype=media_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if media_type == SVG:
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.cache_control.no_cache = True  # revalidate: the image or the page's visibility may change
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    return response.make_conditional(request)
+
+
+@bp.get("/achievements/<achievement_id>/image")
+def achievement_image(achievement_id):
+    """The image the issuer uploaded (PNG, or SVG as sanitised at upload)."""
+    record = get_session().get(Achievement, achievement_id) if is_id(achievement_id) else None
+    if record is None:
+        raise NotFound("achievement_not_found", f"there is no achievement {achievement_id!r}")
+    if record.image_data is None:
+        raise NotFound("image_not_found", f"achievement {achievement_id!r} has no uploaded image")
+    return image_response(record.image_data, record.image_media_type)
+
+
+def _badge_art(record: Credential) -> badges.BadgeArt:
+    """What the generated badge shows: the achievement and issuer names as signed."""
+    document = record.document
+    achievement = (document.get("credentialSubject") or {}).get("achievement") or {}
+    issuer = document.get("issuer") or {}
+    return badges.BadgeArt(
+        name=str(achievement.get("name") or "Credential"),
+        issuer_name=str(issuer.get("name") or record.issuer.name) if isinstance(issuer, dict) else record.issuer.name,
+        seed=record.achievement_id or record.id,
+    )
+
+
+def _uploaded(record: Credential) -> tuple[bytes | None, str | None]:
+    achievement = record.achievement
+    return (achievement.image_data, achievement.image_media_type) if achievement is not None else (None, None)
+
+
+def _badge_name(record: Credential, extension: str) -> str:
+    return badges.download_name(_badge_art(record).name, record.id, extension)
+
+
+def baked_badge_response(record: Credential, extension: str):
+    """The credential's badge as a download, the signed credential baked in. "png": the uploaded
+    PNG or the generated badge; "svg": the uploaded SVG, an uploaded PNG wrapped in SVG, or the
+    generated badge. The caller decides who may see it."""
+    image_data, media_type = _uploaded(record)
+    art = _badge_art(record)
+    if extension == "png":
+        png = badges.badge_png(image_data=image_data, media_type=media_type, art=art)
+        return image_response(badges.baked_png(record.document, png), PNG, filename=_badge_name(record, "png"))
+    svg = badges.badge_svg(image_data=image_data, media_type=media_type, art=art)
+    return image_response(badges.baked_svg(record.document, svg), SVG, filename=_badge_name(record, "svg"))
+
+
+@bp.get("/credentials/<credential_id>/badge.png")
+def badge_png(credential_id):
+    return baked_badge_response(_public_credential(credential_id), "png")
+
+
+@bp.get("/credentials/<credential_id>/badge.svg")
+def badge_svg(credential_id):
+    return baked_badge_response(_public_credential(credential_id), "svg")

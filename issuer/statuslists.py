@@ -163,12 +163,16 @@ class StatusLists:
         ids = {c.id for c in credentials}
         if not ids:
             return
-        list_ids = sorted(set(self._session.scalars(
-            select(StatusEntry.list_id).where(StatusEntry.credential_id.in_(ids))
-        )))
-        if list_ids:
+        lists = set(self._session.execute(
+            select(StatusList.purpose, StatusList.sequence, StatusList.id)
+            .join(StatusEntry, StatusEntry.list_id == StatusList.id)
+            .where(StatusEntry.credential_id.in_(ids))
+        ))
+        # One row at a time, in the order `reserve` locks them (by purpose, then sequence), so a
+        # status change and a concurrent issuance never wait on each other in a cycle.
+        for _purpose, _sequence, list_id in sorted(lists, key=lambda row: (PURPOSES.index(row[0]), row[1])):
             self._session.execute(
-                update(StatusList).where(StatusList.id.in_(list_ids))
+                update(StatusList).where(StatusList.id == list_id)
                 .values(version=StatusList.version + 1, changed_at=self._clock())
                 .execution_options(synchronize_session=False)
             )

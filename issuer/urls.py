@@ -17,8 +17,16 @@ class Urls:
     def credential(self, credential_id: str) -> str:
         return f"{self.base_url}/credentials/{credential_id}"
 
+    def manage(self, token: str) -> str:
+        """The earner's private management link (the token is its only secret)."""
+        return f"{self.base_url}/manage/{token}"
+
     def achievement(self, achievement_id: str) -> str:
         return f"{self.base_url}/achievements/{achievement_id}"
+
+    def achievement_image(self, achievement_id: str) -> str:
+        """The image the issuer uploaded for the achievement."""
+        return f"{self.base_url}/achievements/{achievement_id}/image"
 
     def status_list(self, list_id: str) -> str:
         return f"{self.base_url}/status/{list_id}"

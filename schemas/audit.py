@@ -9,7 +9,7 @@ class AuditEntrySchema(Schema):
     id = fields.Integer()
     at = fields.AwareDateTime()
     action = fields.String(metadata={"description": "issuer.create, credential.issue, key.rotate, token.create, token.revoke"})
-    actor = fields.String(metadata={"description": "token (an API token acted) or cli (the command line)"})
+    actor = fields.String(metadata={"description": "token (an API token acted), cli (the command line) or earner (through their management link)"})
     token_id = fields.String(allow_none=True)
     issuer = IssuerSlug()
     subject_type = fields.String()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import isodate
@@ -11,6 +11,11 @@ from marshmallow import ValidationError, fields, validate
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._%-]\Z")
+
+
+# Durations are measured from this date; the longest is 1000 years from it.
+_REFERENCE = datetime(2000, 1, 1)
+MAX_DURATION = datetime(3000, 1, 1) - _REFERENCE
 
 
 class Duration(fields.String):
@@ -22,7 +27,7 @@ class Duration(fields.String):
             raise ValidationError("Not an ISO 8601 duration such as P1Y or P90D.")
         try:
             duration = isodate.parse_duration(text)
-        except (isodate.ISO8601Error, ValueError) as exc:
+        except (isodate.ISO8601Error, ValueError, OverflowError) as exc:  # P99999999999999999999D overflows
             raise ValidationError("Not an ISO 8601 duration such as P1Y or P90D.") from exc
         if isinstance(duration, timedelta):
             positive = duration > timedelta(0)
@@ -31,6 +36,13 @@ class Duration(fields.String):
             positive = positive and duration.years >= 0 and duration.months >= 0 and duration.tdelta >= timedelta(0)
         if not positive:
             raise ValidationError("The duration must be longer than zero.")
+        # Added to a date, a longer one would run past the year 9999 that dates can hold.
+        try:
+            too_long = (_REFERENCE + duration) - _REFERENCE > MAX_DURATION
+        except (OverflowError, ValueError):
+            too_long = True
+        if too_long:
+            raise ValidationError("The duration is too long; at most 1000 years.")
         return text
 
 

@@ -46,4 +46,7 @@ class ResultAnswerSchema(Schema):
     result_id = fields.String()
     credential_id = fields.String()
     credential = fields.Dict(metadata={"description": "the signed OpenBadgeCredential"})
+    renews = fields.String(allow_none=True, metadata={
+        "description": "the earner's previous current credential for the achievement, which this one renews; "
+                       "it stays valid until it expires. Null when this is the earner's first."})
     reason = fields.String()
