@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session
 from issuer.models import ApiToken, AuditEntry, Issuer, SigningKey
 
 # What is recorded; the lifecycle actions (revoke, suspend, ...) join these as they are built.
-ACTIONS = ("issuer.create", "credential.issue", "key.rotate", "token.create", "token.revoke")
-# Issuer settings changed; an earner's management link made by an admin; the earner's own choices
-# made through that link (actor "earner").
-ACTIONS += ("issuer.update", "credential.management_link", "credential.earner_update")
-# An achievement's image uploaded (or replaced).
-ACTIONS += ("achievement.image",)
-# Credential lifecycle (issuer/lifecycle.py): the admin's reason is the entry's reason.
-ACTIONS += ("credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue")
-# A new pass of an earner who holds a current credential for the achievement (instead of credential.issue).
-ACTIONS += ("credential.renew",)
+ACTIONS = (
+    "issuer.create", "issuer.update", "key.rotate", "token.create", "token.revoke",
+    "achievement.image",  # an achievement's image uploaded (or replaced)
+    "credential.issue",
+    "credential.renew",  # a new pass of an earner holding a current credential (instead of credential.issue)
+    # The lifecycle (issuer/lifecycle.py): the admin's reason is the entry's reason.
+    "credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue",
+    # An earner's management link made by an admin; the earner's own choices through it (actor "earner").
+    "credential.management_link", "credential.earner_update",
+)
 
 
 def record(session: Session, *, action: str, token: ApiToken | None, issuer_id: str | None,

@@ -135,7 +135,13 @@ def _wrap_measured(draw, text: str, font, *, max_width: int, max_lines: int) -> 
     return lines
 
 
+# More than fits on a badge anyway; a longer name (the VC API signs what it is given) would only
+# cost time to measure, on a public URL.
+MAX_TEXT = 200
+
+
 def _fit(draw, text: str, font, max_width: int, *, ellipsis: bool = False) -> str:
+    text = text[:MAX_TEXT]
     if draw.textlength(text, font=font) <= max_width:
         return text
     body = text.removesuffix("\u2026")
@@ -175,7 +181,8 @@ def badge_svg(*, image_data: bytes | None, media_type: str | None, art: BadgeArt
 
 def credential_text(document: dict) -> str:
     """The signed credential as baked: its JSON, as served (a verifier reads the same object)."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # ASCII: the same object, and no character that XML forbids can reach the SVG.
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
 
 
 def baked_png(document: dict, png: bytes) -> bytes:

@@ -115,7 +115,7 @@ def check_png(data: bytes) -> CheckedImage:
             if image.size != (width, height):
                 raise ImageError("image_invalid", "the PNG's size does not match its header")
             clean = io.BytesIO()
-            image.save(clean, format="PNG")
+            image.save(clean, format="PNG", icc_profile=None)  # no metadata survives, colour profiles included
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, zlib.error) as error:
         raise ImageError("image_invalid", f"the PNG cannot be decoded: {error}") from None
     return CheckedImage(clean.getvalue(), PNG, width, height)
@@ -157,7 +157,7 @@ _SAFE_HREF = re.compile(r"#[A-Za-z_][\w.:-]*|data:image/(?:png|jpeg);base64,[A-Z
 _FOREIGN_URL = re.compile(r"url\(\s*(?!#[A-Za-z_][\w.:-]*\s*\))", re.I)
 # CSS that can reach out (url(), @import), run code (expression(), behaviors, bindings), or hide
 # either behind escapes.
-_UNSAFE_CSS = re.compile(r"url\(|@import|expression\(|javascript:|behavior|-moz-binding|\\", re.I)
+_UNSAFE_CSS = re.compile(r"url\(|image-set|src\(|@import|expression\(|javascript:|behavior|-moz-binding|\\", re.I)
 _LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(px)?\s*")
 
 
@@ -174,21 +174,29 @@ def sanitise_svg(data: bytes) -> CheckedImage:
         raise ImageError("image_invalid", "the SVG has a DOCTYPE; SVG images with a DTD are refused") from None
     except (EntitiesForbidden, ExternalReferenceForbidden):
         raise ImageError("image_invalid", "the SVG declares entities; they are refused") from None
-    except (ParseError, DefusedXmlException, ValueError) as error:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as error:  # LookupError: unknown encoding
         raise ImageError("image_invalid", f"the SVG is not well-formed XML: {error}") from None
     if root.tag != f"{{{SVG_NS}}}svg":
         raise ImageError("image_invalid", f'the root element must be <svg xmlns="{SVG_NS}">, not {root.tag}')
-    _clean(root)
+    try:
+        _clean(root)
+        cleaned = serialise_svg(root).encode("utf-8")
+    except RecursionError:
+        raise ImageError("image_invalid", "the SVG nests its elements too deeply") from None
     width, height = svg_size(root)
     _check_sides(width, height)
-    return CheckedImage(serialise_svg(root).encode("utf-8"), SVG, round(width), round(height))
+    if len(cleaned) > MAX_IMAGE_BYTES:  # escaping can make the rebuilt SVG larger than the upload
+        raise ImageError("image_too_large", f"the SVG is larger than {MAX_IMAGE_BYTES} bytes once rebuilt")
+    return CheckedImage(cleaned, SVG, round(width), round(height))
 
 
 def _clean(element) -> None:
     """Remove disallowed children (with all they hold) and attributes, depth first."""
     for child in list(element):
         local = _svg_local_name(child.tag)
-        if local not in SVG_ELEMENTS or (local == "style" and _UNSAFE_CSS.search("".join(child.itertext()))):
+        # A <style> holding markup is dropped whole: removing the markup could join its text
+        # around it into CSS that was never checked (ur<x/>l( -> url().
+        if local not in SVG_ELEMENTS or (local == "style" and (len(child) or _UNSAFE_CSS.search(child.text or ""))):
             _remove(element, child)
             continue
         _clean(child)

@@ -31,7 +31,7 @@ from dataintegrity import DataIntegrityError
 from issuer import audit, openbadges
 from issuer.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from issuer.issuance import IssuanceFailed, earner_of
-from issuer.models import ApiToken, Credential, is_id
+from issuer.models import ApiToken, Credential, StatusEntry, StatusList, is_id
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,34 @@ class Transition:
     done: str  # what a credential is then said to be: "can be <done>"
     allowed: tuple[str, ...]  # the statuses it may start from
     target: str  # the status it ends in
+    purpose: str  # the status list that must publish the change
 
 
-REVOKE = Transition("credential.revoke", "revoked", ("active", "suspended"), "revoked")
-SUSPEND = Transition("credential.suspend", "suspended", ("active",), "suspended")
-UNSUSPEND = Transition("credential.unsuspend", "unsuspended", ("suspended",), "active")
+REVOKE = Transition("credential.revoke", "revoked", ("active", "suspended"), "revoked", "revocation")
+SUSPEND = Transition("credential.suspend", "suspended", ("active",), "suspended", "suspension")
+UNSUSPEND = Transition("credential.unsuspend", "unsuspended", ("suspended",), "active", "suspension")
 # A reissue revokes the credential it corrects, so it starts from where a revocation may.
-REISSUE = Transition("credential.reissue", "reissued", ("active", "suspended"), "revoked")
+REISSUE = Transition("credential.reissue", "reissued", ("active", "suspended"), "revoked", "revocation")
+
+
+def unpublished(session: Session, credential_ids: list[str], purpose: str) -> list[str]:
+    """Those of the credentials with no position in a list of `purpose`: a change of that kind
+    would be ours alone, and every verifier would go on seeing the credential as it was (VC API
+    credentials carry no status; with STATUS_PURPOSES ["revocation"], none has a suspension)."""
+    listed = set(session.scalars(
+        select(StatusEntry.credential_id).join(StatusList, StatusList.id == StatusEntry.list_id)
+        .where(StatusEntry.credential_id.in_(credential_ids), StatusList.purpose == purpose)
+    ))
+    return [i for i in credential_ids if i not in listed]
+
+
+class StatusNotPublished(Conflict):
+    def __init__(self, credential_id: str, transition: Transition):
+        super().__init__(
+            "status_unsupported",
+            f"credential {credential_id} carries no {transition.purpose} status list entry, so no verifier would "
+            f"see it {transition.done}; nothing was changed",
+        )
 
 
 class InvalidTransition(Conflict):
@@ -126,6 +147,11 @@ class Lifecycle:
         if revoked_already:
             raise Conflict("invalid_transition", f"{len(revoked_already)} of the credentials are revoked already; "
                            "nothing was revoked", errors={"credential_ids": revoked_already})
+        not_listed = unpublished(session, list(credential_ids), REVOKE.purpose)
+        if not_listed:
+            raise Conflict("status_unsupported", f"{len(not_listed)} of the credentials carry no revocation status "
+                           "entry, so no verifier would see them revoked; nothing was revoked",
+                           errors={"credential_ids": {i: ["It has no revocation status entry."] for i in not_listed}})
 
         now = self._clock()
         credentials = [found[i] for i in credential_ids]
@@ -172,6 +198,12 @@ class Lifecycle:
         if achievement is None or origin is None:
             raise Conflict("reissue_unsupported", f"credential {credential.id} was signed through the VC API, not "
                            "earned from an assessment; only earned credentials can be reissued")
+        if unpublished(session, [credential.id], REISSUE.purpose):
+            raise StatusNotPublished(credential.id, REISSUE)
+        if credential.valid_until is not None and credential.valid_until <= self._clock():
+            # The correction keeps validUntil, so it would be born expired (validFrom after validUntil).
+            raise Conflict("credential_expired", f"credential {credential.id} expired at "
+                           f"{openbadges.xsd_datetime(credential.valid_until)}; a new pass renews it instead")
         if score is not None:
             if score > achievement.max_score:
                 raise ValidationFailed({"score": [
@@ -225,6 +257,8 @@ class Lifecycle:
         return successor
 
     def _change(self, credential: Credential, transition: Transition, *, reason: str, token: ApiToken | None) -> None:
+        if unpublished(self._session, [credential.id], transition.purpose):
+            raise StatusNotPublished(credential.id, transition)
         now = self._clock()
         self._services.status_lists(self._session).changed([credential])  # list rows first (see the module doc)
         self._update_status(credential, transition, reason=reason, now=now)

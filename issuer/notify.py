@@ -107,11 +107,16 @@ def _text(answer: bytes | str) -> str:
     return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
 
 
+_MANAGE_LINK = re.compile(r"(/manage/)[A-Za-z0-9_-]+")
+
+
 class LogTransport:
     """Writes each message to the "issuer.mail" log instead of sending it (no SMTP_HOST set)."""
 
     def send(self, message: EmailMessage) -> None:
-        mail_log.info("mail to %s\nSubject: %s\n\n%s", message["To"], message["Subject"], message.get_content())
+        # The earner's management link is a secret; logs are read by others.
+        body = _MANAGE_LINK.sub(r"\1<private link, not logged>", message.get_content())
+        mail_log.info("mail to %s\nSubject: %s\n\n%s", message["To"], message["Subject"], body)
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,9 @@ def find_due(session: Session, *, now: datetime, settings: NotifySettings) -> li
         has_award = exists().where(Notification.credential_id == Credential.id, Notification.kind == ISSUED)
         awarded = session.scalars(
             select(Credential)
-            .where(_FROM_ASSESSMENT, Credential.status == "active", Credential.issued_at >= now - settings.award_window,
+            # A correction (reissue) is no new award: its earner was told of the first.
+            .where(Credential.result_id.is_not(None), Credential.status == "active",
+                   Credential.renewed_by_id.is_(None), Credential.issued_at >= now - settings.award_window,
                    ~has_award)
             .options(selectinload(Credential.result))
             .order_by(Credential.issued_at, Credential.id)

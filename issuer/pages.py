@@ -119,11 +119,19 @@ def credential_status(record: Credential) -> LiveStatus:
     """The credential's status as our verifier finds it now (cached briefly)."""
     cache: StatusCache = current_app.extensions["credential_status_cache"]
     verifier = current_app.extensions["verifier"]()
-    return cache.get(
+    status = cache.get(
         (record.id, record.status, record.status_changed_at),
         lambda: live_status(verifier.verify_credential(record.document)),
         until=record.valid_until,
     )
+    # Our records never look better than what the verifier found: the verifier allows clock skew
+    # past validUntil, and a stored status is ours to state even where no list publishes it.
+    now = current_app.extensions["badges"].clock()
+    if status.verified and record.status in ("revoked", "suspended"):
+        return LiveStatus(record.status, *_LABELS[record.status], status.checked_at)
+    if status.verified and record.valid_until is not None and now >= record.valid_until:
+        return LiveStatus("expired", *_LABELS["expired"], now)
+    return status
 
 
 # ---------------------------------------------------------------- what the pages show

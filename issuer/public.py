@@ -137,6 +137,7 @@ def status_list(list_id):
         publication = services().status_lists(session).publication(record)
     if request.if_none_match.contains_weak(publication.etag):
         response = current_app.response_class(status=304)
+        response.vary.add("Accept")
     else:
         response = json_ld(publication.document, default="application/vc+ld+json")
     response.set_etag(publication.etag)

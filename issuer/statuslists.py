@@ -53,8 +53,9 @@ class StatusListPolicy:
             raise ValueError(f"a status list has at least {MIN_LENGTH_BITS} bits, a multiple of 8")
         if not 1 <= self.capacity <= self.length:
             raise ValueError("a status list's capacity is between 1 and its length")
-        if not self.purposes or set(self.purposes) - set(PURPOSES):
-            raise ValueError(f"status purposes are some of {', '.join(PURPOSES)}")
+        if "revocation" not in self.purposes or set(self.purposes) - set(PURPOSES) \
+                or len(set(self.purposes)) != len(self.purposes):
+            raise ValueError(f"status purposes are revocation and optionally suspension, each once")
         if self.ttl >= self.valid_for:
             raise ValueError("a status list's ttl must be shorter than its validity")
 

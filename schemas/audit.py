@@ -8,7 +8,11 @@ from schemas.common import IssuerSlug
 class AuditEntrySchema(Schema):
     id = fields.Integer()
     at = fields.AwareDateTime()
-    action = fields.String(metadata={"description": "issuer.create, credential.issue, key.rotate, token.create, token.revoke"})
+    action = fields.String(metadata={"description": (
+        "issuer.create, issuer.update, key.rotate, token.create, token.revoke, achievement.image, "
+        "credential.issue, credential.renew, credential.revoke, credential.suspend, credential.unsuspend, "
+        "credential.reissue, credential.management_link, credential.earner_update"
+    )})
     actor = fields.String(metadata={"description": "token (an API token acted), cli (the command line) or earner (through their management link)"})
     token_id = fields.String(allow_none=True)
     issuer = IssuerSlug()

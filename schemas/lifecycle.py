@@ -12,6 +12,8 @@ MAX_BULK_REVOKE = 1000
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("Give a reason; it is kept in the audit log.")
+    if "\x00" in value:  # PostgreSQL cannot store it; the CLI reaches here without the API's body checks
+        raise ValidationError("The reason must not contain a NUL character.")
 
 
 def reason_field():

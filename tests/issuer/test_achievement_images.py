@@ -196,6 +196,9 @@ def test_styles_that_fetch_or_run_are_removed(api, achievement):
            '<style>rect { background: url(https://evil.example/t.png) }</style>'
            '<style>rect { width: expression(alert(1)) }</style>'
            '<style>rect { fill: \\75 rl(x) }</style>'
+           # Markup inside a style would join its text into url( once removed: the style goes whole.
+           '<style>svg{background:ur<x xmlns="urn:x">Q</x>l(https://evil.example/t.png)}</style>'
+           "<style>svg{background-image:image-set('https://evil.example/t.png' 1x)}</style>"
            '<style>rect { fill: #123456 }</style>'
            '<rect width="5" height="5" style="fill:url(https://evil.example/t.png)"/>'
            '<rect width="5" height="5" style="fill:red"/></svg>')
@@ -245,6 +248,8 @@ def test_a_doctype_is_refused(api, client, achievement, svg):
     (f'<svg {SVG_NS} viewBox="0 0 24 24"/>', "image_dimensions"),
     (f'<svg {SVG_NS} width="5000" height="100"/>', "image_dimensions"),
     (f'<svg {SVG_NS} width="10cm" height="10cm"/>', "image_dimensions"),
+    (f'<?xml version="1.0" encoding="foo"?><svg {SVG_NS} width="100" height="100"/>', "image_invalid"),
+    (f'<svg {SVG_NS} width="100" height="100">' + "<g>" * 3000 + "</g>" * 3000 + "</svg>", "image_invalid"),
 ])
 def test_an_unusable_svg_is_refused(api, achievement, svg, code):
     assert_problem(put_image(api, achievement["id"], svg.encode(), "image/svg+xml"), 422, code)

@@ -347,6 +347,8 @@ def test_first_start_after_cli_setup_adds_nothing(instance):
 @pytest.mark.parametrize("setting, value", [
     ("BADGES_STATUS_LIST_TTL_SECONDS", "999999"),  # longer than the list's validity
     ("BADGES_STATUS_PURPOSES", '["revocation", "refresh"]'),
+    ("BADGES_STATUS_PURPOSES", '["suspension"]'),  # revocations would be invisible
+    ("BADGES_STATUS_PURPOSES", '["revocation", "revocation"]'),
     ("BADGES_STATUS_LIST_VALID_SECONDS", '"a day"'),
 ])
 def test_an_unusable_status_list_setting_fails_clearly(instance, setting, value):

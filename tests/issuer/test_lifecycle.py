@@ -498,8 +498,38 @@ def test_reissue_of_a_vc_api_credential_is_refused(api, services, issuer):
     body = assert_problem(post(api, credential_id, "reissue"), 409, "reissue_unsupported")
     assert "VC API" in body["detail"]
     assert row_counts(services) == counts
-    # It can still be revoked.
+    # Nor revoked or suspended: it carries no status entry, so no verifier would ever see it.
+    for action in ("revoke", "suspend"):
+        assert_problem(post(api, credential_id, action), 409, "status_unsupported")
+    response = api.post("/api/v1/credentials/revoke", json={"credential_ids": [credential_id], "reason": "x"})
+    assert_problem(response, 409, "status_unsupported", fields=[f"credential_ids.{credential_id}"])
+    assert row_counts(services) == counts
+
+
+def test_suspension_is_refused_where_credentials_carry_no_suspension_entry(services, tmp_path):
+    from dataclasses import replace
+
+    from issuer import create_app
+    from issuer.statuslists import StatusListPolicy
+    from tests.conftest import ACHIEVEMENT, ISSUER, Api, make_token, result_body
+
+    only_revocation = replace(services, status_list_policy=StatusListPolicy(purposes=("revocation",)))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"), "BASE_URL": "https://badges.test"},
+                     services=only_revocation)
+    api = Api(app.test_client(), make_token(only_revocation))
+    api.post("/api/v1/issuers", json=ISSUER)
+    achievement = api.post("/api/v1/issuers/acme/achievements", json=ACHIEVEMENT).json
+    credential_id = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body()).json["credential_id"]
+    assert_problem(post(api, credential_id, "suspend"), 409, "status_unsupported")
     assert post(api, credential_id, "revoke").json["status"] == "revoked"
+
+
+def test_an_expired_credential_is_renewed_not_reissued(api, services, clock, issue):
+    old = issue()
+    clock.advance(days=400)
+    counts = row_counts(services)
+    assert_problem(post(api, old["credential_id"], "reissue"), 409, "credential_expired")
+    assert row_counts(services) == counts
 
 
 def test_reissue_keeps_the_earners_choices_and_link(api, client, services, issue):

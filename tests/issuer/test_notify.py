@@ -426,6 +426,18 @@ def test_without_smtp_host_mail_goes_to_the_log_and_counts_as_sent(api, achievem
     assert "Ada.Lovelace@Example.org" in text and 'You have earned "Python Basics"' in text
     assert f"https://badges.test/credentials/{credential_id}" in text
     assert notifications(services)[(credential_id, "issued")].sent_at is not None
+    # The earner's management link is a secret: the log says there was one, not what it is.
+    assert "https://badges.test/manage/<private link, not logged>" in text
+    assert not re.search(r"/manage/[A-Za-z0-9_-]{20,}", "\n".join(r.getMessage() for r in caplog.records))
+
+
+def test_a_reissued_credential_gets_no_second_award_email(api, achievement, services, mailbox, transport):
+    credential_id = issue(api, achievement)
+    assert counts(send_due(services, transport, SETTINGS)) == (1, 0, 0)
+    reissued = api.post(f"/api/v1/credentials/{credential_id}/reissue", json={"reason": "typo in evidence"})
+    assert reissued.status_code == 201, reissued.json
+    assert counts(send_due(services, transport, SETTINGS)) == (0, 0, 0)
+    assert len(mailbox.messages) == 1
 
 
 def test_preview_records_and_sends_nothing(api, achievement, services, clock, mailbox, transport):
