@@ -15,7 +15,7 @@ import json
 import re
 import textwrap
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
@@ -58,8 +58,13 @@ def wrap(text: str, width: int, max_lines: int) -> list[str]:
     return lines
 
 
+# Characters XML 1.0 cannot hold at all, escaped or not (names are not checked for them).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def generated_svg(art: BadgeArt) -> str:
     """A 512x512 SVG badge: a ringed circle, the achievement name in the middle, the issuer below."""
+    art = replace(art, name=_NOT_XML.sub("", art.name), issuer_name=_NOT_XML.sub("", art.issuer_name))
     background, ring = art.colours
     centre = SIZE // 2
     lines = wrap(art.name, NAME_LINE_CHARS, MAX_NAME_LINES)

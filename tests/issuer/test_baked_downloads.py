@@ -98,6 +98,17 @@ def test_generated_svg_escapes_and_wraps_names(api, client, issuer, outside_veri
     assert read_input(png_data).credential == credential
 
 
+def test_characters_xml_cannot_hold_do_not_break_the_svg(api, client, issuer, outside_verifier):
+    name = "Tab\x0bbed\uffff Badge"
+    achievement = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements", json={**ACHIEVEMENT, "name": name}).json
+    credential = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body()).json["credential"]
+    response = client.get(f"/credentials/{credential_id(credential)}/badge.svg")
+    assert response.status_code == 200
+    assert ElementTree.fromstring(response.data).find(f"{SVG}title").text == "Tabbed Badge (Acme Academy)"
+    assert read_input(response.data).credential == credential
+    assert outside_verifier.verify_input(response.data).verified
+
+
 # --- uploaded images -----------------------------------------------------------------------------
 
 def test_uploaded_png_is_baked(api, client, achievement, outside_verifier):
