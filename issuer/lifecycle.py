@@ -138,15 +138,17 @@ class Lifecycle:
                 out_of_scope[credential_id] = ["This token is scoped to another issuer."]
             elif credential.status not in REVOKE.allowed:
                 revoked_already[credential_id] = [f"It is {credential.status} already; a revocation is final."]
+        # Every offending id is named, whatever its kind; the first kind found sets the answer's status.
+        offending = {"credential_ids": {**unknown, **out_of_scope, **revoked_already}}
         if unknown:
             raise NotFound("credential_not_found", f"{len(unknown)} of the credentials do not exist; nothing was revoked",
-                           errors={"credential_ids": unknown})
+                           errors=offending)
         if out_of_scope:
             raise Forbidden("token_scope", f"{len(out_of_scope)} of the credentials belong to another issuer; "
-                            "nothing was revoked", errors={"credential_ids": out_of_scope})
+                            "nothing was revoked", errors=offending)
         if revoked_already:
             raise Conflict("invalid_transition", f"{len(revoked_already)} of the credentials are revoked already; "
-                           "nothing was revoked", errors={"credential_ids": revoked_already})
+                           "nothing was revoked", errors=offending)
         not_listed = unpublished(session, list(credential_ids), REVOKE.purpose)
         if not_listed:
             raise Conflict("status_unsupported", f"{len(not_listed)} of the credentials carry no revocation status "

@@ -343,6 +343,10 @@ def test_bulk_revoke_names_every_offending_id(api, services, issue):
     body = assert_problem(revoke_many(api, [revoked[0], good, revoked[1]]), 409, "invalid_transition")
     assert set(body["errors"]["credential_ids"]) == set(revoked)
     assert view(api, good)["status"] == "active"
+    # Offending ids of different kinds are all named; the unknown one sets the status.
+    unknown = "00000000-0000-4000-8000-000000000000"
+    body = assert_problem(revoke_many(api, [unknown, revoked[0], good]), 404, "credential_not_found")
+    assert set(body["errors"]["credential_ids"]) == {unknown, revoked[0]}
 
 
 @pytest.mark.parametrize(("body", "field"), [
