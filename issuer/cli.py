@@ -238,19 +238,28 @@ def notify(dry_run):
         raise click.ClickException(str(error)) from None
     services = _services(app)
     if dry_run:
-        planned = notifications.preview(services, settings)
+        planned = notifications.preview(services, settings, delivers=transport.delivers)
         for item in planned:
-            if item.skip_reason is None:
+            if item.skip_reason == notifications.HELD:
+                click.echo(f"would hold {item.kind} to {item.recipient} (credential {item.credential_id}): "
+                           "no SMTP_HOST is set")
+            elif item.skip_reason is None:
                 click.echo(f"would send {item.kind} to {item.recipient} (credential {item.credential_id})")
             else:
                 click.echo(f"would skip {item.kind} for credential {item.credential_id}: {item.skip_reason}")
         sending = sum(item.skip_reason is None for item in planned)
-        click.echo(f"would send {sending}, would skip {len(planned) - sending}")
+        holding = sum(item.skip_reason == notifications.HELD for item in planned)
+        click.echo(f"would send {sending}, would skip {len(planned) - sending - holding}"
+                   + (f", would hold {holding}" if holding else ""))
         return
     summary = notifications.send_due(services, transport, settings)
     for failure in summary.failures:
         click.echo(f"failed: {failure}", err=True)
     click.echo(f"sent {summary.sent}, failed {summary.failed}, skipped {summary.skipped}")
+    if summary.held:
+        click.echo(f"held {summary.held} award email(s): no SMTP_HOST is set, and each carries the earner's "
+                   "private management link, which must reach the earner, not a log; they go out at the first "
+                   "run with SMTP_HOST set (earners' current links keep working meanwhile)", err=True)
     if summary.failed:
         raise click.ClickException(f"{summary.failed} email(s) could not be sent; the next run tries them again")
 

@@ -34,7 +34,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Protocol
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -66,6 +66,11 @@ class MailError(Exception):
 
 
 class MailTransport(Protocol):
+    # False for a stand-in that reaches no earner (the log): award emails then wait, because each
+    # one makes a new management link, which would replace the earner's working one with a link
+    # nobody ever sees.
+    delivers: bool
+
     def send(self, message: EmailMessage) -> None:
         """Hand `message` over for delivery.
 
@@ -80,6 +85,7 @@ class SmtpTransport:
 
     host: str
     port: int = 25
+    delivers = True
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
@@ -112,6 +118,8 @@ _MANAGE_LINK = re.compile(r"(/manage/)[A-Za-z0-9_-]+")
 
 class LogTransport:
     """Writes each message to the "issuer.mail" log instead of sending it (no SMTP_HOST set)."""
+
+    delivers = False
 
     def send(self, message: EmailMessage) -> None:
         # The earner's management link is a secret; logs are read by others.
@@ -158,6 +166,8 @@ class RunSummary:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    # Award emails left pending because the transport reaches no earner (no SMTP_HOST).
+    held: int = 0
     # One line for each failed send: which notification, and the mail server's answer.
     failures: list[str] = field(default_factory=list)
 
@@ -298,12 +308,16 @@ def send_due(services, transport: MailTransport, settings: NotifySettings, *, ru
     with services.sessionmaker() as session:
         with transaction(session):
             summary.skipped += record_due(session, find_due(session, now=now, settings=settings), now=now)
-        pending = list(session.scalars(
-            select(Notification.id).where(_pending(now, settings)).order_by(Notification.id)
-        ))
-    for notification_id in pending:
+        pending = _pending(now, settings)
+        if not transport.delivers:
+            summary.held = session.scalar(
+                select(func.count()).select_from(Notification).where(pending, Notification.kind == ISSUED))
+            pending = and_(pending, Notification.kind != ISSUED)
+        pending_ids = list(session.scalars(select(Notification.id).where(pending).order_by(Notification.id)))
+    for notification_id in pending_ids:
         _send_one(services, transport, settings, notification_id, run_id, summary)
-    log.info("notify run %s: sent %d, failed %d, skipped %d", run_id, summary.sent, summary.failed, summary.skipped)
+    log.info("notify run %s: sent %d, failed %d, skipped %d, held %d", run_id, summary.sent, summary.failed,
+             summary.skipped, summary.held)
     return summary
 
 
@@ -372,19 +386,27 @@ def _finish(session: Session, notification_id: int, run_id: str, **values) -> No
     )
 
 
-def preview(services, settings: NotifySettings) -> list[Planned]:
-    """What a run would do now, without recording, claiming or sending anything."""
+HELD = "held: no mail server is set (SMTP_HOST), and its management link must reach the earner"
+
+
+def preview(services, settings: NotifySettings, *, delivers: bool = True) -> list[Planned]:
+    """What a run through a transport that `delivers` (or not) would do now, without recording,
+    claiming or sending anything."""
     now = services.clock()
     with services.sessionmaker() as session:
-        planned = [Planned(d.credential_id, d.kind, d.recipient, d.skip_reason)
+        planned = [Planned(d.credential_id, d.kind, d.recipient, d.skip_reason or _held(d.kind, delivers))
                    for d in find_due(session, now=now, settings=settings)]
         pending = session.scalars(select(Notification).where(_pending(now, settings)).order_by(Notification.id))
         for notification in pending:
             reason = why_not_send(notification.kind, notification.credential, now=now,
-                                  reminder_days=settings.reminder_days)
+                                  reminder_days=settings.reminder_days) or _held(notification.kind, delivers)
             planned.append(Planned(notification.credential_id, notification.kind, notification.recipient, reason))
         session.rollback()
     return planned
+
+
+def _held(kind: str, delivers: bool) -> str | None:
+    return HELD if kind == ISSUED and not delivers else None
 
 
 # --- the mail -----------------------------------------------------------------------------------

@@ -362,6 +362,8 @@ class InterleavingTransport:
     """Sends through SMTP; on its first message it runs a whole second run (in another thread, with
     its own sessions) before sending: the second run starts while the first is mid-send."""
 
+    delivers = True
+
     def __init__(self, inner, second_run):
         self.inner = inner
         self.second_run = second_run
@@ -414,21 +416,71 @@ def test_concurrent_runs_send_each_email_once(api, achievement, services, clock,
 
 # --- without a mail server: the log -------------------------------------------------------------
 
-def test_without_smtp_host_mail_goes_to_the_log_and_counts_as_sent(api, achievement, services, caplog):
+def test_without_smtp_host_award_emails_wait_and_the_earners_link_keeps_working(api, client, achievement, services,
+                                                                                clock, mailbox, transport, caplog):
+    """The log reaches no earner: an award email sent there would replace the earner's management
+    link with one nobody sees. It waits, unsent, for a mail server; the current link keeps working."""
     credential_id = issue(api, achievement)
+    made = api.post(f"/api/v1/credentials/{credential_id}/management-link")
+    assert made.status_code == 201, made.json
+    link = made.json["url"].removeprefix("https://badges.test")
     caplog.set_level(logging.INFO, logger="issuer.mail")
-    transport = transport_from_config({**DEFAULTS})
-    assert isinstance(transport, LogTransport)
+    log_transport = transport_from_config({**DEFAULTS})
+    assert isinstance(log_transport, LogTransport)
 
-    assert counts(send_due(services, transport, settings_from_config(DEFAULTS))) == (1, 0, 0)
+    summary = send_due(services, log_transport, settings_from_config(DEFAULTS))
+    assert counts(summary) == (0, 0, 0) and summary.held == 1
+    assert [r for r in caplog.records if r.name == "issuer.mail"] == []
+    row = notifications(services)[(credential_id, "issued")]
+    assert row.sent_at is None and row.claimed_at is None and row.last_error is None
+    assert client.get(link).status_code == 200
+    assert send_due(services, log_transport, settings_from_config(DEFAULTS)).held == 1
+
+    # Once a mail server is set, the award email goes out, with a new link that works.
+    assert counts(send_due(services, transport, SETTINGS)) == (1, 0, 0)
+    [new_link] = re.findall(r"https://badges\.test(/manage/[A-Za-z0-9_-]+)", mailbox.messages[0].get_content())
+    assert client.get(new_link).status_code == 200
+
+
+def test_without_smtp_host_reminders_go_to_the_log(api, achievement, services, clock, mailbox, transport, caplog):
+    """A reminder carries no secret: the log shows it and it counts as sent."""
+    credential_id = issue(api, achievement)
+    assert counts(send_due(services, transport, SETTINGS)) == (1, 0, 0)
+    caplog.set_level(logging.INFO, logger="issuer.mail")
+    until_expiry(services, credential_id, clock, days=20)
+
+    summary = send_due(services, LogTransport(), SETTINGS)
+    assert counts(summary) == (1, 0, 0) and summary.held == 0
     [record] = [r for r in caplog.records if r.name == "issuer.mail"]
     text = record.getMessage()
-    assert "Ada.Lovelace@Example.org" in text and 'You have earned "Python Basics"' in text
+    assert "Ada.Lovelace@Example.org" in text and "expires in 20 days" in text
     assert f"https://badges.test/credentials/{credential_id}" in text
-    assert notifications(services)[(credential_id, "issued")].sent_at is not None
-    # The earner's management link is a secret: the log says there was one, not what it is.
-    assert "https://badges.test/manage/<private link, not logged>" in text
-    assert not re.search(r"/manage/[A-Za-z0-9_-]{20,}", "\n".join(r.getMessage() for r in caplog.records))
+    assert notifications(services)[(credential_id, "expiry-30d")].sent_at is not None
+    assert "/manage/" not in caplog.text
+
+
+def test_the_log_never_shows_a_management_link():
+    """Should a message with a link reach the log transport anyway, the link is not written."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["To"], message["Subject"] = "ada@example.org", "hello"
+    message.set_content("your link: https://badges.test/manage/abcdefghijklmnopqrstuvwxyz012345\n")
+    logger = logging.getLogger("issuer.mail")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        LogTransport().send(message)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    [record] = records
+    assert "https://badges.test/manage/<private link, not logged>" in record.getMessage()
+    assert "abcdefghijklmnopqrstuvwxyz" not in record.getMessage()
 
 
 def test_a_reissued_credential_gets_no_second_award_email(api, achievement, services, mailbox, transport):
@@ -595,15 +647,28 @@ def test_cli_refuses_bad_settings(instance, mailbox):
     assert mailbox.messages == []
 
 
-def test_cli_from_cron_without_smtp_writes_the_mail_to_stderr(instance, tmp_path):
-    """As cron runs it: a process of its own, no SMTP_HOST; the log shows the mail."""
+def test_cli_from_cron_without_smtp_holds_award_emails_and_says_so(instance, tmp_path):
+    """As cron runs it: a process of its own, no SMTP_HOST. The award email is not sent nor marked
+    sent (its management link would reach no one), and the run says so; a dry run says the same."""
     credential_id = instance.issue("ada@example.org")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BADGES_")}
     env.update({k: v for k, v in instance.env.items() if v is not None and not k.startswith("BADGES_SMTP")
                 and k != "BADGES_MAIL_FROM"})
-    done = subprocess.run([sys.executable, "-m", "issuer.cli", "notify"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "issuer.cli", "notify", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    dry = run("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines() == [
+        f"would hold issued to ada@example.org (credential {credential_id}): no SMTP_HOST is set",
+        "would send 0, would skip 0, would hold 1"]
+    done = run()
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "sent 1, failed 0, skipped 0\n"
-    assert "issuer.mail INFO mail to Ada Lovelace <ada@example.org>" in done.stderr
-    assert f"https://badges.test/credentials/{credential_id}" in done.stderr
+    assert done.stdout == "sent 0, failed 0, skipped 0\n"
+    assert "held 1 award email(s): no SMTP_HOST is set" in done.stderr
+    assert "issuer.mail" not in done.stderr and "Traceback" not in done.stderr
+
+    # The next run with a mail server sends it.
+    assert instance.run().output.strip() == "sent 1, failed 0, skipped 0"
