@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json.sort_keys = False
 
-    from issuer import api, db, errors, manage, openapi, pages, public, vcapi
+    from issuer import api, db, errors, headers, manage, openapi, pages, public, vcapi
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
     from verifier import http as verifier_http
@@ -43,4 +43,5 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(verifier_http.bp)
+    headers.init_app(app)
     return app

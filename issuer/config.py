@@ -14,6 +14,8 @@ DEFAULTS = {
     "DATABASE_URL": None,
     # Base64url of 32 bytes; None: read or create <instance>/key-encryption-key (mode 0600).
     "KEY_ENCRYPTION_KEY": None,
+    # Strict-Transport-Security max-age sent on answers over https (0: none).
+    "HSTS_MAX_AGE_SECONDS": 31536000,
     # Largest request body accepted, in bytes.
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
     # Slug and name of the issuer created on first start.

@@ -74,11 +74,7 @@ def _private(response):
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["X-Frame-Options"] = "DENY"
-    if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-        )
+    response.headers["X-Frame-Options"] = "DENY"  # and the app's Content-Security-Policy (issuer/headers.py)
     return response
 
 
