@@ -27,7 +27,7 @@ def database_url(config, instance_path: Path) -> str:
 
 def build_services(config, instance_path: Path) -> Services:
     instance_path.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(database_url(config, instance_path))
+    engine = make_engine(database_url(config, instance_path), **database_timeouts(config))
     return Services(
         sessionmaker=make_sessionmaker(engine),
         key_encryption_key=load_or_create_key_encryption_key(config.get("KEY_ENCRYPTION_KEY"), instance_path),
@@ -35,6 +35,19 @@ def build_services(config, instance_path: Path) -> Services:
         urls=Urls(config["BASE_URL"]),
         status_list_policy=status_list_policy(config),
     )
+
+
+def database_timeouts(config) -> dict:
+    timeouts = {}
+    for argument, key, minimum in (("connect_timeout", "DATABASE_CONNECT_TIMEOUT_SECONDS", 1),
+                                   ("statement_timeout", "DATABASE_STATEMENT_TIMEOUT_SECONDS", 0)):
+        try:
+            timeouts[argument] = float(config[key])
+        except (TypeError, ValueError):
+            timeouts[argument] = None
+        if timeouts[argument] is None or not minimum <= timeouts[argument] < 86400 * 365:
+            raise ConfigurationError(f"{key} must be a number of seconds, at least {minimum}, not {config[key]!r}")
+    return timeouts
 
 
 def status_list_policy(config) -> StatusListPolicy:

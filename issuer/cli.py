@@ -7,10 +7,12 @@ from datetime import timezone
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from issuer import create_app
 from issuer.config import ConfigurationError
 from issuer.db import transaction
+from issuer.errors import database_reason
 from issuer.migrate import current_revision, head_revision, upgrade
 from issuer import audit
 from issuer.models import ApiToken, Issuer, is_id
@@ -50,7 +52,16 @@ def _issuer(session, slug: str) -> Issuer:
     return issuer
 
 
-@click.group()
+class _Commands(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            # One line instead of a traceback: the database is down, unreachable, or too slow.
+            raise click.ClickException(f"the database is unavailable: {database_reason(error)}") from None
+
+
+@click.group(cls=_Commands)
 def main():
     """Issue, verify and manage Open Badges 3.0 credentials."""
 

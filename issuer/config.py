@@ -12,6 +12,10 @@ DEFAULTS = {
     "BASE_URL": "http://127.0.0.1:5000",
     # None: a SQLite file in the instance folder.
     "DATABASE_URL": None,
+    # Bounded waits on the database (issuer/db.py): connecting (PostgreSQL), and each statement
+    # (PostgreSQL's statement_timeout; SQLite: waiting for another writer's lock). 0: no statement limit.
+    "DATABASE_CONNECT_TIMEOUT_SECONDS": 10,
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": 30,
     # Base64url of 32 bytes; None: read or create <instance>/key-encryption-key (mode 0600).
     "KEY_ENCRYPTION_KEY": None,
     # Strict-Transport-Security max-age sent on answers over https (0: none).

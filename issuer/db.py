@@ -6,11 +6,12 @@ the view commits (or `transaction()` does), so what one request writes lands tog
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -18,9 +19,19 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str) -> Engine:
+# Defaults of DATABASE_CONNECT_TIMEOUT_SECONDS and DATABASE_STATEMENT_TIMEOUT_SECONDS (issuer/config.py).
+CONNECT_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_SECONDS = 30
+
+
+def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+                statement_timeout: float = STATEMENT_TIMEOUT_SECONDS) -> Engine:
+    """An engine whose waits are bounded: a database that cannot be reached, or that accepts
+    connections but never answers, fails within `connect_timeout`; a statement is cancelled after
+    `statement_timeout` (0: never). SQLite has no server: `statement_timeout` is how long a write
+    waits for another's lock (its busy timeout)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": statement_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -30,7 +41,18 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {}
+    if make_url(url).get_dialect().name == "postgresql":
+        # libpq's options; the URL may carry some already (a search_path), which these add to.
+        options = make_url(url).query.get("options", "")
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        statement = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        # libpq counts whole seconds and treats less than 2 as 2.
+        connect_args = {"connect_timeout": max(2, math.ceil(connect_timeout)),
+                        "options": f"{options} {statement}".strip()}
+    # The pool's own wait for a free connection is bounded too, by the connect timeout.
+    return create_engine(url, pool_pre_ping=True, pool_timeout=connect_timeout, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

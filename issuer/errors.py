@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_PREFIX = "urn:badges:problem:"
@@ -105,7 +106,23 @@ def init_app(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # Unreachable, not answering within the connect or statement timeout, or locked: the
+        # request may succeed later, so 503 rather than a 500 of ours. Its message stays in the log.
+        log.error("database unavailable: %s", database_reason(error))
+        response = problem(503, "database_unavailable", "Service unavailable",
+                           "the database could not be reached or did not answer in time; try again later")
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
         return problem(500, "internal_error", "Internal server error", "the server could not complete the request")
+
+
+def database_reason(error: OperationalError) -> str:
+    """The driver's first line: the reason without the SQL or a traceback."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

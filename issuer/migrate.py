@@ -20,6 +20,9 @@ def alembic_config(connection=None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration may rewrite a large table: the request-sized statement timeout does not apply.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         command.upgrade(alembic_config(connection), revision)
 
 
