@@ -36,8 +36,19 @@ def revoke_token(session: Session, token: ApiToken, *, reason: str | None, by: A
     """Revoke `token` (refused from its next request on) and record it in the audit log; `by` is
     the token that did it, None for the command line. The caller commits both together.
 
-    :raise Conflict: the token was revoked already (also when a concurrent request just did).
+    :raise Conflict: the token was revoked already (also when a concurrent request just did), or
+        it is the last instance token revoking itself (then nobody could administer the instance
+        but from the command line).
     """
+    if by is not None and by.id == token.id and token.issuer_id is None:
+        # Locked, so two last instance tokens revoking themselves at once cannot both succeed.
+        active = session.scalars(
+            select(ApiToken.id).where(ApiToken.issuer_id.is_(None), ApiToken.revoked_at.is_(None)).with_for_update()
+        ).all()
+        if set(active) <= {token.id}:
+            raise Conflict("last_instance_token",
+                           "this is the last instance token and cannot revoke itself: create another instance "
+                           "token first (POST /api/v1/tokens), or run `badges token create` on the server")
     # Conditional, so of two concurrent revocations exactly one succeeds and is recorded.
     revoked = session.execute(
         update(ApiToken).where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)

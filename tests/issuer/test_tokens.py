@@ -121,6 +121,33 @@ def test_a_token_can_revoke_itself(api, services, issuer):
     assert_problem(me.get("/api/v1/tokens"), 401, "token_invalid")
 
 
+def test_the_last_instance_token_cannot_revoke_itself(api, services):
+    me = api.get("/api/v1/tokens").json["items"]
+    [own] = [t for t in me if t["issuer"] is None]
+    before = row_counts(services)
+    problem = assert_problem(api.post(f"/api/v1/tokens/{own['id']}/revoke", json={"reason": "oops"}), 409,
+                             "last_instance_token")
+    assert "badges token create" in problem["detail"]
+    assert row_counts(services) == before  # nothing revoked, nothing audited
+    assert api.get("/api/v1/tokens").status_code == 200
+
+    # With a second instance token it may go; then the second is the last one.
+    second = api.post("/api/v1/tokens", json={"label": "second admin"}).json
+    assert api.post(f"/api/v1/tokens/{own['id']}/revoke", json={}).status_code == 200
+    successor = api.as_token(second["token"])
+    assert_problem(successor.post(f"/api/v1/tokens/{second['id']}/revoke", json={}), 409, "last_instance_token")
+
+
+def test_the_last_instance_token_may_revoke_others_and_issuer_tokens_do_not_count(api, services, issuer):
+    scoped = api.post("/api/v1/tokens", json={"issuer": "acme"}).json
+    other = api.post("/api/v1/tokens", json={}).json
+    assert api.post(f"/api/v1/tokens/{other['id']}/revoke", json={}).status_code == 200
+    own_id = next(t["id"] for t in api.get("/api/v1/tokens").json["items"]
+                  if t["issuer"] is None and t["revoked_at"] is None)
+    assert scoped["id"] != own_id
+    assert_problem(api.post(f"/api/v1/tokens/{own_id}/revoke", json={}), 409, "last_instance_token")
+
+
 def test_revoke_twice(api, services):
     created = api.post("/api/v1/tokens", json={}).json
     assert api.post(f"/api/v1/tokens/{created['id']}/revoke", json={}).status_code == 200
@@ -234,3 +261,22 @@ def test_first_start_is_recorded(services):
     with services.sessionmaker() as session:
         rows = [(e.action, e.actor, e.token_id) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert rows == [("issuer.create", "cli", None), ("token.create", "cli", None)]
+
+
+def test_cli_recovers_admin_access(instance):
+    """Every instance token lost (or revoked from the command line): `badges token create` on the
+    server makes a new one, and it administers the instance."""
+    lost = last_line(instance.ok("token", "create", "--label", "lost").output)
+    lost_id = instance.ok("token", "list").output.split("\t")[0]
+    instance.ok("token", "revoke", lost_id, "--reason", "admin token lost")
+    recovered = last_line(instance.ok("token", "create", "--label", "recovered").output)
+    app = instance.app()
+    try:
+        client = app.test_client()
+        assert client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {lost}"}).status_code == 401
+        answer = client.post("/api/v1/issuers", headers={"Authorization": f"Bearer {recovered}"},
+                             json={"slug": "after", "name": "After", "url": "https://after.example"})
+        assert answer.status_code == 201, answer.json
+    finally:
+        dispose(app)
+
