@@ -101,6 +101,50 @@ def db_upgrade():
     click.echo("database is up to date")
 
 
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup(path):
+    """Write the database and the key-encryption key to one new file (a consistent snapshot, taken
+    while the service runs). Keep it as safe as the key itself: it opens every issuer key."""
+    from pathlib import Path
+
+    from issuer.backup import BackupError, configured_kek, write_backup
+
+    app = _app()
+    services = _services(app)
+    try:
+        summary = write_backup(_engine(app), configured_kek(app.config, Path(app.instance_path)), Path(path),
+                               now=services.clock())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup written to {path}: {summary.total} rows of {len(summary.rows)} tables, schema "
+               f"{summary.revision}, and the key-encryption key")
+    click.echo("it holds the key-encryption key: keep it private, and apart from the database it backs up")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="Replace everything in a database that is not empty.")
+def restore(path, replace):
+    """Restore a backup made by `badges backup` into this instance: its database (brought to this
+    release's schema first) and its key-encryption key. Refuses a database that is not empty
+    unless --replace is given."""
+    from pathlib import Path
+
+    from issuer.backup import BackupError, backup_kek, check_kek_target, install_kek, restore_backup
+
+    app = _app(migrating=True)
+    engine = _engine(app)
+    try:
+        check_kek_target(backup_kek(Path(path)), app.config)
+        upgrade(engine)
+        summary, kek_text = restore_backup(engine, Path(path), replace=replace)
+        where = install_kek(kek_text, app.config, Path(app.instance_path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {summary.total} rows of {len(summary.rows)} tables; key-encryption key: {where}")
+
+
 @main.group("issuer")
 def issuer_group():
     """Issuer profiles."""
