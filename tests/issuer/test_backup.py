@@ -8,7 +8,6 @@ import os
 import stat
 import zipfile
 
-import pytest
 from sqlalchemy import func, select
 
 from issuer.backup import KEK_FILE_NAME
