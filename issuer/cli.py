@@ -7,7 +7,7 @@ from datetime import timezone
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
 from issuer import create_app
 from issuer.config import ConfigurationError
@@ -56,7 +56,7 @@ class _Commands(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except OperationalError as error:
+        except (OperationalError, PoolTimeout) as error:
             # One line instead of a traceback: the database is down, unreachable, or too slow.
             raise click.ClickException(f"the database is unavailable: {database_reason(error)}") from None
 

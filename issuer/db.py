@@ -31,7 +31,8 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
     `statement_timeout` (0: never). SQLite has no server: `statement_timeout` is how long a write
     waits for another's lock (its busy timeout)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": statement_timeout})
+        # sqlite3's timeout 0 would mean "never wait"; our 0 means "no limit": wait a day.
+        engine = create_engine(url, connect_args={"timeout": statement_timeout or 86400})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -42,17 +43,16 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
 
         return engine
     connect_args = {}
-    if make_url(url).get_dialect().name == "postgresql":
+    if make_url(url).get_backend_name() == "postgresql":
         # libpq's options; the URL may carry some already (a search_path), which these add to.
         options = make_url(url).query.get("options", "")
         if isinstance(options, tuple):
             options = " ".join(options)
-        statement = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        statement = f"-c statement_timeout={int(statement_timeout * 1000)}"  # 0: PostgreSQL's "no limit"
         # libpq counts whole seconds and treats less than 2 as 2.
         connect_args = {"connect_timeout": max(2, math.ceil(connect_timeout)),
                         "options": f"{options} {statement}".strip()}
-    # The pool's own wait for a free connection is bounded too, by the connect timeout.
-    return create_engine(url, pool_pre_ping=True, pool_timeout=connect_timeout, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_PREFIX = "urn:badges:problem:"
@@ -107,9 +107,11 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(OperationalError)
-    def _database_unavailable(error: OperationalError):
-        # Unreachable, not answering within the connect or statement timeout, or locked: the
-        # request may succeed later, so 503 rather than a 500 of ours. Its message stays in the log.
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(error: OperationalError | PoolTimeout):
+        # Unreachable, not answering within the connect or statement timeout, locked, or every
+        # pooled connection busy: the request may succeed later, so 503 rather than a 500 of ours.
+        # Its message stays in the log.
         log.error("database unavailable: %s", database_reason(error))
         response = problem(503, "database_unavailable", "Service unavailable",
                            "the database could not be reached or did not answer in time; try again later")
@@ -122,7 +124,7 @@ def init_app(app: Flask) -> None:
         return problem(500, "internal_error", "Internal server error", "the server could not complete the request")
 
 
-def database_reason(error: OperationalError) -> str:
+def database_reason(error: OperationalError | PoolTimeout) -> str:
     """The driver's first line: the reason without the SQL or a traceback."""
     lines = str(getattr(error, "orig", None) or error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
