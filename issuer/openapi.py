@@ -80,7 +80,7 @@ OPERATIONS = [
     ("post", "/api/v1/tokens", "Create a token, for an issuer or (instance token only) the whole instance", TokenCreateSchema,
      {201: ("Created: the plain token, shown once", TokenCreatedSchema)}, True),
     ("post", "/api/v1/tokens/{token_id}/revoke", "Revoke a token; it is refused from its next request on", TokenRevokeSchema,
-     {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked)", None)}, True),
+     {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked), or the last instance token revoking itself (last_instance_token)", None)}, True),
     ("post", "/credentials/issue", "W3C VC API: sign a credential whose issuer is one of ours", IssueRequestSchema,
      {201: ("{verifiableCredential}", None)}, True),
     ("post", "/api/v1/verify", "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
@@ -122,7 +122,8 @@ def build_spec() -> dict:
             schema = schema if schema is not None else {"type": "object"}
             operation["responses"][str(status)] = {"description": description, "content": {"application/json": {"schema": schema}}}
         for status, description in ((401, "No or bad token"), (403, "Token scoped to another issuer"),
-                                    (404, "Not found"), (422, "Invalid fields")):
+                                    (404, "Not found"), (422, "Invalid fields"),
+                                    (503, "The database is unavailable (database_unavailable)")):
             operation["responses"][str(status)] = {"description": description, "content": problem_ref}
         if secured:
             operation["security"] = [{"bearer": []}]
