@@ -16,6 +16,11 @@ run as a nearer one (cron did not run in time: only the nearest is sent), to a p
 credential was revoked, suspended, renewed or has expired by the time it would be sent, and to one
 that failed `max_attempts` times.
 
+Through a transport that reaches no earner (the log, when no SMTP_HOST is set) award emails are
+held: not claimed, not sent, not marked sent. Each makes a new management link, which replaces the
+earner's current one, so one written to the log would leave the earner with no working link. They
+go out at the first run with a real transport. Reminders carry no link and go to the log.
+
 Sending is at least once, not exactly once: if the database cannot be reached to mark an email sent,
 its claim lapses and a later run sends it again.
 """
@@ -85,11 +90,11 @@ class SmtpTransport:
 
     host: str
     port: int = 25
-    delivers = True
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
     timeout: float = 30.0
+    delivers = True  # a class attribute, not a field
 
     def send(self, message: EmailMessage) -> None:
         try:
