@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from flask import current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -18,9 +18,13 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for `url`; `pool_size` caps the connections it keeps open (None: SQLAlchemy's default)."""
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # one connection shared by all: no pool to size
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -30,7 +34,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
