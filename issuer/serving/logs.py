@@ -12,8 +12,10 @@ from gunicorn.glogging import Logger
 REDACTED = "[redacted]"
 
 _SECRETS = [
-    # The management link's token, and anything after it (/manage/<token>/credential.json).
-    (re.compile(r"(/manage/)[^\s\"'?#]+"), rf"\g<1>{REDACTED}"),
+    # The management link's token and anything after it (/manage/<token>/credential.json?...).
+    (re.compile(r"(/manage/)[^\s\"']+"), rf"\g<1>{REDACTED}"),
+    # One-time links that carry their secret as a query parameter.
+    (re.compile(r"([?&](?:token|code|key|secret|signature)=)[^&\s\"']+", re.IGNORECASE), rf"\g<1>{REDACTED}"),
     # Credentials in headers, should a log format include them.
     (re.compile(r"\b(Bearer|Basic)\s+[^\s\"',]+", re.IGNORECASE), rf"\g<1> {REDACTED}"),
     # Our API tokens, wherever they appear.

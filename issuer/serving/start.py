@@ -28,12 +28,16 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
     :raise ConfigurationError: a setting that would do harm, or a database schema that is not
         up to date; nothing is created then.
     """
-    check(read_config(defaults, overrides))
-    app = create_app(overrides, defaults=defaults)
-    install_redaction()
-    engine = app.extensions["badges"].sessionmaker.kw["bind"]
-    if current_revision(engine) != head_revision():
-        raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+    try:
+        check(read_config(defaults, overrides))
+        app = create_app(overrides, defaults=defaults)
+        install_redaction()
+        engine = app.extensions["badges"].sessionmaker.kw["bind"]
+        if current_revision(engine) != head_revision():
+            raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+    except ConfigurationError as error:
+        say(str(error))  # one clear line, whatever the server prints after it
+        raise
     token_file = app.config.get("TOKEN_FILE")
     started = first_start(
         app.extensions["badges"], default_slug=app.config["DEFAULT_ISSUER_SLUG"],
