@@ -1,6 +1,7 @@
 """Secrets never reach a log line: the earner's management token is in its link's path
-(`/manage/<token>`), API tokens travel as `Authorization: Bearer`. A filter rewrites every record
-of the servers' and the app's loggers before any handler sees it, whatever the server."""
+(`/manage/<token>`), API tokens travel as `Authorization: Bearer`. Every log record the process
+creates, whichever logger and handler it goes to (gunicorn's access and error logs, werkzeug's,
+the app's), is made without them: the record factory redacts its message and exception text."""
 
 from __future__ import annotations
 
@@ -22,9 +23,6 @@ _SECRETS = [
     (re.compile(r"\bbdg_[A-Za-z0-9_\-]+"), f"bdg_{REDACTED}"),
 ]
 
-# The loggers servers write requests to (gunicorn's, werkzeug's) and the app's own ("issuer").
-LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug", "issuer")
-
 
 def redact(text: str) -> str:
     for pattern, replacement in _SECRETS:
@@ -32,43 +30,38 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message, and any exception text, without its secrets."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+def _redact_record(record: logging.LogRecord) -> None:
+    message = record.getMessage()
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    if record.exc_info:
+        # Formatters use exc_text when it is set; a traceback can quote a URL too.
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
 
 
-_FILTER = RedactingFilter()
+_installed = False
 
 
 def install_redaction() -> None:
-    """Filter every record of LOGGERS and of the root logger's handlers (idempotent)."""
-    for name in LOGGERS:
-        _attach(logging.getLogger(name))
-    for handler in logging.getLogger().handlers:
-        _attach(handler)
+    """Redact every log record this process creates from now on (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    make_record = logging.getLogRecordFactory()
 
+    def redacted_record(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        _redact_record(record)
+        return record
 
-def _attach(target) -> None:
-    if _FILTER not in target.filters:
-        target.addFilter(_FILTER)
+    logging.setLogRecordFactory(redacted_record)
+    _installed = True
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger with the filter on its access and error logs and their handlers."""
+    """Gunicorn's logger, redacting from the master's start (workers inherit it)."""
 
     def setup(self, cfg):
-        super().setup(cfg)
         install_redaction()
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                _attach(handler)
+        super().setup(cfg)

@@ -50,6 +50,12 @@ def check(config) -> None:
 
     :raise ConfigurationError: one line naming the setting and the fix.
     """
+    certfile, keyfile = config.get("CERTFILE"), config.get("KEYFILE")
+    if bool(certfile) != bool(keyfile):
+        raise ConfigurationError("CERTFILE and KEYFILE go together: set both or neither")
+    for path in filter(None, (certfile, keyfile)):
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"there is no file {path!r} (CERTFILE/KEYFILE)")
     if environment(config) != PRODUCTION:
         return
     base_url = config.get("BASE_URL") or ""
@@ -59,8 +65,6 @@ def check(config) -> None:
             f"BADGES_BASE_URL must be the service's public https origin in production (it is {base_url!r}); "
             "it goes into every identifier issued and cannot change later (for a local trial, set BADGES_ENV=development)"
         )
-    if bool(config.get("CERTFILE")) != bool(config.get("KEYFILE")):
-        raise ConfigurationError("CERTFILE and KEYFILE go together: set both or neither")
 
 
 def _positive(config, key: str) -> int:
@@ -82,19 +86,13 @@ def cores() -> int:
 
 
 def gunicorn_settings(config) -> dict:
-    """Gunicorn settings from the configuration (everything but `bind`).
+    """Gunicorn settings from a checked configuration (see `check`), everything but `bind`.
 
     The worker is gunicorn's threaded one with a deadline on each request (see worker.py): a
     client that trickles its request holds one of many threads for REQUEST_TIMEOUT_SECONDS at most,
     where a sync worker would be held until the client finished.
     """
     workers = _positive(config, "WORKERS") if config.get("WORKERS") is not None else cores()
-    certfile, keyfile = config.get("CERTFILE"), config.get("KEYFILE")
-    if bool(certfile) != bool(keyfile):
-        raise ConfigurationError("CERTFILE and KEYFILE go together: set both or neither")
-    for path in filter(None, (certfile, keyfile)):
-        if not os.path.isfile(path):
-            raise ConfigurationError(f"there is no file {path!r} (CERTFILE/KEYFILE)")
     return {
         "workers": workers,
         "worker_class": "issuer.serving.worker.DeadlineThreadWorker",
@@ -102,8 +100,8 @@ def gunicorn_settings(config) -> dict:
         "timeout": _positive(config, "REQUEST_TIMEOUT_SECONDS"),
         "graceful_timeout": _positive(config, "REQUEST_TIMEOUT_SECONDS"),
         "keepalive": _positive(config, "KEEPALIVE_SECONDS"),
-        "certfile": certfile,
-        "keyfile": keyfile,
+        "certfile": config.get("CERTFILE"),
+        "keyfile": config.get("KEYFILE"),
         "accesslog": "-",
         "errorlog": "-",
         "logger_class": "issuer.serving.logs.RedactingLogger",

@@ -162,14 +162,16 @@ def test_tls_with_certfile_and_keyfile(tmp_path, dev):
             call("GET", f"http://127.0.0.1:{port}/issuers/default", timeout=5)
 
 
+@pytest.mark.parametrize("dev", [False, True], ids=["gunicorn", "dev"])
 @pytest.mark.parametrize("setting, value", [("CERTFILE", "cert.pem"), ("KEYFILE", "key.pem")])
-def test_certfile_and_keyfile_go_together(tmp_path, setting, value):
+def test_certfile_and_keyfile_go_together(tmp_path, setting, value, dev):
     (tmp_path / value).write_text("x")
-    result = subprocess.run([*BADGES, "serve", "--port", str(free_port())], capture_output=True, text=True,
+    result = subprocess.run([*BADGES, "serve", "--port", str(free_port()), *(["--dev"] if dev else [])],
+                            capture_output=True, text=True,
                             env=clean_env(tmp_path / "instance", **{f"BADGES_{setting}": str(tmp_path / value)}),
                             cwd=ROOT, timeout=60)
-    assert result.returncode != 0 and "CERTFILE and KEYFILE go together" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["Error: CERTFILE and KEYFILE go together: set both or neither"]
 
 
 @pytest.mark.parametrize("how", ["host", "env"])
@@ -185,6 +187,13 @@ def test_production_requires_an_https_base_url(tmp_path, how):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "BADGES_BASE_URL must be the service's public https origin" in lines[0]
     assert not instance.exists()  # nothing minted, nothing created
+
+
+def test_serve_refuses_a_bad_number_of_workers(tmp_path):
+    result = subprocess.run([*BADGES, "serve", "--port", str(free_port()), "--workers", "0"], capture_output=True,
+                            text=True, env=clean_env(tmp_path / "instance"), cwd=ROOT, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["Error: WORKERS must be a positive whole number, not 0"]
 
 
 def test_gunicorn_config_module_refuses_an_http_base_url_in_one_line(tmp_path):
