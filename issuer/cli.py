@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timezone
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -69,23 +70,74 @@ def main():
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host, port):
-    """Start the service (creating the database, keys and first token on a fresh instance)."""
-    from werkzeug.serving import run_simple
+@click.option("--dev", is_flag=True, help="werkzeug's development server instead of gunicorn; http on loopback allowed")
+@click.option("--workers", type=int, help="worker processes [default: WORKERS, else one per CPU core]")
+@click.option("--threads", type=int, help="threads per worker [default: THREADS, 32]")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="serve https with this PEM certificate (chain)")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="the certificate's PEM private key")
+@click.option("--token-file", type=click.Path(dir_okay=False),
+              help="write the first instance admin token to this file (mode 0600) instead of printing it")
+def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
+    """Start the service (creating the database, keys and first token on a fresh instance).
 
+    Gunicorn serves it with WORKERS processes of THREADS threads; --dev runs werkzeug's
+    development server instead. Production (any host but loopback, or BADGES_ENV=production)
+    requires BADGES_BASE_URL to be the public https origin.
+    """
     from issuer.bootstrap import first_start
+    from issuer.serving.settings import DEVELOPMENT, PRODUCTION, check, gunicorn_settings, is_loopback, read_config
 
-    app = _app(BASE_URL=f"http://{host}:{port}")
+    given = {"WORKERS": workers, "THREADS": threads, "CERTFILE": certfile, "KEYFILE": keyfile, "TOKEN_FILE": token_file}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    scheme = "https" if certfile else "http"
+    defaults = {
+        "BASE_URL": f"{scheme}://{host}:{port}",
+        "ENV": DEVELOPMENT if dev or is_loopback(host) else PRODUCTION,
+    }
+    try:
+        config = read_config(defaults, overrides)
+        check(config)
+        settings = None if dev else gunicorn_settings(config)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    app = _app(**defaults)
+    app.config.from_mapping(overrides)
+    services = _services(app)
     started = first_start(
-        _services(app), default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"]
+        services, default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"],
+        token_file=Path(app.config["TOKEN_FILE"]) if app.config.get("TOKEN_FILE") else None,
     )
     if started.issuer is not None:
         click.echo(f"Created issuer {started.issuer.slug!r}: {started.issuer.did}")
-    if started.admin_token is not None:
+    if started.admin_token is not None and app.config.get("TOKEN_FILE"):
+        click.echo(f"Instance admin token written to {app.config['TOKEN_FILE']} (readable by its owner only)")
+    elif started.admin_token is not None:
         click.echo("Instance admin token (shown once; store it now):")
         click.echo(started.admin_token)
     click.echo(f"Instance folder: {app.instance_path}")
-    run_simple(host, port, app, threaded=True)
+    if dev:
+        _serve_dev(app, host, port, certfile=app.config.get("CERTFILE"), keyfile=app.config.get("KEYFILE"))
+        return
+    # The workers build their own app: connections of this process must not cross the fork.
+    _engine(app).dispose()
+    from issuer.serving.server import GunicornServer
+    from issuer.serving.start import start_app
+
+    click.echo(f"Serving on {scheme}://{host}:{port} with gunicorn: {settings['workers']} worker(s) "
+               f"of {settings['threads']} threads", err=True)
+    GunicornServer({**settings, "bind": [f"{host}:{port}"]}, lambda: start_app(defaults, overrides)).run()
+
+
+def _serve_dev(app, host, port, *, certfile, keyfile):
+    import logging
+
+    from werkzeug.serving import run_simple
+
+    from issuer.serving.logs import install_redaction
+
+    install_redaction()
+    logging.getLogger("werkzeug").setLevel(logging.INFO)
+    run_simple(host, port, app, threaded=True, ssl_context=(certfile, keyfile) if certfile else None)
 
 
 @main.group()

@@ -53,4 +53,22 @@ DEFAULTS = {
     "SMTP_TIMEOUT_SECONDS": 30,
     # The sender address (required with SMTP_HOST); the issuer's name is its display name.
     "MAIL_FROM": None,
+    # "production" or "development"; None: production under wsgi.py, and under `badges serve`
+    # unless it listens on loopback only or runs with --dev. Production requires an https BASE_URL.
+    "ENV": None,
+    # Serving (gunicorn): worker processes (None: one per CPU core), threads per worker, the
+    # longest a request may take from its first byte to the last byte of its answer, and how
+    # long an idle kept-alive connection stays open.
+    "WORKERS": None,
+    "THREADS": 32,
+    "REQUEST_TIMEOUT_SECONDS": 30,
+    "KEEPALIVE_SECONDS": 5,
+    # TLS for deployments without a TLS-terminating proxy: PEM certificate chain and key files.
+    "CERTFILE": None,
+    "KEYFILE": None,
+    # Where the first start writes the first instance admin token (mode 0600); None: `badges
+    # serve` prints it, other servers make none (create one with `badges token create`).
+    "TOKEN_FILE": None,
+    # Database connections each process keeps at most (one per thread by default).
+    "DATABASE_POOL_SIZE": 32,
 }

@@ -25,14 +25,18 @@ STATEMENT_TIMEOUT_SECONDS = 30
 
 
 def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
-                statement_timeout: float = STATEMENT_TIMEOUT_SECONDS) -> Engine:
+                statement_timeout: float = STATEMENT_TIMEOUT_SECONDS, pool_size: int | None = None) -> Engine:
     """An engine whose waits are bounded: a database that cannot be reached, or that accepts
     connections but never answers, fails within `connect_timeout`; a statement is cancelled after
     `statement_timeout` (0: never). SQLite has no server: `statement_timeout` is how long a write
-    waits for another's lock (its busy timeout)."""
+    waits for another's lock (its busy timeout). `pool_size` caps the connections it keeps open
+    (None: SQLAlchemy's default)."""
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
     if url.startswith("sqlite"):
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # one connection shared by all: no pool to size
         # sqlite3's timeout 0 would mean "never wait"; our 0 means "no limit": wait a day.
-        engine = create_engine(url, connect_args={"timeout": statement_timeout or 86400})
+        engine = create_engine(url, connect_args={"timeout": statement_timeout or 86400}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -52,7 +56,7 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         # libpq counts whole seconds and treats less than 2 as 2.
         connect_args = {"connect_timeout": max(2, math.ceil(connect_timeout)),
                         "options": f"{options} {statement}".strip()}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

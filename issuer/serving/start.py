@@ -1,0 +1,54 @@
+"""What every server runs at start, in each process that serves: the checks, the app, the first start."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from issuer import create_app
+from issuer.bootstrap import first_start
+from issuer.config import ConfigurationError
+from issuer.migrate import current_revision, head_revision
+from issuer.serving.logs import install_redaction
+from issuer.serving.settings import check, read_config
+
+
+def say(line: str) -> None:
+    """A start-up line on stderr, which every server and process manager keeps."""
+    print(f"badges: {line}", file=sys.stderr, flush=True)
+
+
+def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Flask:
+    """The checked app, after the first start: the default issuer, and a first admin token written
+    to TOKEN_FILE when one is configured; otherwise this says how to make one (the token itself
+    goes to no log). Safe in several processes starting at once.
+
+    :raise ConfigurationError: a setting that would do harm, or a database schema that is not
+        up to date; nothing is created then.
+    """
+    try:
+        check(read_config(defaults, overrides))
+        app = create_app(overrides, defaults=defaults)
+        install_redaction()
+        engine = app.extensions["badges"].sessionmaker.kw["bind"]
+        if current_revision(engine) != head_revision():
+            raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+    except ConfigurationError as error:
+        say(str(error))  # one clear line, whatever the server prints after it
+        raise
+    token_file = app.config.get("TOKEN_FILE")
+    started = first_start(
+        app.extensions["badges"], default_slug=app.config["DEFAULT_ISSUER_SLUG"],
+        default_name=app.config["DEFAULT_ISSUER_NAME"], make_token=False,
+        token_file=Path(token_file) if token_file else None,
+    )
+    if started.issuer is not None:
+        say(f"created issuer {started.issuer.slug!r}: {started.issuer.did}")
+    if started.admin_token is not None:
+        say(f"the first instance admin token is in {token_file} (readable by its owner only)")
+    if started.tokenless:
+        say("there is no API token yet: create one with `badges token create` "
+            "(or set BADGES_TOKEN_FILE and the first start writes one there)")
+    return app
