@@ -168,7 +168,7 @@ def to_dataset(document: Any, *, document_loader: DocumentLoader, cache: Context
     """
     if not isinstance(document, dict):
         raise NotCovered("the document is not a JSON object")
-    cache = cache or default_context_cache()
+    cache = default_context_cache() if cache is None else cache
     walk = _Walk(cache, document_loader)
     root = walk.root(document.get("@context"))
     try:
@@ -239,10 +239,10 @@ class _Walk:
         self.issued += 1
         return f"_:b{self.issued - 1}"
 
-    def resource(self, iri: Any) -> dict:
-        """The RDF term for an expanded ``@id`` (safe mode: it must be absolute, or a blank node)."""
+    def resource(self, iri: Any, what: str = "an @id") -> dict:
+        """The RDF term for an expanded ``@id`` or type (safe mode: it must be absolute, or a blank node)."""
         if not isinstance(iri, str) or not _ABSOLUTE_IRI.fullmatch(iri):
-            raise NotCovered("an @id that is not an absolute IRI")
+            raise NotCovered(f"{what} that is not an absolute IRI")
         if iri.startswith("_:"):
             return self.blank_node(iri)
         return {"type": "IRI", "value": iri}
@@ -323,7 +323,7 @@ class _Walk:
         triples = self.triples
         for type_iri in types:
             triples.append({"subject": subject, "predicate": {"type": "IRI", "value": RDF_TYPE},
-                            "object": self.resource(type_iri)})
+                            "object": self.resource(type_iri, "a type")})
         for iri, objects in properties:
             predicate = {"type": "IRI", "value": iri}
             for object_ in objects:
