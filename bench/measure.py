@@ -49,7 +49,7 @@ def alternate(operations: dict[str, Callable[[], object]], seconds: float, minim
 
 
 def print_table(results: list[Result]) -> None:
-    print(f"{"what":66s} {'ours':>10s} {'baseline':>10s} {'ratio':>8s} {'bar':>6s}  result")
+    print(f"{'what':66s} {'ours':>10s} {'baseline':>10s} {'ratio':>8s} {'bar':>6s}  result")
     for r in results:
         ours = "" if r.ours != r.ours else f"{r.ours:.3f}{r.unit}"
         baseline = "" if r.baseline != r.baseline else f"{r.baseline:.3f}{r.unit}"
