@@ -48,6 +48,9 @@ MAX_CONTEXT_URLS = 8
 # Beyond this many wrapped contexts the memo starts afresh (documents could combine type-scoped
 # contexts in ever new ways; a typical credential needs a few dozen).
 MAX_CONTEXTS = 4096
+# Keys and type names memoized per context, at most: documents choose them (any absolute IRI is a
+# valid key), so beyond this they are looked up afresh each time instead of kept.
+MAX_MEMOIZED_NAMES = 4096
 
 # Only pure helpers of this instance are used (IRI expansion); it holds no per-call state.
 _IRI_EXPANDER = jsonld.JsonLdProcessor()
@@ -123,7 +126,7 @@ class _Context:
             active = self.active
             definition = active["mappings"].get(key) or {}
             container = definition.get("@container") or []
-            term = self.terms[key] = _Term(
+            term = _Term(
                 iri=_IRI_EXPANDER._expand_iri(active, key, vocab=True),
                 scoped=definition.get("@context"),
                 coercion=definition.get("@type"),
@@ -133,12 +136,16 @@ class _Context:
                     for name in ("@language", "@direction")
                 ),
             )
+            if len(self.terms) < MAX_MEMOIZED_NAMES:
+                self.terms[key] = term
         return term
 
     def type_iri(self, value: str) -> str | None:
         iri = self.types.get(value, "")
         if iri == "":
-            iri = self.types[value] = _IRI_EXPANDER._expand_iri(self.active, value, vocab=True, base=None)
+            iri = _IRI_EXPANDER._expand_iri(self.active, value, vocab=True, base=None)
+            if len(self.types) < MAX_MEMOIZED_NAMES:
+                self.types[value] = iri
         return iri
 
     def derive(self, scoped: Any, walk: _Walk, *, propagate: bool) -> _Context:
@@ -173,8 +180,12 @@ def to_dataset(document: Any, *, document_loader: DocumentLoader, cache: Context
     root = walk.root(document.get("@context"))
     try:
         walk.node(root, None, document, top=True)
+    except NotCovered:
+        raise
     except RecursionError:
         raise NotCovered("the document is nested too deeply") from None
+    except Exception as error:  # e.g. keys that are not strings: the reference path says what is wrong
+        raise NotCovered(f"{type(error).__name__}: {error}") from None
     return {"@default": walk.triples}
 
 
@@ -253,7 +264,7 @@ class _Walk:
         """Emit the triples of node object ``element``; return its subject term."""
         property_scoped = context.term(active_property).scoped if active_property is not None else None
         if top:
-            context = context  # the top-level @context is the root context already
+            pass  # the top-level @context made the root context
         elif "@context" in element:
             raise NotCovered("an @context inside the document")
         else:

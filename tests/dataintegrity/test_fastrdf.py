@@ -37,6 +37,8 @@ def outcome(canonicalizer, document: dict, loader=BUNDLED) -> str:
         return canonicalizer(document, document_loader=loader)
     except (DataIntegrityError, TypeError, UnicodeError) as error:
         return f"{type(error).__name__}: {error}"
+    except RecursionError:
+        return "RecursionError"  # its message names whichever frame hit the limit
 
 
 def fast_outcome(document: dict, loader=BUNDLED, cache: ContextCache | None = None) -> str:
@@ -135,6 +137,9 @@ FALLS_BACK = {
     "Decimal number": (credential(name=__import__("decimal").Decimal("1.5")), "Decimal"),
     "too many context URLs": (credential(**{"@context": sorted(bundled_document_loader().urls)[:9]}), "more than a few"),
     "not a JSON object": ([credential()], "not a JSON object"),
+    "a key that is not a string": (credential(evidence=[{"type": "Evidence", 7: "x"}]), "TypeError"),
+    "deeply nested": (credential(credentialSubject=__import__("functools").reduce(
+        lambda inner, _: {"type": "AchievementSubject", "source": inner}, range(2000), {})), "nested too deeply"),
 }
 
 
