@@ -154,7 +154,7 @@ class ContextCache:
                 return entry[1]
         trusted = frozenset(
             url for url, fingerprint in self._fingerprints.items()
-            if url in loader and _fingerprint(loader(url, None)["document"]) == fingerprint
+            if url in loader and loader.fingerprint(url) == fingerprint
         )
         with self._lock:
             if len(self._loaders) >= MAX_LOADERS:

@@ -304,3 +304,18 @@ def test_many_entries_take_time_linear_in_their_number():
     dataset = to_dataset(document, document_loader=BUNDLED)
     assert len(dataset["@default"]) > 2000
     assert canonicalize_dataset(dataset) == canonicalize_reference(document, document_loader=BUNDLED)
+
+
+def test_threads_sharing_the_memo_get_the_reference_output():
+    """Four threads canonicalizing different credentials from a cold memo at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dataintegrity.contextcache import default_context_cache
+
+    documents = [credential(name=f"Badge {n}", evidence=[{"type": "Evidence", "name": f"e{n}"}] * (n % 3))
+                 for n in range(12)] + [proof_configuration(), status_list_credential()]
+    expected = [canonicalize_reference(document, document_loader=BUNDLED) for document in documents]
+    default_context_cache().clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(lambda document: canonicalize(document, document_loader=BUNDLED), documents * 4))
+    assert outputs == expected * 4
