@@ -25,9 +25,10 @@ from pyld.identifier_issuer import IdentifierIssuer
 from .contextcache import default_context_cache
 from .documentloader import DocumentLoader
 from .errors import DataIntegrityError, InvalidJsonLdError, SafeModeError
+from .fastrdf import NotCovered, to_dataset
 from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset
 
-__all__ = ["DEFAULT_MAX_WORK", "canonicalize", "expand"]
+__all__ = ["DEFAULT_MAX_WORK", "canonicalize", "canonicalize_reference", "expand"]
 
 # pyld's test for an absolute IRI (a scheme, then no whitespace; "_:" blank nodes also match), but
 # anchored with fullmatch: pyld's "$" also accepts a trailing newline.
@@ -118,6 +119,28 @@ def canonicalize(document: dict, *, document_loader: DocumentLoader, max_work: i
         SafeModeError, DocumentLoaderError, InvalidJsonLdError: see :func:`expand`.
         CanonicalizationLimitError: the document needs more than ``max_work`` canonicalization work.
         CanonicalizationError: an IRI holds characters N-Quads cannot carry (e.g. ``>`` or a space).
+    """
+    try:
+        dataset = to_dataset(document, document_loader=document_loader)
+    except NotCovered:
+        pass
+    else:
+        try:
+            return canonicalize_dataset(dataset, max_work=max_work, hash_algorithm=hash_algorithm)
+        except DataIntegrityError:
+            # the reference path decides what is refused and how (a message naming the first bad IRI,
+            # the work counted in its quad order)
+            pass
+    return canonicalize_reference(document, document_loader=document_loader, max_work=max_work,
+                                  hash_algorithm=hash_algorithm)
+
+
+def canonicalize_reference(document: dict, *, document_loader: DocumentLoader, max_work: int = DEFAULT_MAX_WORK,
+                           hash_algorithm: str = "sha256") -> str:
+    """:func:`canonicalize` by the reference path alone: pyld's safe-mode expansion and its node map.
+
+    :func:`canonicalize` takes the direct path of :mod:`.fastrdf` where it can, and this one for
+    everything else; tests and benchmarks compare the two.
     """
     expanded, processor, options = _expand(document, document_loader)
     try:

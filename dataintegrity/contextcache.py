@@ -138,6 +138,9 @@ class ContextCache:
         self._memo: dict[tuple, frozendict] = {}
         self._known: dict[int, Any] = {}  # id -> active context this cache handed out
         self._loaders: dict[int, tuple[Any, frozenset[str]]] = {}
+        # what other modules derive from this cache's contexts (fastrdf's wrapped contexts), by
+        # module; emptied with the memo, so a cleared cache is cold for them too
+        self.compiled: dict[str, Any] = {}
 
     # --- which URLs a loader serves with the bundled bytes -----------------------------------
 
@@ -151,7 +154,7 @@ class ContextCache:
                 return entry[1]
         trusted = frozenset(
             url for url, fingerprint in self._fingerprints.items()
-            if url in loader and _fingerprint(loader(url, None)["document"]) == fingerprint
+            if url in loader and loader.fingerprint(url) == fingerprint
         )
         with self._lock:
             if len(self._loaders) >= MAX_LOADERS:
@@ -240,6 +243,7 @@ class ContextCache:
             self._memo.clear()
             self._known = {id(initial): initial for initial in self._initial.values()}
             self._loaders.clear()
+            self.compiled.clear()
 
 
 def _check_fetch(resolver: ContextResolver, active_ctx: Any, url: str, cycles: set) -> None:

@@ -73,6 +73,15 @@ class StaticDocumentLoader:
             ) from None
         return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(document)}
 
+    def fingerprint(self, url: str) -> str:
+        """The JSON text of the document at ``url`` (sorted keys, no spaces), made without copying it.
+
+        Raises:
+            KeyError: ``url`` is not one of :attr:`urls`.
+        """
+        # json.dumps tells True from 1 and 1.0 from 1, which == does not
+        return json.dumps(self._documents[url], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
     def with_documents(self, extra: Mapping[str, dict]) -> StaticDocumentLoader:
         """Return a new loader serving our documents plus ``extra`` (``extra`` wins on clashes)."""
         return StaticDocumentLoader({**self._documents, **extra})

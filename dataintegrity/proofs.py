@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import algorithms
+from .contextcache import default_context_cache
 from .cryptosuites import DATA_INTEGRITY_PROOF, EDDSA_RDFC_2022, Cryptosuite, cryptosuite_variants
 from .documentloader import DocumentLoader
 from .errors import DataIntegrityError, MultibaseError, UnsupportedCryptosuite
@@ -131,9 +134,37 @@ def hash_data(
     config = {key: value for key, value in proof_config.items() if key != "proofValue"}
     if "@context" in document:
         config["@context"] = document["@context"]
-    proof_canon = cryptosuite.canonicalize(config, document_loader=document_loader)
+    proof_canon = _canonical_configuration(config, document_loader, cryptosuite)
     document_canon = cryptosuite.canonicalize(unsecured, document_loader=document_loader)
     return cryptosuite.hash(proof_canon.encode("utf-8")) + cryptosuite.hash(document_canon.encode("utf-8"))
+
+
+# Canonical proof configurations by (suite, JSON text). A verifier meets the same configuration
+# whenever a credential is verified again; its canonical form is a pure function of its JSON when
+# every context it names is a bundled one the loader serves unchanged, and only then is it kept.
+MAX_CANONICAL_CONFIGURATIONS = 1024
+_canonical_configurations: dict[tuple[Cryptosuite, str], str] = {}
+_canonical_configurations_lock = threading.Lock()
+
+
+def _canonical_configuration(config: dict, document_loader: DocumentLoader, cryptosuite: Cryptosuite) -> str:
+    contexts = _as_list(config.get("@context"))
+    trusted = default_context_cache().trusted_urls(document_loader)
+    if not contexts or not all(isinstance(url, str) and url in trusted for url in contexts):
+        return cryptosuite.canonicalize(config, document_loader=document_loader)
+    try:
+        # json.dumps tells True from 1 and 1.0 from 1, which == does not
+        key = (cryptosuite, json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+    except (TypeError, ValueError):  # not JSON (a Decimal, a cycle...): canonicalize decides what it means
+        return cryptosuite.canonicalize(config, document_loader=document_loader)
+    canonical = _canonical_configurations.get(key)
+    if canonical is None:
+        canonical = cryptosuite.canonicalize(config, document_loader=document_loader)
+        with _canonical_configurations_lock:
+            if len(_canonical_configurations) >= MAX_CANONICAL_CONFIGURATIONS:
+                _canonical_configurations.clear()
+            _canonical_configurations[key] = canonical
+    return canonical
 
 
 def add_proof(
