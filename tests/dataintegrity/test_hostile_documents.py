@@ -17,6 +17,7 @@ from dataintegrity import (
     DocumentTooDeepError,
     bundled_document_loader,
     canonicalize,
+    canonicalize_jcs,
     expand,
 )
 from dataintegrity.canonicalize import MAX_BLANK_NODE_LABELS, MAX_DEPTH
@@ -134,3 +135,8 @@ def test_node_map_is_pyld_s(document):
     jsonld.JsonLdProcessor()._create_node_map(copy.deepcopy(expanded), theirs, "@default", IdentifierIssuer("_:b"))
     ours = create_node_map(copy.deepcopy(expanded), IdentifierIssuer("_:b"))
     assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+
+
+def test_jcs_refuses_a_document_too_deep_for_it():
+    with pytest.raises(DocumentTooDeepError):
+        canonicalize_jcs(_nested(5_000))
