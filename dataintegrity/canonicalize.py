@@ -24,11 +24,27 @@ from pyld.identifier_issuer import IdentifierIssuer
 
 from .contextcache import default_context_cache
 from .documentloader import DocumentLoader
-from .errors import DataIntegrityError, InvalidJsonLdError, SafeModeError
+from .errors import (
+    CanonicalizationLimitError,
+    DataIntegrityError,
+    DocumentTooDeepError,
+    InvalidJsonLdError,
+    SafeModeError,
+)
 from .fastrdf import NotCovered, to_dataset
+from .nodemap import create_node_map
 from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset
 
-__all__ = ["DEFAULT_MAX_WORK", "canonicalize", "canonicalize_reference", "expand"]
+__all__ = ["DEFAULT_MAX_WORK", "MAX_BLANK_NODE_LABELS", "MAX_DEPTH", "canonicalize", "canonicalize_reference", "expand"]
+
+# pyld's expansion and our checks of its result recurse once or more a level; a document deeper than
+# this is refused before any of them runs (the verifier's JSON reader has the same limit).
+MAX_DEPTH = 64
+# Named blank nodes ("_:b0") are what lets a document link blank nodes into rings and cliques, the
+# shapes canonicalization is exponential on; credentials name none. Counting them is cheaper than
+# expanding a large bomb only to refuse it afterwards: at most this many distinct names, and ten
+# times as many mentions of them.
+MAX_BLANK_NODE_LABELS = 100
 
 # pyld's test for an absolute IRI (a scheme, then no whitespace; "_:" blank nodes also match), but
 # anchored with fullmatch: pyld's "$" also accepts a trailing newline.
@@ -83,6 +99,9 @@ def expand(document: dict, *, document_loader: DocumentLoader) -> list:
     Raises:
         SafeModeError: a property no context defines (dropped by JSON-LD), or a property, ``@type``
             or ``@id`` that does not expand to an absolute IRI. The message names it.
+        DocumentTooDeepError: the document nests deeper than :data:`MAX_DEPTH` levels.
+        CanonicalizationLimitError: it names more than :data:`MAX_BLANK_NODE_LABELS` blank nodes, or
+            mentions them more than ten times as often.
         DocumentLoaderError: a context URL the loader does not serve.
         InvalidJsonLdError: anything else the JSON-LD processor rejects, and "@"-words that are not
             keywords in an inline context (pyld would only warn and ignore the definition).
@@ -93,6 +112,7 @@ def expand(document: dict, *, document_loader: DocumentLoader) -> list:
 def _expand(document: dict, document_loader: DocumentLoader) -> tuple[list, jsonld.JsonLdProcessor, dict]:
     if not isinstance(document, dict):
         raise TypeError(f"document must be a dict, not {type(document).__name__}")
+    _check_shape(document)
     _refuse_reserved_keywords(document)
     dropped: list[str | None] = []
     processor, options = _processor(document, document_loader, dropped.append)
@@ -117,9 +137,13 @@ def canonicalize(document: dict, *, document_loader: DocumentLoader, max_work: i
 
     Raises:
         SafeModeError, DocumentLoaderError, InvalidJsonLdError: see :func:`expand`.
-        CanonicalizationLimitError: the document needs more than ``max_work`` canonicalization work.
+        CanonicalizationLimitError: the document needs more than ``max_work`` canonicalization work,
+            or names too many blank nodes (see :func:`expand`).
+        DocumentTooDeepError: the document nests deeper than :data:`MAX_DEPTH` levels.
         CanonicalizationError: an IRI holds characters N-Quads cannot carry (e.g. ``>`` or a space).
     """
+    if isinstance(document, dict):
+        _check_shape(document)  # the cheap refusals come before either path
     try:
         dataset = to_dataset(document, document_loader=document_loader)
     except NotCovered:
@@ -154,18 +178,49 @@ def _to_rdf(processor: jsonld.JsonLdProcessor, expanded: list, options: dict) ->
     """pyld's ``to_rdf`` of already expanded input, without its second expansion pass.
 
     Expanded form is a fixed point of expansion, so that pass (a deep copy and a full walk) changes
-    nothing; what remains is JsonLdProcessor.to_rdf's own code (pyld 3.3), producing the same dataset.
+    nothing; what remains is JsonLdProcessor.to_rdf's own code (pyld 3.3), producing the same dataset,
+    with our linear-time node map generation in place of pyld's.
     """
     options = {**options, "produceGeneralizedRdf": False, "extractAllScripts": True}
     issuer = IdentifierIssuer("_:b")
-    node_map: dict = {"@default": {}}
-    processor._create_node_map(expanded, node_map, "@default", issuer)
+    node_map = create_node_map(expanded, issuer)  # pyld's own is quadratic in a property's values
     dataset = {}
     for graph_name, graph in sorted(node_map.items()):
         # skip relative IRIs
         if graph_name == "@default" or jsonld._is_absolute_iri(graph_name):
             dataset[graph_name] = processor._graph_to_rdf(graph, issuer, options)
     return dataset
+
+
+def _check_shape(document: dict) -> None:
+    """Refuse, before any JSON-LD processing, a document nested deeper than :data:`MAX_DEPTH`, or
+    with more than :data:`MAX_BLANK_NODE_LABELS` blank node names ("_:" strings) or ten times as many
+    mentions of them; walked without recursion."""
+    labels: dict[str, int] = {}
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if isinstance(key, str) and key.startswith("_:"):
+                    labels[key] = labels.get(key, 0) + 1
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            if isinstance(value, str) and value.startswith("_:"):
+                labels[value] = labels.get(value, 0) + 1
+            continue
+        if depth > MAX_DEPTH:
+            raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+    mentions = sum(labels.values())
+    if len(labels) > MAX_BLANK_NODE_LABELS or mentions > 10 * MAX_BLANK_NODE_LABELS:
+        raise CanonicalizationLimitError(
+            f"the document names {len(labels)} blank nodes ('_:' identifiers) {mentions} times; at most "
+            f"{MAX_BLANK_NODE_LABELS} names and {10 * MAX_BLANK_NODE_LABELS} mentions are allowed, as named blank "
+            "nodes can form structures too costly to canonicalize (a 'blank node bomb'?); refusing it"
+        )
 
 
 def _check_iri(value: Any, what: str, *, blank_ok: bool = True) -> None:

@@ -41,6 +41,12 @@ class CanonicalizationLimitError(CanonicalizationError):
     code = "canonicalization_limit"
 
 
+class DocumentTooDeepError(CanonicalizationError):
+    """The document nests deeper than JSON-LD processing may recurse."""
+
+    code = "jsonld_too_deep"
+
+
 class MultibaseError(DataIntegrityError):
     """A multibase or multikey value is malformed or of an unexpected kind."""
 

@@ -7,7 +7,10 @@ We implement it ourselves over pyld's RDF dataset structure instead of calling `
   U+000C as ``\\f`` and the other control characters (and U+007F) as ``\\uXXXX`` with upper-case hex;
   a signature over pyld's output would not verify elsewhere (and vice versa);
 * the Hash N-Degree Quads step is exponential on crafted input ("blank node bombs"), so the work it
-  may do is bounded by ``max_work`` and exceeding it raises :class:`CanonicalizationLimitError`;
+  may do is bounded by ``max_work`` and exceeding it raises :class:`CanonicalizationLimitError`; a
+  structure that would certainly exceed it (a group of more than a handful of interchangeable
+  blank nodes, a long ring) is refused before the work starts, and the algorithm's recursion runs
+  on an explicit stack, so no input reaches Python's recursion limit;
 * every call keeps its state in local objects, so the function is thread-safe.
 
 Input is the dataset pyld's ``to_rdf`` returns: ``{graph_name: [triple, ...]}`` where ``graph_name``
@@ -18,20 +21,22 @@ is ``"@default"``, an IRI or a ``"_:"`` blank node label, and each triple is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from .errors import CanonicalizationError, CanonicalizationLimitError
 
-# One unit of work is one related blank node hashed or one permutation tried in Hash N-Degree Quads
-# (about two microseconds). Real credentials almost never get there (each blank node hangs off a
-# distinct IRI and has a unique first-degree hash); 800 blank nodes in 200 identical 4-cycles need
-# ~13k, and a presentation holding two near-identical credentials needs up to ~100k, so the limit
-# sits above that. A fully linked "bomb" of 7 or more blank nodes is refused after ~0.4 s of work.
-DEFAULT_MAX_WORK = 200_000
+# A unit of work is about a microsecond of Hash N-Degree Quads (a call, a related blank node, a hash,
+# a permutation's path and issuer copy; see _Canonicalizer), so the limit refuses in a few tens of
+# milliseconds. Real credentials almost never get there: blank nodes hang off distinct IRIs or have
+# unique first-degree hashes; identical evidence entries cost a few units each. Six blank nodes all
+# linked to each other need ~22k, 200 identical 4-cycles ~27k; seven, or a ring of 50, are refused.
+DEFAULT_MAX_WORK = 30_000
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -162,17 +167,25 @@ class _Canonicalizer:
         self.blank_node_to_quads: dict[str, list[Quad]] = {}
         self.canonical = _IdentifierIssuer("c14n")
         self.first_degree: dict[str, str] = {}
+        # Hash Related Blank Node input -> its hash; the same few inputs recur in every permutation.
+        self.related_hashes: dict[str, str] = {}
+        # Hash N-Degree Quads results of nodes whose related blank nodes all have labels (see _settled_hash).
+        self.settled_hashes: dict[tuple[str, ...], str] = {}
+        self.relations: dict[str, list[tuple[str, str]]] = {}
 
     def _hash(self, text: str) -> str:
         return hashlib.new(self.hash_algorithm, text.encode("utf-8")).hexdigest()
 
-    def _spend(self) -> None:
-        self.work += 1
+    def _spend(self, units: int = 1) -> None:
+        self.work += units
         if self.work > self.max_work:
-            raise CanonicalizationLimitError(
-                f"canonicalization needs more than {self.max_work} units of work: the document has too many "
-                "indistinguishable blank nodes (a 'blank node bomb'?); refusing it"
-            )
+            raise self._limit_error()
+
+    def _limit_error(self) -> CanonicalizationLimitError:
+        return CanonicalizationLimitError(
+            f"canonicalization needs more than {self.max_work} units of work: the document has too many "
+            "blank nodes that cannot be told apart (a 'blank node bomb'?); refusing it"
+        )
 
     def run(self) -> dict[str, str]:
         """Return the canonical label (without ``_:``) for every blank node."""
@@ -196,7 +209,10 @@ class _Canonicalizer:
                 del hash_to_blank_nodes[hash_]
 
         # step 5: the rest are told apart by their n-degree neighbourhood
-        for _, nodes in sorted(hash_to_blank_nodes.items()):
+        groups = [nodes for _, nodes in sorted(hash_to_blank_nodes.items())]
+        if self._least_n_degree_work(groups) > self.max_work:
+            raise self._limit_error()
+        for nodes in groups:
             hash_path_list: list[tuple[str, _IdentifierIssuer]] = []
             for node in nodes:
                 if node in self.canonical.issued:
@@ -208,6 +224,39 @@ class _Canonicalizer:
                 for existing in issuer.issued:
                     self.canonical.issue(existing)
         return self.canonical.issued
+
+    def _least_n_degree_work(self, groups: list[list[str]]) -> int:
+        """A lower bound of the units step 5 will spend, found in linear time.
+
+        Hash N-Degree Quads of a node visits every blank node it reaches through blank nodes that
+        have no canonical label yet (its "component"), and a visit costs at least what
+        _settled_hash spends. Labels are only given after a whole group of equal first-degree
+        hashes, and then to all the components that group reached. So each node of a group whose
+        component no earlier group reached costs at least the visits of that whole component:
+        about n squared units for a ring of n blank nodes, known before any of that work is done.
+        """
+        parent: dict[str, str] = {}
+
+        def root(node: str) -> str:
+            while parent.get(node, node) != node:
+                parent[node] = node = parent.get(parent[node], parent[node])
+            return node
+
+        for quad in self.quads:
+            linked = [t.value for t in (quad.subject, quad.object, quad.graph)
+                      if t is not None and t.kind == "B" and t.value not in self.canonical.issued]
+            for other in linked[1:]:
+                parent[root(other)] = root(linked[0])
+        sizes: dict[str, int] = {}
+        for group in groups:
+            for node in group:
+                sizes[root(node)] = sizes.get(root(node), 0) + 1 + len(self._related(node)) // 3
+        least, reached = 0, set()
+        for group in groups:
+            roots = [root(node) for node in group]
+            least += sum(sizes[r] for r in roots if r not in reached)
+            reached.update(roots)
+        return least
 
     def _hash_first_degree(self, node: str) -> str:
         """RDFC-1.0 4.6: hash of the node's quads, itself as ``_:a`` and every other blank node as ``_:z``."""
@@ -225,39 +274,85 @@ class _Canonicalizer:
             cached = self.first_degree[node] = self._hash("".join(lines))
         return cached
 
-    def _hash_related(self, related: str, quad: Quad, issuer: _IdentifierIssuer, position: str) -> str:
-        """RDFC-1.0 4.7: hash of a blank node related to another through ``quad`` at ``position``."""
-        data = position
-        if position != "g":
-            data += f"<{quad.predicate.value}>"
-        if related in self.canonical.issued:
-            data += "_:" + self.canonical.issued[related]
-        elif related in issuer.issued:
-            data += "_:" + issuer.issued[related]
-        else:
-            data += self._hash_first_degree(related)
-        return self._hash(data)
+    def _label(self, node: str, issuer: _IdentifierIssuer) -> str | None:
+        """``_:`` + the node's canonical label, else its label in ``issuer``, else None."""
+        label = self.canonical.issued.get(node) or issuer.issued.get(node)
+        return None if label is None else "_:" + label
+
+    def _related(self, node: str) -> list[tuple[str, str]]:
+        """``(relation, other)`` for each mention of another blank node in the node's quads, in quad
+        order; ``relation`` is the start of a Hash Related Blank Node input (RDFC-1.0 4.7): the
+        position and, unless it is the graph, the predicate."""
+        related = self.relations.get(node)
+        if related is None:
+            related = self.relations[node] = [
+                (position if position == "g" else f"{position}<{quad.predicate.value}>", term.value)
+                for quad in self.blank_node_to_quads[node]
+                for position, term in (("s", quad.subject), ("o", quad.object), ("g", quad.graph))
+                if term is not None and term.kind == "B" and term.value != node
+            ]
+        return related
+
+    def _hash_related(self, data: str) -> str:
+        """RDFC-1.0 4.7: the hash of a relation followed by the related node's label or first-degree hash."""
+        hash_ = self.related_hashes.get(data)
+        if hash_ is None:
+            self._spend()
+            hash_ = self.related_hashes[data] = self._hash(data)
+        return hash_
 
     def _hash_n_degree(self, node: str, issuer: _IdentifierIssuer) -> tuple[str, _IdentifierIssuer]:
-        """RDFC-1.0 4.8 (Hash N-Degree Quads).
+        """RDFC-1.0 4.8 (Hash N-Degree Quads), without recursion.
 
-        Each related blank node hashed and each permutation tried costs one unit of work.
+        The algorithm calls itself for related blank nodes; on a long chain of blank nodes that
+        would exceed Python's recursion limit. Each call is a generator instead, which yields
+        the call it needs and receives its result, and this loop keeps the calls on a list.
         """
+        calls = [self._n_degree_steps(node, issuer)]
+        result = None
+        while True:
+            try:
+                needed = calls[-1].send(result)
+            except StopIteration as finished:
+                calls.pop()
+                if not calls:
+                    return finished.value
+                result = finished.value
+            else:
+                calls.append(self._n_degree_steps(*needed))
+                result = None
+
+    def _n_degree_steps(self, node: str, issuer: _IdentifierIssuer):
+        """One Hash N-Degree Quads call: yields ``(related node, issuer)`` for each nested call and
+        is sent back its ``(hash, issuer)``; returns ``(hash, issuer)``.
+
+        Work units, each about a microsecond: a few for the call, one for each related blank node
+        and each related hash computed, and for each permutation tried one, two per node in it
+        (its path) and one per 8 labels its issuer copies.
+        """
+        related = self._related(node)
+        self._spend(_CALL_UNITS + len(related))
         related_by_hash: dict[str, list[str]] = {}
-        for quad in self.blank_node_to_quads[node]:
-            for position, term in (("s", quad.subject), ("o", quad.object), ("g", quad.graph)):
-                if term is not None and term.kind == "B" and term.value != node:
-                    self._spend()
-                    hash_ = self._hash_related(term.value, quad, issuer, position)
-                    related_by_hash.setdefault(hash_, []).append(term.value)
+        for relation, other in related:
+            hash_ = self._hash_related(relation + (self._label(other, issuer) or self._hash_first_degree(other)))
+            related_by_hash.setdefault(hash_, []).append(other)
 
         data_to_hash = ""
         for related_hash, related in sorted(related_by_hash.items()):
             data_to_hash += related_hash
+            labels = [self._label(other, issuer) for other in related]
+            if None not in labels:
+                # Every permutation only concatenates these labels, so the least path is the
+                # least concatenation, found by sorting (no n! permutations to try).
+                self._spend(len(labels))
+                data_to_hash += "".join(sorted(labels, key=functools.cmp_to_key(_concatenation_order)))
+                continue
+            if len(related) > _MAX_PERMUTED or math.factorial(len(related)) > self.max_work - self.work:
+                raise self._limit_error()  # at least one unit for each permutation
             chosen_path = ""
             chosen_issuer: _IdentifierIssuer | None = None
             for permutation in itertools.permutations(related):
-                self._spend()
+                self._spend(1 + 2 * len(permutation) + len(issuer.issued) // 8)
                 issuer_copy = issuer.copy()
                 path = ""
                 recursion_list: list[str] = []
@@ -275,7 +370,9 @@ class _Canonicalizer:
                 if skip:
                     continue
                 for other in recursion_list:
-                    result_hash, issuer_copy = self._hash_n_degree(other, issuer_copy)
+                    result_hash = self._settled_hash(other, issuer_copy)
+                    if result_hash is None:
+                        result_hash, issuer_copy = yield other, issuer_copy
                     path += "_:" + issuer_copy.issue(other) + f"<{result_hash}>"
                     if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
                         skip = True
@@ -287,7 +384,45 @@ class _Canonicalizer:
             data_to_hash += chosen_path
             assert chosen_issuer is not None  # there is always at least one permutation
             issuer = chosen_issuer
+        self._spend()
         return self._hash(data_to_hash), issuer
+
+
+    def _settled_hash(self, node: str, issuer: _IdentifierIssuer) -> str | None:
+        """Hash N-Degree Quads of ``node`` when all its related blank nodes have labels, else None.
+
+        Then no permutation issues a label, each group's least path is its labels in order, and
+        the hash depends only on the multiset of (position, predicate, label) relations: in a
+        symmetric structure most nested calls share one, so each is computed once.
+        """
+        relations = []
+        for relation, other in self._related(node):
+            label = self._label(other, issuer)
+            if label is None:
+                return None
+            relations.append((relation, label))
+        self._spend(1 + len(relations) // 3)
+        key = tuple(sorted(relation + label for relation, label in relations))
+        hash_ = self.settled_hashes.get(key)
+        if hash_ is None:
+            # as _n_degree_steps computes it: equal inputs have equal hashes, hence equal labels
+            by_hash = sorted((self._hash_related(relation + label), label) for relation, label in relations)
+            hash_ = self.settled_hashes[key] = self._hash("".join(
+                (related_hash if index == 0 or by_hash[index - 1][0] != related_hash else "") + label
+                for index, (related_hash, label) in enumerate(by_hash)
+            ))
+        return hash_
+
+
+# The fixed cost of one Hash N-Degree Quads call, in work units (a unit is roughly a microsecond).
+_CALL_UNITS = 4
+# More related blank nodes than this in one group means more permutations than any budget allows.
+_MAX_PERMUTED = 20
+
+
+def _concatenation_order(a: str, b: str) -> int:
+    """Orders strings so that joining them sorted gives the least concatenation."""
+    return (a + b > b + a) - (a + b < b + a)
 
 
 def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK, hash_algorithm: str = "sha256") -> str:
@@ -297,7 +432,7 @@ def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK, 
 
     Raises:
         CanonicalizationLimitError: Hash N-Degree Quads would need more than ``max_work`` units
-            (one per call and one per permutation tried).
+            of work (about a microsecond each; see :data:`DEFAULT_MAX_WORK`).
         CanonicalizationError: the dataset holds a malformed term.
     """
     if hash_algorithm not in HASH_ALGORITHMS:

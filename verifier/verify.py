@@ -154,6 +154,11 @@ class Verifier:
 
     def _credential(self, credential, run: _Run, *, check_status: bool | None = None) -> Report:
         now = self._now()
+        try:
+            # a library caller's dict or a fetched status list is bounded like any input
+            check_json_shape(credential)
+        except FormError as error:
+            return Report((CheckResult.failed("format", error.code, error.message),), now)
         checks = [check_format(credential)]
         if checks[0].status == "failed":
             return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})

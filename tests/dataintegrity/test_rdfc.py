@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from pyld import jsonld
@@ -171,3 +172,59 @@ def test_max_work_is_adjustable(document_loader):
     with pytest.raises(CanonicalizationLimitError):
         canonicalize(_bomb(3), document_loader=document_loader, max_work=5)
     assert canonicalize(_bomb(7), document_loader=document_loader, max_work=10**6).count("\n") == 42
+
+
+def _chain_quads(labels, predicate=EX + "next"):
+    return [triple(bnode(a), iri(predicate), bnode(b)) for a, b in zip(labels, labels[1:])]
+
+
+def test_a_ring_of_a_thousand_blank_nodes_is_refused_not_a_recursion_error():
+    labels = [f"r{i}" for i in range(1000)]
+    with pytest.raises(CanonicalizationLimitError) as info:
+        canonicalize_dataset({"@default": _chain_quads(labels + labels[:1])})
+    assert info.value.code == "canonicalization_limit"
+
+
+def test_a_chain_deeper_than_the_recursion_limit_canonicalizes():
+    # Two copies of a chain of 2,500 blank nodes, node i of each copy marked with i: Hash N-Degree
+    # Quads follows each chain from its first node to the ends, well past Python's recursion limit.
+    n = 2500
+    quads = []
+    for copy_ in "ab":
+        labels = [f"{copy_}{i}" for i in range(n)]
+        quads += _chain_quads(labels)
+        quads += [triple(bnode(label), iri(EX + "index"), literal(str(i))) for i, label in enumerate(labels)]
+    canonical = canonicalize_dataset({"@default": quads}, max_work=10**7)
+    assert canonical.count("\n") == 2 * (n - 1) + 2 * n
+    assert len(set(re.findall(r"_:c14n\d+", canonical))) == 2 * n
+
+
+@pytest.mark.parametrize("n", [8, 20, 100])
+def test_a_bomb_of_any_size_is_refused_before_the_permutations(n):
+    """n blank nodes all linked: each has n - 1 interchangeable neighbours, (n - 1)! orders to try."""
+    quads = [triple(bnode(f"b{i}"), iri(EX + "p"), bnode(f"b{j}")) for i in range(n) for j in range(n) if i != j]
+    with pytest.raises(CanonicalizationLimitError) as info:
+        canonicalize_dataset({"@default": quads})
+    assert info.value.code == "canonicalization_limit"
+    assert str(DEFAULT_MAX_WORK) in str(info.value)
+
+
+def test_identical_but_unlinked_blank_nodes_fit_the_limit():
+    """A thousand identical evidence entries: none can be told apart, but none links to another."""
+    credential = iri("urn:credential")
+    quads = []
+    for i in range(1000):
+        quads += [triple(credential, iri(EX + "evidence"), bnode(f"e{i}")),
+                  triple(bnode(f"e{i}"), iri(EX + "name"), literal("Exam attempt"))]
+    canonical = canonicalize_dataset({"@default": quads})
+    assert len(set(re.findall(r"_:c14n\d+", canonical))) == 1000
+
+
+def test_identical_linked_pairs_fit_the_limit():
+    """Two hundred identical parent-child pairs (duplicated nested entries) cost a few units each."""
+    quads = []
+    for i in range(200):
+        quads += [triple(iri("urn:credential"), iri(EX + "result"), bnode(f"r{i}")),
+                  triple(bnode(f"r{i}"), iri(EX + "source"), bnode(f"s{i}")),
+                  triple(bnode(f"s{i}"), iri(EX + "name"), literal("same"))]
+    assert canonicalize_dataset({"@default": quads}).count("\n") == 600

@@ -83,6 +83,30 @@ def test_a_tampered_credential_is_a_200_report_that_does_not_verify(client, tamp
     assert check_of(body, "issuer")["status"] == "passed"
 
 
+@pytest.fixture
+def ring_of_blank_nodes(issued) -> dict:
+    """The issued credential with a ring of 1,000 blank nodes (58 KB): was a RecursionError, a 500."""
+    hostile = copy.deepcopy(issued)
+    hostile["@context"] = [*hostile["@context"], {"linked": {"@id": "https://example.org/linked", "@type": "@id"}}]
+    hostile["credentialSubject"]["linked"] = [{"id": f"_:b{i}", "linked": f"_:b{(i + 1) % 1000}"} for i in range(1000)]
+    return hostile
+
+
+def test_a_ring_of_blank_nodes_is_a_200_report_with_the_refusal(client, ring_of_blank_nodes):
+    response = client.post("/api/v1/verify", json={"credential": ring_of_blank_nodes})
+    assert response.status_code == 200
+    body = response.json
+    assert body["verified"] is False
+    proof = check_of(body, "proof")
+    assert (proof["status"], proof["code"]) == ("failed", "canonicalization_limit")
+
+
+def test_a_ring_of_blank_nodes_on_the_vc_api_is_a_422_problem(client, ring_of_blank_nodes):
+    response = client.post("/credentials/verify", json={"verifiableCredential": ring_of_blank_nodes, "options": {}})
+    body = assert_problem(response, 422)
+    assert body["code"] == "canonicalization_limit"
+
+
 def test_credential_given_as_json_text(client, issued):
     assert client.post("/api/v1/verify", json={"credential": json.dumps(issued)}).json["verified"] is True
 
