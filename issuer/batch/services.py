@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import isodate
 from marshmallow import ValidationError
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -258,6 +259,16 @@ class BatchIssuance:
         transaction, and answer each item (its repeats as replays)."""
         issuer = achievement.issuer
         results = [self._issuance.new_result(achievement, item.data, now=now) for item in chunk]
+        # The results first, as the single route does (its result is flushed before it claims
+        # positions), and in one order: a concurrent request holding one of our external_ids then
+        # waits for us or we for it, never both for each other (PostgreSQL would call it a deadlock).
+        # One it recorded first is skipped here and answered as its replay.
+        inserted = set(self._session.scalars(
+            _insert_unless_recorded(self._session),
+            [_columns(result) for result in sorted(results, key=lambda r: r.external_id)],
+        ))
+        if len(inserted) < len(results):
+            chunk, results = self._answer_recorded_meanwhile(achievement, chunk, results, inserted, answers)
         passing = [(item, result) for item, result in zip(chunk, results) if result.passed]
         credentials: dict[str, dict] = {}  # result id -> the credential row
         entries, audits, renewed = [], [], []
@@ -299,7 +310,6 @@ class BatchIssuance:
                 entries.extend({"list_id": list_id, "position": position, "credential_id": credential_id}
                                for list_id, position in reservation.positions)
                 audits.append(self._audit_row(credentials[result.id], result.external_id))
-        self._session.execute(insert(AssessmentResult), [_columns(result) for result in results])
         if credentials:
             self._session.execute(insert(Credential), list(credentials.values()))
             self._session.execute(insert(StatusEntry), entries)
@@ -311,6 +321,27 @@ class BatchIssuance:
             answers[item.index] = _result_answer(item.index, result, credential, replayed=False)
             for repeat in item.repeats:
                 answers[repeat] = _result_answer(repeat, result, credential, replayed=True)
+
+    def _answer_recorded_meanwhile(self, achievement: Achievement, chunk: list[_Pending],
+                                   results: list[AssessmentResult], inserted: set[str],
+                                   answers: list[ItemAnswer | None]) -> tuple[list[_Pending], list[AssessmentResult]]:
+        """Answer the items whose external_id a concurrent request recorded first, as its replays;
+        the rest of the chunk, and their results, go on."""
+        meanwhile = {r.external_id for r in results if r.id not in inserted}
+        recorded = {
+            result.external_id: result for result in self._session.scalars(
+                select(AssessmentResult).options(selectinload(AssessmentResult.credential))
+                .where(AssessmentResult.issuer_id == achievement.issuer_id, AssessmentResult.external_id.in_(meanwhile))
+            )
+        }
+        rest = []
+        for item, result in zip(chunk, results):
+            if result.id in inserted:
+                rest.append((item, result))
+                continue
+            for index in (item.index, *item.repeats):
+                answers[index] = self._replay_answer(index, achievement, recorded[result.external_id])
+        return [item for item, _ in rest], [result for _, result in rest]
 
     def _current_credentials(self, achievement: Achievement, earners: set[str]) -> dict[str, str]:
         """earner -> the id of their current credential for `achievement` (as
@@ -350,6 +381,14 @@ class _SigningFailed(Exception):
         super().__init__(str(error))
         self.item = item
         self.error = error
+
+
+def _insert_unless_recorded(session: Session):
+    """INSERT of results that skips (and returns no id for) an external_id recorded already."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return (dialect.insert(AssessmentResult)
+            .on_conflict_do_nothing(index_elements=[AssessmentResult.issuer_id, AssessmentResult.external_id])
+            .returning(AssessmentResult.id))
 
 
 def _columns(result: AssessmentResult) -> dict:

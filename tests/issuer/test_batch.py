@@ -245,3 +245,28 @@ def test_csv_refusals(api, achievement, services):
     assert_problem(post_csv(api, achievement, CSV_HEADER + "c,x@example.org,,80,2026-11-25T11:00:00Z,,\n", "?atomic=yes"),
                    422, "validation_failed", fields=["atomic"])
     assert row_counts(services) == before
+
+
+def test_a_cohort_verifies(api, achievement, outside_verifier):
+    """A few hundred credentials from three batches, each verified as a verifier elsewhere would
+    (our DID document and status lists fetched from our public endpoints)."""
+    results = cohort(300, prefix="cohort")
+    items = []
+    for start in range(0, 300, 100):
+        response = post_batch(api, achievement, results[start:start + 100])
+        assert response.status_code == 200
+        items.extend(response.get_json()["items"])
+    assert Counter(i["status"] for i in items) == {201: 300}
+    assert len({i["credential_id"] for i in items}) == 300
+    failed = []
+    for item in items:
+        report = outside_verifier.verify_credential(item["credential"])
+        if not report.verified:
+            failed.append((item["external_id"], report.to_dict()))
+    assert failed == []
+
+    # One of them revoked: that one, and only that one, fails its status check.
+    revoked = items[7]["credential_id"]
+    assert api.post(f"/api/v1/credentials/{revoked}/revoke", json={"reason": "copied"}).status_code == 200
+    assert not outside_verifier.verify_credential(items[7]["credential"]).verified
+    assert outside_verifier.verify_credential(items[8]["credential"]).verified
