@@ -29,6 +29,10 @@ from schemas.result import ResultAnswerSchema, ResultCreateSchema
 
 log = logging.getLogger(__name__)
 
+# Schemas hold no per-call state; building one per item would cost more than using it.
+_RESULT_SCHEMA = ResultCreateSchema()
+_ANSWER_SCHEMA = ResultAnswerSchema()
+
 # Items signed and stored per transaction: large enough to amortise the commit and the list-row
 # lock, small enough that concurrent single issuances wait on that lock only briefly.
 CHUNK_SIZE = 200
@@ -89,12 +93,12 @@ def _result_answer(index: int, result: AssessmentResult, credential: Credential 
     """The body of `issuer.api.result_answer`, for one item."""
     if credential is None:
         body = {"passed": False, "result_id": result.id, "reason": result.reason}
-        return ItemAnswer(index, result.external_id, 200, ResultAnswerSchema().dump(body), replayed)
+        return ItemAnswer(index, result.external_id, 200, _ANSWER_SCHEMA.dump(body), replayed)
     if isinstance(credential, Credential):
         credential = {"id": credential.id, "document": credential.document, "renews_id": credential.renews_id}
     body = {"passed": True, "result_id": result.id, "credential_id": credential["id"],
             "credential": credential["document"], "renews": credential["renews_id"]}
-    return ItemAnswer(index, result.external_id, 201, ResultAnswerSchema().dump(body), replayed)
+    return ItemAnswer(index, result.external_id, 201, _ANSWER_SCHEMA.dump(body), replayed)
 
 
 class BatchIssuance:
@@ -148,7 +152,7 @@ class BatchIssuance:
         if isinstance(item, dict):
             refuse_nul_text(item)
         try:
-            data = ResultCreateSchema().load(item)
+            data = _RESULT_SCHEMA.load(item)
         except ValidationError as error:
             raise ValidationFailed(error.messages) from None
         self._issuance.check_result(achievement, data, now=now)
