@@ -270,3 +270,26 @@ def test_a_cohort_verifies(api, achievement, outside_verifier):
     assert api.post(f"/api/v1/credentials/{revoked}/revoke", json={"reason": "copied"}).status_code == 200
     assert not outside_verifier.verify_credential(items[7]["credential"]).verified
     assert outside_verifier.verify_credential(items[8]["credential"]).verified
+
+
+def test_award_emails_as_for_single_results(api, achievement, services, clock):
+    """The same results through the single route (one achievement) and in one batch (another):
+    the same award emails are due, per earner."""
+    from issuer.notify import NotifySettings, find_due
+
+    other = api.post("/api/v1/issuers/acme/achievements", json={**ACHIEVEMENT, "name": "Other"}).get_json()
+    results = [result_body("x-1", email="ada@example.org"), result_body("x-2", email="Ada@example.org"),
+               result_body("x-3", email="bob@example.org"), result_body("x-4", score=10, email="carol@example.org"),
+               result_body("x-5", email=None)]
+    singles = [api.post(results_path(achievement["id"]), json=r).get_json() for r in results]
+    batch = post_batch(api, other, [{**r, "external_id": "b" + r["external_id"]} for r in results]).get_json()["items"]
+    assert [i["status"] for i in batch] == [201, 201, 201, 200, 201]
+    with services.sessionmaker() as session:
+        due = find_due(session, now=clock(), settings=NotifySettings())
+    by_credential = {d.credential_id: d.recipient for d in due}
+
+    def awarded(answers):
+        return [by_credential.get(a.get("credential_id")) for a in answers]
+
+    # Ada's first pass is renewed by her second, so only the second is announced; no email for a DID.
+    assert awarded(singles) == awarded(batch) == [None, "Ada@example.org", "bob@example.org", None, None]
