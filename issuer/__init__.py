@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.json.sort_keys = False
 
     from issuer import api, db, errors, headers, manage, openapi, pages, public, vcapi
+    from issuer.batch import api as batch_api
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
     from verifier import http as verifier_http
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(batch_api.bp)
     pages.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(manage.bp)

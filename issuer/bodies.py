@@ -20,11 +20,14 @@ class UnsupportedMediaType(ApiError):
     status, title = 415, "Unsupported media type"
 
 
-def json_body() -> dict:
+def json_body(*, refuse_nul: bool = True) -> dict:
     """The request body as a JSON object.
 
+    :param refuse_nul: refuse a body holding NUL anywhere; a batch checks each of its items instead
+        (`refuse_nul_text`), so that one bad item does not sink the others.
     :raise UnsupportedMediaType: not sent as application/json (or a +json type).
     :raise BadRequest: malformed JSON, too deeply nested, or not an object.
+    :raise ValidationFailed: text holding NUL.
     """
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
@@ -44,11 +47,17 @@ def json_body() -> dict:
     if _has_lone_surrogate(body):
         # Valid JSON escapes (\ud800) but not Unicode text: it cannot be encoded, stored or answered.
         raise BadRequest("malformed_json", "the body contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
-    nul_fields = _fields_with_nul(body)
+    if refuse_nul:
+        refuse_nul_text(body)
+    return body
+
+
+def refuse_nul_text(value) -> None:
+    """:raise ValidationFailed: a string in `value` holds NUL, named by its path in `errors`."""
+    nul_fields = _fields_with_nul(value)
     if nul_fields:
         # Valid JSON, but no database stores it (PostgreSQL refuses NUL in text).
         raise ValidationFailed(_nested({path: ["Text must not contain the NUL character."] for path in nul_fields}))
-    return body
 
 
 def load(schema: Schema, body: dict | None = None) -> dict:

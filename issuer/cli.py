@@ -504,6 +504,77 @@ def credential_reissue(credential_id, reason, score):
         click.echo(successor.id)
 
 
+@main.group("results")
+def results_group():
+    """Assessment results."""
+
+
+@results_group.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--achievement", "achievement_id", required=True, help="the achievement the results are for")
+@click.option("--atomic", is_flag=True, help="all or nothing: record no row when any row is refused")
+def results_import(path, achievement_id, atomic):
+    """Record the results in a CSV file (columns external_id, email or recipient_id, name, score,
+    completed_at, evidence_url, evidence_name, evidence_narrative), each as POST .../results would.
+    Exits non-zero when any row failed."""
+    from issuer.batch.rows import CsvInvalid, read_results
+    from issuer.batch.services import BatchIssuance, BatchRefused
+    from issuer.errors import ApiError
+    from issuer.models import Achievement
+
+    try:
+        with open(path, "rb") as file:
+            parsed = read_results(file.read())
+    except CsvInvalid as error:
+        raise click.ClickException(f"{path}: {error}") from None
+    if not parsed.items:
+        raise click.ClickException(f"{path}: the file has no rows")
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        achievement = session.get(Achievement, achievement_id) if is_id(achievement_id) else None
+        if achievement is None:
+            raise click.ClickException(f"there is no achievement {achievement_id!r}")
+        try:
+            with click.progressbar(length=len(parsed.items), label="recording", file=sys.stderr) as bar:
+                answers = BatchIssuance(session, services, token=None).record(
+                    achievement, parsed.items, atomic=atomic, rows=parsed.rows, progress=bar.update)
+        except BatchRefused as error:
+            for item in error.extra["items"]:
+                click.echo(_row_error(item["row"], item["external_id"], item["error"]), err=True)
+            raise click.ClickException(f"{error.detail.replace('results', 'rows')}") from None
+        except ApiError as error:
+            raise _refused(error) from None
+    failed = [answer for answer in answers if answer.failed]
+    for answer in failed:
+        click.echo(_row_error(answer.row, answer.external_id, answer.body), err=True)
+    counts = {
+        "issued": sum(a.status == 201 and not a.replayed for a in answers),
+        "not passed": sum(a.status == 200 and not a.replayed for a in answers),
+        "replayed": sum(a.replayed for a in answers),
+        "failed": len(failed),
+    }
+    click.echo(f"{len(answers)} rows: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    if failed:
+        sys.exit(1)
+
+
+def _row_error(row: int, external_id: str | None, problem: dict) -> str:
+    """One refused row as the command line says it: its row, its key, then each field's messages."""
+    named = f"row {row}" + (f" ({external_id})" if external_id else "")
+    fields = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in _flat(problem.get("errors") or {}))
+    return f"{named}: {fields or problem['detail']}"
+
+
+def _flat(errors: dict, prefix: str = ""):
+    for field, messages in errors.items():
+        name = f"{prefix}{field}" if field != "_schema" else prefix.rstrip(".") or "row"
+        if isinstance(messages, dict):
+            yield from _flat(messages, f"{name}.")
+        else:
+            yield name, [str(m) for m in messages]
+
+
 @main.command()
 @click.option("--within", required=True, help="how far ahead to look: 12h, 30d, 2w or an ISO 8601 duration such as P30D")
 @click.option("--issuer", "slug", help="only this issuer's credentials")

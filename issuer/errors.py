@@ -66,12 +66,16 @@ class Unprocessable(ApiError):
     status, title = 422, "Unprocessable content"
 
 
-def problem(status: int, code: str, title: str, detail: str, *, errors=None, extra=None):
+def problem_body(status: int, code: str, title: str, detail: str, *, errors=None, extra=None) -> dict:
     body = {"type": PROBLEM_TYPE_PREFIX + code, "title": title, "status": status, "detail": detail, "code": code}
     if errors:
         body["errors"] = errors
     body.update(extra or {})
-    response = jsonify(body)
+    return body
+
+
+def problem(status: int, code: str, title: str, detail: str, *, errors=None, extra=None):
+    response = jsonify(problem_body(status, code, title, detail, errors=errors, extra=extra))
     response.status_code = status
     response.mimetype = "application/problem+json"
     if status == 401:

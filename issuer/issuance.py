@@ -71,6 +71,22 @@ class Issuance:
             time is in the future.
         """
         now = self._clock()
+        self.check_result(achievement, data, now=now)
+        result = self.new_result(achievement, data, now=now)
+        self._session.add(result)
+        try:
+            credential = self._issue_for(result, achievement, now=now) if result.passed else None
+        except DataIntegrityError as error:
+            # Our own document failed to sign: a fault of this service, never of the caller. The
+            # detail says what failed (a context or term of ours), never where in our code.
+            log.error("credential for result %s could not be signed: %s", result.external_id, error)
+            raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
+        self._session.flush()
+        return Outcome(result, credential, replayed=False)
+
+    def check_result(self, achievement: Achievement, data: dict, *, now: datetime) -> None:
+        """:raise ValidationFailed: the score is above the achievement's maximum, or the completion
+            time is in the future."""
         errors = {}
         if data["score"] > achievement.max_score:
             errors["score"] = [f"The score is above this achievement's maximum of {openbadges.score_text(achievement.max_score)}."]
@@ -79,9 +95,11 @@ class Issuance:
         if errors:
             raise ValidationFailed(errors)
 
+    def new_result(self, achievement: Achievement, data: dict, *, now: datetime) -> AssessmentResult:
+        """The record of a checked result (not yet added to the session)."""
         passed = data["score"] >= achievement.passing_score
         recipient = data["recipient"]
-        result = AssessmentResult(
+        return AssessmentResult(
             id=new_id(),
             issuer_id=achievement.issuer_id,
             achievement_id=achievement.id,
@@ -99,16 +117,6 @@ class Issuance:
             ),
             received_at=now,
         )
-        self._session.add(result)
-        try:
-            credential = self._issue_for(result, achievement, now=now) if passed else None
-        except DataIntegrityError as error:
-            # Our own document failed to sign: a fault of this service, never of the caller. The
-            # detail says what failed (a context or term of ours), never where in our code.
-            log.error("credential for result %s could not be signed: %s", result.external_id, error)
-            raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
-        self._session.flush()
-        return Outcome(result, credential, replayed=False)
 
     def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime) -> Credential:
         valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
@@ -150,20 +158,10 @@ class Issuance:
         """
         issuer = achievement.issuer
         credential_id = new_id()
-        if result.recipient_did:
-            recipient = {"recipient_did": result.recipient_did}
-        else:
-            recipient = {"recipient_identifier": openbadges.hashed_email_identifier(result.recipient_email)}
-        unsigned = openbadges.credential(
-            credential_id=self._urls.credential(credential_id),
-            credential_status=list(reservation.entries),
-            issuer=self.issuer_profile(issuer),
-            achievement=self.achievement_document(achievement),
-            valid_from=now,
-            valid_until=valid_until,
-            score=score,
-            evidence=evidence,
-            **recipient,
+        unsigned = self.unsigned_credential(
+            result, reservation, credential_id=credential_id, now=now, valid_until=valid_until, score=score,
+            evidence=evidence, issuer_profile=self.issuer_profile(issuer),
+            achievement_document=self.achievement_document(achievement),
         )
         credential = self.sign_and_store(
             issuer, unsigned, credential_id=credential_id, now=now,
@@ -172,6 +170,26 @@ class Issuance:
         )
         self._status_lists.hold(reservation, credential)
         return credential
+
+    def unsigned_credential(self, result: AssessmentResult, reservation: Reservation, *, credential_id: str,
+                            now: datetime, valid_until: datetime | None, score: Decimal, evidence: list[dict],
+                            issuer_profile: dict, achievement_document: dict) -> dict:
+        """The OpenBadgeCredential for the earner of `result`, before its proof."""
+        if result.recipient_did:
+            recipient = {"recipient_did": result.recipient_did}
+        else:
+            recipient = {"recipient_identifier": openbadges.hashed_email_identifier(result.recipient_email)}
+        return openbadges.credential(
+            credential_id=self._urls.credential(credential_id),
+            credential_status=list(reservation.entries),
+            issuer=issuer_profile,
+            achievement=achievement_document,
+            valid_from=now,
+            valid_until=valid_until,
+            score=score,
+            evidence=evidence,
+            **recipient,
+        )
 
     def sign_and_store(self, issuer: Issuer, unsigned: dict, *, credential_id: str, now: datetime,
                        achievement_id: str | None = None, result_id: str | None = None,

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
+from schemas.batch import BatchAnswerSchema, BatchCreateSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
@@ -53,6 +54,12 @@ OPERATIONS = [
       415: ("Neither PNG nor SVG (unsupported_image_type)", None)}, True),
     ("post", "/api/v1/achievements/{achievement_id}/results", "Record a completed assessment (idempotent on external_id)", ResultCreateSchema,
      {201: ("Passed: the signed credential", ResultAnswerSchema), 200: ("Failed: why no credential was issued", ResultAnswerSchema)}, True),
+    ("post", "/api/v1/achievements/{achievement_id}/results/batch",
+     "Record up to 1,000 results at once (or a text/csv upload, ?atomic=true): each answered as the single route "
+     "would, in order", BatchCreateSchema,
+     {200: ("One answer per result", BatchAnswerSchema),
+      413: ("More than 1,000 results (batch_too_large)", None),
+      422: ("atomic, and some results were refused (batch_refused); items names each", None)}, True),
     ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging); with expiring_within, "
      "those about to expire (not revoked, not renewed), soonest first", None, {200: ("A page", CredentialPageSchema)}, True),
     ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),

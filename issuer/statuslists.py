@@ -33,6 +33,13 @@ PURPOSES = ("revocation", "suspension")
 SET_WHEN = {"revocation": ("revoked",), "suspension": ("suspended",)}
 # Random draws before a nearly full list is searched for its free positions instead.
 _DRAWS = 16
+_random = secrets.SystemRandom()
+
+
+def _draw(capacity: int, count: int, excluded: set[int]) -> set[int]:
+    """Up to `count` distinct random positions below `capacity`, none of `excluded`."""
+    drawn = _random.sample(range(capacity), min(capacity, count + len(excluded)))
+    return set([p for p in drawn if p not in excluded][:count])
 
 
 @dataclass(frozen=True)
@@ -91,48 +98,94 @@ class StatusLists:
         """A free position in the issuer's current list of each purpose, and the `credentialStatus`
         entries pointing there. `hold` gives them to the credential once it is added; until the
         caller's transaction ends, the lists' rows stay locked, so nobody else draws meanwhile."""
-        positions, entries = [], []
-        for purpose in self.policy.purposes:
-            status_list, position = self._allocate(issuer, purpose)
-            positions.append((status_list.id, position))
-            url = self._urls.status_list(status_list.id)
-            entries.append({
-                "id": f"{url}#{position}",
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": purpose,
-                "statusListIndex": str(position),
-                "statusListCredential": url,
-            })
-        return Reservation(tuple(positions), tuple(entries))
+        return self.reserve_many(issuer, 1)[0]
+
+    def reserve_many(self, issuer: Issuer, count: int) -> list[Reservation]:
+        """`count` reservations at once: each list row is claimed once for all of them (one lock and
+        one counter update per list, not per credential), and their positions checked together."""
+        claims = [self._claim(issuer, purpose, count) for purpose in self.policy.purposes]
+        positions = self._free_positions([claim for per_purpose in claims for claim in per_purpose])
+        # Each purpose's positions in one sequence (a claim that spilled into a new list continues there).
+        per_purpose = [[(list_id, p) for list_id, _capacity, _n in claimed for p in positions[list_id]]
+                       for claimed in claims]
+        reservations = []
+        for index in range(count):
+            chosen = tuple(drawn[index] for drawn in per_purpose)
+            reservations.append(Reservation(chosen, tuple(
+                self._entry(purpose, list_id, position)
+                for purpose, (list_id, position) in zip(self.policy.purposes, chosen)
+            )))
+        return reservations
+
+    def _entry(self, purpose: str, list_id: str, position: int) -> dict:
+        url = self._urls.status_list(list_id)
+        return {
+            "id": f"{url}#{position}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": purpose,
+            "statusListIndex": str(position),
+            "statusListCredential": url,
+        }
 
     def hold(self, reservation: Reservation, credential: Credential) -> None:
         for list_id, position in reservation.positions:
             self._session.add(StatusEntry(list_id=list_id, position=position, credential_id=credential.id))
 
-    def _allocate(self, issuer: Issuer, purpose: str) -> tuple[StatusList, int]:
-        """A position nobody holds, drawn at random, so a position says nothing about issue order.
+    def _claim(self, issuer: Issuer, purpose: str, count: int) -> list[tuple[str, int, int]]:
+        """Claim `count` positions of the issuer's current list of `purpose`, spilling into new
+        lists when it fills: [(list id, its capacity, positions claimed there)].
 
-        The conditional increment of `allocated` comes first: it locks the list row (PostgreSQL)
-        or takes the database write lock (SQLite, which has no row locks), so concurrent issuers
-        draw one after another and each sees the positions the others took.
+        The write to the list row comes first: it locks the row (PostgreSQL) or takes the database
+        write lock (SQLite, which has no row locks), so concurrent issuers claim one after another
+        and each sees the positions the others took.
         """
-        while True:
-            current = self._session.scalar(
-                select(StatusList)
+        claimed: list[tuple[str, int, int]] = []
+        wanted = count
+        current_list = (
+            select(StatusList.id)
+            .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+            .order_by(StatusList.sequence.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        while wanted:
+            # The common case in one statement: the current list has room for all of them.
+            row = self._session.execute(
+                update(StatusList)
+                .where(StatusList.id == current_list, StatusList.allocated + wanted <= StatusList.capacity)
+                .values(allocated=StatusList.allocated + wanted)
+                .returning(StatusList.id, StatusList.capacity)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if row is not None:
+                claimed.append((row.id, row.capacity, wanted))
+                return claimed
+            current = self._session.execute(
+                select(StatusList.id, StatusList.sequence)
                 .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
                 .order_by(StatusList.sequence.desc())
                 .limit(1)
-            )
+            ).first()
             if current is not None:
-                claimed = self._session.execute(
-                    update(StatusList)
-                    .where(StatusList.id == current.id, StatusList.allocated < StatusList.capacity)
-                    .values(allocated=StatusList.allocated + 1)
+                # Fewer left than wanted: lock the row by writing it, then take what is left.
+                locked = self._session.execute(
+                    update(StatusList).where(StatusList.id == current.id)
+                    .values(allocated=StatusList.allocated)
+                    .returning(StatusList.allocated, StatusList.capacity)
                     .execution_options(synchronize_session=False)
-                ).rowcount
-                if claimed:
-                    return current, self._free_position(current)
+                ).one()
+                taken = min(wanted, locked.capacity - locked.allocated)
+                if taken:
+                    self._session.execute(
+                        update(StatusList).where(StatusList.id == current.id)
+                        .values(allocated=locked.allocated + taken)
+                        .execution_options(synchronize_session=False)
+                    )
+                    claimed.append((current.id, locked.capacity, taken))
+                    wanted -= taken
+                    continue
             self._start_list(issuer, purpose, (current.sequence if current else 0) + 1)
+        return claimed
 
     def _start_list(self, issuer: Issuer, purpose: str, sequence: int) -> None:
         now = self._clock()
@@ -146,16 +199,34 @@ class StatusLists:
         except IntegrityError:
             pass  # a concurrent issuance started it first; use theirs
 
-    def _free_position(self, status_list: StatusList) -> int:
-        taken = select(StatusEntry.id).where(StatusEntry.list_id == status_list.id)
+    def _free_positions(self, claims: list[tuple[str, int, int]]) -> dict[str, list[int]]:
+        """For each claim, as many positions of its list as it claimed that nobody holds, drawn at
+        random (so a position says nothing about issue order); all lists checked in one query per draw."""
+        wanted = {list_id: n for list_id, _capacity, n in claims}
+        capacity = {list_id: c for list_id, c, _n in claims}
+        chosen: dict[str, set[int]] = {list_id: set() for list_id in wanted}
         for _ in range(_DRAWS):
-            position = secrets.randbelow(status_list.capacity)
-            if self._session.scalar(taken.where(StatusEntry.position == position).limit(1)) is None:
-                return position
-        # Nearly full: draw among the free positions themselves.
-        used = set(self._session.scalars(select(StatusEntry.position).where(StatusEntry.list_id == status_list.id)))
-        free = [p for p in range(status_list.capacity) if p not in used]
-        return free[secrets.randbelow(len(free))]
+            candidates = {
+                list_id: _draw(capacity[list_id], wanted[list_id] - len(chosen[list_id]), chosen[list_id])
+                for list_id in wanted if len(chosen[list_id]) < wanted[list_id]
+            }
+            if not candidates:
+                break
+            taken = set(tuple(row) for row in self._session.execute(
+                select(StatusEntry.list_id, StatusEntry.position).where(
+                    StatusEntry.list_id.in_(candidates),
+                    StatusEntry.position.in_({p for drawn in candidates.values() for p in drawn}),
+                )
+            ).all())
+            for list_id, drawn in candidates.items():
+                chosen[list_id].update(p for p in drawn if (list_id, p) not in taken)
+        for list_id, n in wanted.items():
+            if len(chosen[list_id]) < n:
+                # Nearly full: draw among the free positions themselves.
+                used = set(self._session.scalars(select(StatusEntry.position).where(StatusEntry.list_id == list_id)))
+                free = [p for p in range(capacity[list_id]) if p not in used and p not in chosen[list_id]]
+                chosen[list_id].update(_random.sample(free, n - len(chosen[list_id])))
+        return {list_id: _random.sample(sorted(drawn), len(drawn)) for list_id, drawn in chosen.items()}
 
     # --- changes --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ EXPECTED = {
     "/api/v1/issuers/{slug}/keys/rotate": {"post"},
     "/api/v1/achievements/{achievement_id}": {"get"},
     "/api/v1/achievements/{achievement_id}/results": {"post"},
+    "/api/v1/achievements/{achievement_id}/results/batch": {"post"},
     "/api/v1/achievements/{achievement_id}/image": {"put"},
     "/api/v1/credentials": {"get"},
     "/api/v1/credentials/{credential_id}": {"get"},

@@ -1,0 +1,1 @@
+"""Issuing in bulk: many results of one achievement in one request (JSON or CSV) or one command."""
