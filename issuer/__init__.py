@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from issuer.config import DEFAULTS
+from issuer.jsonprovider import StrictJSONProvider
 
 
 def create_app(test_config: dict | None = None, *, services=None, defaults: dict | None = None) -> Flask:
@@ -24,7 +25,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.config.from_prefixed_env("BADGES")
     if test_config:
         app.config.from_mapping(test_config)
-    app.json.sort_keys = False
+    app.json = StrictJSONProvider(app)
 
     from issuer import api, db, errors, manage, openapi, pages, public, vcapi
     from issuer.bootstrap import build_services

@@ -74,5 +74,13 @@ def verify(source: str, as_json: bool, allow_http_loopback: bool, no_status: boo
             click.echo(f"cannot read {source}: {error.strerror or error}", err=True)
             sys.exit(2)
         report = verifier.verify_input(data, filename=None if source == "-" else Path(source).name)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
-    sys.exit(exit_code(report))
+    code = exit_code(report)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif code == 2:
+        # Nothing was read, so no check below the first has anything to say: one line.
+        unread = report.checks[0]
+        click.echo(f"NOT VERIFIED: cannot read {source}: {unread.message} [{unread.code}]")
+    else:
+        click.echo(render(report))
+    sys.exit(code)
