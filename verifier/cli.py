@@ -56,7 +56,8 @@ def exit_code(report: Report) -> int:
 @click.command()
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
-@click.option("--allow-http-loopback", is_flag=True, help="allow plain HTTP to 127.0.0.1 (development)")
+@click.option("--allow-http-loopback", is_flag=True,
+              help="allow plain HTTP to loopback (a local instance): URLs, status lists, did:web on 127.0.0.1")
 @click.option("--no-status", is_flag=True,
               help="do not fetch status lists (offline); the status check is reported as skipped")
 def verify(source: str, as_json: bool, allow_http_loopback: bool, no_status: bool):
