@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, manage, openapi, pages, public, vcapi
+    from issuer import api, db, errors, manage, openapi, pages, public, throttle, vcapi
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
     from verifier import http as verifier_http
@@ -37,6 +37,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.extensions["verifier"] = lambda: verifier
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
+    throttle.init_app(app)
     app.register_blueprint(api.bp)
     pages.init_app(app)
     app.register_blueprint(public.bp)
