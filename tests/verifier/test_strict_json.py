@@ -164,3 +164,13 @@ def test_the_app_never_writes_nan_or_infinity(app):
         with pytest.raises(ValueError):
             app.json.dumps({"score": value})
     assert app.json.dumps({"b": 1, "a": 2}) == '{"b": 1, "a": 2}'  # keys stay in the order built
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "Badge \ud800", 2**53, {1: "a"}, object()],
+                         ids=["nan", "infinity", "surrogate", "huge-integer", "int-key", "object"])
+def test_a_credential_built_by_a_program_is_held_to_the_same_rules(outside_verifier, issued, value):
+    """The library's own callers hand over dicts: the verifier checks them as if parsed."""
+    report = outside_verifier.verify_input({**issued, "name": value}).to_dict()
+    first = report["checks"][0]
+    assert (report["verified"], first["check"], first["code"]) == (False, "format", "unreadable_input")
+    json.dumps(report, allow_nan=False)  # and the report itself is strict JSON
