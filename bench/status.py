@@ -157,8 +157,8 @@ def build_service(folder: Path, credentials: int):
         urls=Urls(BASE_URL),
         clock=lambda: NOW,
     )
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(folder / "instance"), "BASE_URL": BASE_URL},
-                     services=services)
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(folder / "instance"), "BASE_URL": BASE_URL,
+                      "THROTTLE_ENABLED": False}, services=services)
     app.add_url_rule("/naive-status/<list_id>", view_func=naive_status_list)
     client = app.test_client()
     with services.sessionmaker() as session, transaction(session):

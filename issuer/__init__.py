@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from issuer.config import DEFAULTS
+from issuer.jsonprovider import StrictJSONProvider
 
 
 def create_app(test_config: dict | None = None, *, services=None, defaults: dict | None = None) -> Flask:
@@ -24,9 +25,9 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.config.from_prefixed_env("BADGES")
     if test_config:
         app.config.from_mapping(test_config)
-    app.json.sort_keys = False
+    app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, headers, manage, openapi, pages, public, vcapi
+    from issuer import api, db, errors, headers, manage, openapi, pages, public, throttle, vcapi
     from issuer.batch import api as batch_api
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.extensions["verifier"] = lambda: verifier
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
+    throttle.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     pages.init_app(app)

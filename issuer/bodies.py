@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
-
 from flask import request
 from marshmallow import Schema, ValidationError
 
+from dataintegrity import strictjson
 from issuer.errors import ApiError, BadRequest, ValidationFailed
-
-# Far above any real credential or API body; deeper nesting is an attack on the parser.
-MAX_JSON_DEPTH = 64
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnsupportedMediaType(ApiError):
@@ -26,27 +19,19 @@ def json_body(*, refuse_nul: bool = True) -> dict:
     :param refuse_nul: refuse a body holding NUL anywhere; a batch checks each of its items instead
         (`refuse_nul_text`), so that one bad item does not sink the others.
     :raise UnsupportedMediaType: not sent as application/json (or a +json type).
-    :raise BadRequest: malformed JSON, too deeply nested, or not an object.
+    :raise BadRequest: not strict JSON (`dataintegrity.strictjson`: malformed_json,
+        json_too_deep), or not an object.
     :raise ValidationFailed: text holding NUL.
     """
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise UnsupportedMediaType("unsupported_media_type", "send the body as application/json")
-    raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError:
-        # Nested deeper than the parser itself can follow: far past MAX_JSON_DEPTH.
-        raise BadRequest("json_too_deep", f"the body nests deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as exc:
-        raise BadRequest("malformed_json", f"the body is not valid JSON: {exc}") from None
+        body = strictjson.loads(request.get_data(cache=True))
+    except strictjson.JsonTextError as error:
+        raise BadRequest(error.code, f"the body is not accepted JSON: {error.message}") from None
     if not isinstance(body, dict):
         raise BadRequest("malformed_json", "the body must be a JSON object")
-    if _depth(body) > MAX_JSON_DEPTH:
-        raise BadRequest("json_too_deep", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
-    if _has_lone_surrogate(body):
-        # Valid JSON escapes (\ud800) but not Unicode text: it cannot be encoded, stored or answered.
-        raise BadRequest("malformed_json", "the body contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
     if refuse_nul:
         refuse_nul_text(body)
     return body
@@ -66,40 +51,6 @@ def load(schema: Schema, body: dict | None = None) -> dict:
         return schema.load(json_body() if body is None else body)
     except ValidationError as error:
         raise ValidationFailed(error.messages) from None
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _depth(value, level: int = 1) -> int:
-    stack = [(value, level)]
-    deepest = level
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            break
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
-
-
-def _has_lone_surrogate(value) -> bool:
-    """Whether a key or string anywhere in `value` holds a surrogate code point (json.loads leaves
-    an escaped one unpaired, and joins a pair into one character)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _fields_with_nul(value, path: str = "") -> list[str]:

@@ -71,4 +71,18 @@ DEFAULTS = {
     "TOKEN_FILE": None,
     # Database connections each process keeps at most (one per thread by default).
     "DATABASE_POOL_SIZE": 32,
+    # Throttling (issuer/throttle.py): limits such as "300 per minute" ("" for none), counted in
+    # memory (per process) or in Redis ("redis://host:6379/0", shared by every worker).
+    "THROTTLE_ENABLED": True,
+    "THROTTLE_STORAGE_URI": "memory://",
+    "THROTTLE_KEY_PREFIX": "badges",
+    "THROTTLE_PUBLIC": "300 per minute",
+    "THROTTLE_API_PER_TOKEN": "1200 per minute",
+    "THROTTLE_API_PER_ADDRESS": "2400 per minute",
+    "THROTTLE_AUTH_FAILURES": "20 per 10 minutes",
+    "THROTTLE_MANAGE_MISSES": "20 per 10 minutes",
+    "THROTTLE_VERIFY_URL": "20 per minute",
+    # Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (0: none,
+    # the client's address is the connection's).
+    "TRUSTED_PROXY_COUNT": 0,
 }

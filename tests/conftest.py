@@ -27,6 +27,10 @@ SHARED_REF = Path(__file__).resolve().parents[2] / "shared" / "ref"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("BADGES_TEST_DATABASE_URL") else [])
 
+# Tests make many requests from one address, so no app they build (or `badges serve` they start)
+# throttles unless it says so: tests of throttling set THROTTLE_ENABLED in their own config.
+os.environ["BADGES_THROTTLE_ENABLED"] = "false"
+
 
 def shared_ref(*parts: str) -> Path:
     """A path in ../shared/ref; CI always has it, so only a local run without it may skip."""

@@ -56,7 +56,8 @@ def exit_code(report: Report) -> int:
 @click.command()
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
-@click.option("--allow-http-loopback", is_flag=True, help="allow plain HTTP to 127.0.0.1 (development)")
+@click.option("--allow-http-loopback", is_flag=True,
+              help="allow plain HTTP to loopback (a local instance): URLs, status lists, did:web on 127.0.0.1")
 @click.option("--no-status", is_flag=True,
               help="do not fetch status lists (offline); the status check is reported as skipped")
 def verify(source: str, as_json: bool, allow_http_loopback: bool, no_status: bool):
@@ -74,5 +75,13 @@ def verify(source: str, as_json: bool, allow_http_loopback: bool, no_status: boo
             click.echo(f"cannot read {source}: {error.strerror or error}", err=True)
             sys.exit(2)
         report = verifier.verify_input(data, filename=None if source == "-" else Path(source).name)
-    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
-    sys.exit(exit_code(report))
+    code = exit_code(report)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif code == 2:
+        # Nothing was read, so no check below the first has anything to say: one line.
+        unread = report.checks[0]
+        click.echo(f"NOT VERIFIED: cannot read {source}: {unread.message} [{unread.code}]")
+    else:
+        click.echo(render(report))
+    sys.exit(code)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import json
 import socket
 import ssl
 import threading
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
+
+from dataintegrity import strictjson
 
 USER_AGENT = "badges-verifier/0.1"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -423,9 +424,9 @@ class Fetcher:
         """The JSON object at `url`. :raise FetchError: it cannot be had or is not a JSON object."""
         document = self.fetch(url, accept="application/json")
         try:
-            value = json.loads(document.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise FetchError(f"{url} did not return JSON") from None
+            value = strictjson.loads(document.body)
+        except strictjson.JsonTextError as error:
+            raise FetchError(f"{url} did not return strict JSON: {error.message}") from None
         if not isinstance(value, dict):
             raise FetchError(f"{url} did not return a JSON object")
         return value

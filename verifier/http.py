@@ -6,13 +6,12 @@ The app that mounts this blueprint puts a `Verifier` factory at app.extensions["
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest as HttpBadRequest
 
 from marshmallow import ValidationError
 
+from dataintegrity import strictjson
 from schemas.verification import VerifyRequestSchema
 from verifier.report import Report
 
@@ -61,9 +60,9 @@ def _json_object() -> dict:
     if not (request.mimetype == "application/json" or (request.mimetype or "").endswith("+json")):
         raise RequestProblem(415, "unsupported_media_type", "send the body as application/json")
     try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError):
-        raise RequestProblem(400, "malformed_json", "the body is not valid JSON") from None
+        body = strictjson.loads(request.get_data(cache=True))
+    except strictjson.JsonTextError as error:
+        raise RequestProblem(400, error.code, f"the body is not accepted JSON: {error.message}") from None
     if not isinstance(body, dict):
         raise RequestProblem(400, "malformed_json", "the body must be a JSON object")
     return body

@@ -7,9 +7,10 @@ client in production, our own app in tests).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from dataintegrity import DataIntegrityError, did_key_document
 
@@ -26,34 +27,60 @@ class DidResolver(Protocol):
     # verification's fetch budget. Resolvers without it are used as they are.
 
 
-def did_web_url(did: str) -> str:
-    """did:web:example.com%3A8443:issuers:x -> https://example.com:8443/issuers/x/did.json"""
+def did_web_url(did: str, *, http_loopback: bool = False) -> str:
+    """did:web:example.com%3A8443:issuers:x -> https://example.com:8443/issuers/x/did.json
+
+    With `http_loopback`, a DID on a loopback host is read over plain http (a local instance,
+    such as `badges serve` on 127.0.0.1:5000, speaks no TLS); every other host stays https.
+    """
     parts = did.split(":")
     if len(parts) < 3 or parts[:2] != ["did", "web"] or not parts[2]:
         raise ResolutionError(f"{did} is not a did:web identifier")
     host = unquote(parts[2])
     path = "/".join(unquote(p) for p in parts[3:])
-    return f"https://{host}/{path}/did.json" if path else f"https://{host}/.well-known/did.json"
+    scheme = "http" if http_loopback and is_loopback_host(host) else "https"
+    return f"{scheme}://{host}/{path}/did.json" if path else f"{scheme}://{host}/.well-known/did.json"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (with an optional port) names this machine: localhost or a loopback address."""
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if name is None:
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Resolver:
     """Resolves did:key offline, and did:web and HTTPS controller documents through `fetch_json`
-    (None: nothing that needs the network resolves)."""
+    (None: nothing that needs the network resolves). `http_loopback`: see `did_web_url`."""
 
-    def __init__(self, fetch_json: Callable[[str], dict] | None = None, *, budgeted: bool = False):
+    def __init__(self, fetch_json: Callable[[str], dict] | None = None, *, budgeted: bool = False,
+                 http_loopback: bool = False):
         self._fetch_json = fetch_json
         self._budgeted = budgeted
+        self._http_loopback = http_loopback
 
     @classmethod
     def through(cls, fetcher) -> Resolver:
         """A resolver fetching through a guarded `verifier.fetcher.Fetcher`; a Verifier holding
-        the same fetcher makes it fetch within each verification's budget (see `bounded`)."""
-        return cls(fetcher.fetch_json, budgeted=True)
+        the same fetcher makes it fetch within each verification's budget (see `bounded`). A
+        fetcher allowed plain http to loopback resolves loopback did:web over http as well."""
+        return cls(fetcher.fetch_json, budgeted=True, http_loopback=fetcher.policy.allow_http_loopback)
 
     def bounded(self, fetch_json: Callable[[str], dict]) -> Resolver:
         """This resolver fetching through one verification's budget, when it was made `through`
         a fetcher; a resolver over a caller's own fetch function is left as it is."""
-        return Resolver(fetch_json, budgeted=True) if self._budgeted else self
+        if not self._budgeted:
+            return self
+        return Resolver(fetch_json, budgeted=True, http_loopback=self._http_loopback)
 
     def resolve(self, did: str) -> dict:
         if did.startswith("did:key:"):
@@ -62,7 +89,7 @@ class Resolver:
             except DataIntegrityError as error:
                 raise ResolutionError(f"{did} is not a valid did:key: {error}") from None
         if did.startswith("did:web:"):
-            return self._fetch_controller(did, did_web_url(did))
+            return self._fetch_controller(did, did_web_url(did, http_loopback=self._http_loopback))
         if did.startswith("https://"):
             # A controller document at an HTTPS URL (e.g. an issuer profile listing its keys).
             return self._fetch_controller(did, did)

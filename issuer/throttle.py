@@ -1,0 +1,140 @@
+"""Throttling: how many requests a client may make, so abuse costs the abuser, not us.
+
+Every limit is configuration (`THROTTLE_*`, see the README) and counts in one storage: memory by
+default (per process), Redis when `THROTTLE_STORAGE_URI` says so (shared by every worker). A
+request is counted by the limits that fit it:
+
+- without a Bearer token (pages, the verify routes, the earner's management page): per address;
+- with one (the API): per token and per address;
+- answered 401 (a missing, wrong or revoked token): per address, much lower, so tokens cannot be
+  guessed; once spent, the address gets 429 before its token is even looked at;
+- a management link that does not exist (a 404 under /manage/): per address, so links cannot be
+  guessed either;
+- a verification by URL (we fetch for the caller): per address, lower than other verifications.
+
+The client's address is the connection's, or with `TRUSTED_PROXY_COUNT` proxies in front, the
+one they put in X-Forwarded-For (werkzeug's ProxyFix trusts exactly that many hops, never more).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from flask import Flask, request
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dataintegrity import strictjson
+from issuer.config import ConfigurationError
+from issuer.errors import problem
+
+VERIFY_ENDPOINTS = {"verifier.verify_api", "verifier.verify_page_post"}
+
+
+LIMIT_KEYS = ("THROTTLE_PUBLIC", "THROTTLE_API_PER_TOKEN", "THROTTLE_API_PER_ADDRESS", "THROTTLE_AUTH_FAILURES",
+              "THROTTLE_MANAGE_MISSES", "THROTTLE_VERIFY_URL")
+
+
+def init_app(app: Flask) -> None:
+    """:raise ConfigurationError: a limit, the proxy count or the storage cannot be used."""
+    config = app.config
+    _check(config)
+    proxies = int(config["TRUSTED_PROXY_COUNT"])
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        enabled=bool(config["THROTTLE_ENABLED"]),
+        storage_uri=config["THROTTLE_STORAGE_URI"],
+        strategy="fixed-window",
+        # A storage that stops answering (Redis down) must not take the service with it.
+        in_memory_fallback_enabled=True,
+        key_prefix=config["THROTTLE_KEY_PREFIX"],
+        application_limits=[
+            ApplicationLimit(config["THROTTLE_PUBLIC"], scope="public", exempt_when=_has_token),
+            ApplicationLimit(config["THROTTLE_API_PER_TOKEN"], scope="api-token", key_function=_token_key,
+                             exempt_when=_has_no_token),
+            ApplicationLimit(config["THROTTLE_API_PER_ADDRESS"], scope="api-address", exempt_when=_has_no_token),
+            # Only a request that sends credentials can guess them.
+            ApplicationLimit(config["THROTTLE_AUTH_FAILURES"], scope="auth-failures",
+                             exempt_when=lambda: "Authorization" not in request.headers,
+                             deduct_when=lambda response: response.status_code == 401),
+            ApplicationLimit(config["THROTTLE_MANAGE_MISSES"], scope="manage-misses",
+                             exempt_when=lambda: not request.path.startswith("/manage/"),
+                             deduct_when=lambda response: response.status_code == 404),
+            ApplicationLimit(config["THROTTLE_VERIFY_URL"], scope="verify-url",
+                             exempt_when=lambda: not _verifies_a_url()),
+        ],
+    )
+    app.extensions["throttle"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def _throttled(error: RateLimitExceeded):
+        limit = limiter.current_limit
+        # The breached limit's window ends at window[0] (a Unix time).
+        wait = max(1, math.ceil(limit.window[0] - time.time())) if limit is not None else 60
+        response = problem(429, "rate_limited", "Too many requests",
+                           f"too many requests (at most {error.description}); try again in {wait} seconds")
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+
+def _check(config) -> None:
+    for key in LIMIT_KEYS:
+        value = config[key]
+        try:
+            if not isinstance(value, str):
+                raise ValueError("not a string")
+            if value.strip():
+                parse_many(value)
+        except ValueError:
+            raise ConfigurationError(f"{key}={value!r} is not a rate limit such as '300 per minute' "
+                                     "(several separated by ';', or empty for none)") from None
+    proxies = config["TRUSTED_PROXY_COUNT"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigurationError(f"TRUSTED_PROXY_COUNT={proxies!r} must be a whole number, 0 or more")
+    storage = config["THROTTLE_STORAGE_URI"]
+    if not isinstance(storage, str) or not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ConfigurationError(f"THROTTLE_STORAGE_URI={storage!r} must be memory:// or a redis:// URL")
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _has_token() -> bool:
+    return _bearer() is not None
+
+
+def _has_no_token() -> bool:
+    return _bearer() is None
+
+
+def _token_key() -> str:
+    # The counter's key never holds the token itself (the storage may be a shared Redis).
+    return hashlib.sha256((_bearer() or "").encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _verifies_a_url() -> bool:
+    """A POST to the verify routes that asks us to fetch a URL (a JSON `url`, or the page's form
+    with only a URL filled in)."""
+    if request.method != "POST" or request.endpoint not in VERIFY_ENDPOINTS:
+        return False
+    if request.mimetype == "application/json" or (request.mimetype or "").endswith("+json"):
+        try:
+            body = strictjson.loads(request.get_data(cache=True))
+        except strictjson.JsonTextError:
+            return False  # refused as a bad body by the route itself
+        return isinstance(body, dict) and "url" in body
+    form = request.form
+    return bool((form.get("url") or "").strip()) and not (form.get("credential") or "").strip() \
+        and not (request.files.get("file") and request.files["file"].filename)
