@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
@@ -128,21 +129,34 @@ def achievement(achievement_id):
 @bp.get("/status/<list_id>")
 def status_list(list_id):
     """A signed BitstringStatusListCredential. Served as stored while unchanged; signed again at
-    the first fetch after a change, or before its validity runs out."""
+    the first fetch after a change, or before its validity runs out. A matching If-None-Match
+    within the freshness of this process's last answer is a 304 without the database (see
+    issuer.statuslists.ServedEtags for why that hides no change longer than Cache-Control allows)."""
+    served = services().served_status_lists
+    now = services().clock()
+    fresh = served.fresh_etag(list_id, now) if request.if_none_match else None
+    if fresh is not None and request.if_none_match.contains_weak(fresh[0]):
+        return _status_list_headers(current_app.response_class(status=304), *fresh)
+    generation = served.generation()
     session = get_session()
     record = session.get(StatusList, list_id) if is_id(list_id) else None
     if record is None:
         raise NotFound("status_list_not_found", f"there is no status list {list_id!r}")
     with transaction(session):
         publication = services().status_lists(session).publication(record)
+    served.served(list_id, publication.etag, now + timedelta(seconds=publication.max_age), generation)
     if request.if_none_match.contains_weak(publication.etag):
         response = current_app.response_class(status=304)
-        response.vary.add("Accept")
     else:
         response = json_ld(publication.document, default="application/vc+ld+json")
-    response.set_etag(publication.etag)
+    return _status_list_headers(response, publication.etag, publication.max_age)
+
+
+def _status_list_headers(response, etag: str, max_age: int):
+    response.vary.add("Accept")
+    response.set_etag(etag)
     response.cache_control.public = True
-    response.cache_control.max_age = publication.max_age
+    response.cache_control.max_age = max_age
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

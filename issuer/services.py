@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.issuance import Issuance
 from issuer.keystore import KeyStore
-from issuer.statuslists import StatusListPolicy, StatusLists
+from issuer.statuslists import ServedEtags, StatusListPolicy, StatusLists
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
 
@@ -29,13 +29,15 @@ class Services:
     urls: Urls
     clock: Clock = utc_now
     status_list_policy: StatusListPolicy = StatusListPolicy()
+    # This process's last answers of GET /status/<id>, so a matching If-None-Match needs no database.
+    served_status_lists: ServedEtags = field(default_factory=ServedEtags)
 
     def keystore(self, session: Session) -> KeyStore:
         return KeyStore(session, self.key_encryption_key)
 
     def status_lists(self, session: Session) -> StatusLists:
         return StatusLists(session, self.keystore(session), document_loader=self.document_loader, urls=self.urls,
-                           clock=self.clock, policy=self.status_list_policy)
+                           clock=self.clock, policy=self.status_list_policy, served=self.served_status_lists)
 
     def issuance(self, session: Session) -> Issuance:
         return Issuance(

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,15 +83,65 @@ class Publication:
     max_age: int
 
 
+class ServedEtags:
+    """What this process last served of each list: its ETag, and until when that answer is fresh.
+    A conditional GET /status/<id> naming that ETag within that time is answered 304 from here,
+    without the database.
+
+    Why this is safe across processes (gunicorn workers, machines): an entry is made from a
+    database read at time t that answered max-age M (at most the list's ttl, never past its
+    validUntil), so it is fresh until t + M, and every 304 from it carries the max-age left until
+    then. It never lets a client keep a version fresh longer than the answer read at t already
+    did. A change committed by another process at time c is seen by every client from c + ttl on
+    at the latest (the version it replaced was read before c), which is what the list's own
+    Cache-Control allows any HTTP cache anyway. A change made by this process drops the lists'
+    entries at once (and again when it commits), so this process never answers a stale 304.
+    """
+
+    def __init__(self, max_lists: int = 4096):
+        self._lock = threading.Lock()
+        self._max_lists = max_lists
+        self._fresh: dict[str, tuple[str, datetime]] = {}
+        # Bumped by every change, so an entry made from a read that a change overtook is not kept.
+        self._generation = 0
+
+    def generation(self) -> int:
+        return self._generation
+
+    def fresh_etag(self, list_id: str, now: datetime) -> tuple[str, int] | None:
+        """(ETag, max-age left in whole seconds) while this process's last answer is fresh."""
+        entry = self._fresh.get(list_id)
+        if entry is None:
+            return None
+        left = int((entry[1] - now).total_seconds())
+        return (entry[0], left) if left > 0 else None
+
+    def served(self, list_id: str, etag: str, fresh_until: datetime, generation: int) -> None:
+        """Record an answer read from the database; `generation` as read before that read."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._fresh) >= self._max_lists and list_id not in self._fresh:
+                self._fresh.clear()
+            self._fresh[list_id] = (etag, fresh_until)
+
+    def forget(self, list_ids) -> None:
+        with self._lock:
+            self._generation += 1
+            for list_id in list_ids:
+                self._fresh.pop(list_id, None)
+
+
 class StatusLists:
     def __init__(self, session: Session, keystore: KeyStore, *, document_loader, urls: Urls,
-                 clock: Callable[[], datetime], policy: StatusListPolicy):
+                 clock: Callable[[], datetime], policy: StatusListPolicy, served: ServedEtags | None = None):
         self._session = session
         self._keystore = keystore
         self._document_loader = document_loader
         self._urls = urls
         self._clock = clock
         self.policy = policy
+        self._served = served
 
     # --- positions ----------------------------------------------------------------------------
 
@@ -248,6 +299,11 @@ class StatusLists:
                 .values(version=StatusList.version + 1, changed_at=self._clock())
                 .execution_options(synchronize_session=False)
             )
+        if self._served is not None:
+            # Now, and again once committed: an answer read meanwhile still showed the old version.
+            changed_ids = [list_id for _purpose, _sequence, list_id in lists]
+            self._served.forget(changed_ids)
+            event.listen(self._session, "after_commit", lambda _session: self._served.forget(changed_ids), once=True)
 
     # --- publishing -------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from issuer.resolver import OwnIssuerResolver, OwnStatusLists
 from verifier import Policy, Verifier
 from verifier.fetcher import Fetcher, FetchPolicy
 from verifier.resolvers import Resolver
+from verifier.statuscache import StatusListCache
 
 
 def build_verifier(config, services) -> Verifier:
@@ -31,4 +32,7 @@ def build_verifier(config, services) -> Verifier:
         ),
         fetcher=fetcher,
         local_documents=OwnStatusLists(services),
+        # Our own lists, and others' we fetch, are verified once per version (each list is signed
+        # again when it changes, and that new version is verified again).
+        status_list_cache=StatusListCache(),
     )

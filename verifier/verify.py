@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from verifier.checks.context import check_context
 from verifier.checks.format import check_format
 from verifier.checks.issuer import check_issuer, issuer_id
@@ -26,7 +28,8 @@ from verifier.forms.jwt import verify_jwt
 from verifier.forms.jwtkeys import did_key_lookup
 from verifier.presentation import check_presentation, credentials_in
 from verifier.report import CheckResult, Report, timestamp
-from verifier.resolvers import DidResolver
+from verifier.resolvers import DidResolver, ResolutionError
+from verifier.statuscache import StatusListCache, content_version
 
 DEFAULT_SKEW = timedelta(minutes=5)
 # A proof set larger than this is an attack on our time (each proof may resolve a DID), not a need.
@@ -69,6 +72,9 @@ class Verifier:
     # None for a URL it does not hold. Asked before anything is fetched, so a service verifies its
     # own credentials without HTTP to itself and sees a status change at once.
     local_documents: Callable[[str], dict | None] | None = None
+    # Status list credentials already verified, by content version (None: each is verified at
+    # every use). Shared by every verification, so it must be (and StatusListCache is) thread-safe.
+    status_list_cache: StatusListCache | None = None
 
     # --- entry points: each is one verification, with its own fetch budget ---------------------
 
@@ -126,11 +132,11 @@ class Verifier:
 
     def _start_with_budget(self):
         if self.fetcher is None:
-            return _Run(self.resolver, self._local_first(_fetch_nothing), None), None
+            return _Run(_ResolvedOnce(self.resolver), self._local_first(_fetch_nothing), None), None
         budget = self.fetcher.budget()
         bounded = getattr(self.resolver, "bounded", None)
         resolver = bounded(budget.fetch_json) if bounded else self.resolver
-        return _Run(resolver, self._local_first(budget.fetch_json), self.fetcher.ttl_for), budget
+        return _Run(_ResolvedOnce(resolver), self._local_first(budget.fetch_json), self.fetcher.ttl_for), budget
 
     def _local_first(self, fetch_json: Callable[[str], dict]) -> Callable[[str], dict]:
         local = self.local_documents
@@ -200,12 +206,35 @@ class Verifier:
             credential's issuer: a list signed by anyone else could unrevoke anything."""
             if issuer_id(list_credential) != issuer:
                 return False, f"it is issued by {issuer_id(list_credential)}, not by the credential's issuer {issuer}"
-            report = self._credential(list_credential, run, check_status=False)
+            report = self._list_report(list_credential, now, run)
             failed = [c for c in report.checks if c.status == "failed"]
             return report.verified, "; ".join(f"{c.check}: {c.message}" for c in failed)
 
         return check_status(credential, fetch_json=run.fetch_json, verify_list_credential=verify_list, now=now,
-                            ttl_for=run.ttl_for)
+                            ttl_for=run.ttl_for, skew=self.policy.max_clock_skew, cache=self.status_list_cache)
+
+    def _list_report(self, list_credential: dict, now: datetime, run: _Run) -> Report:
+        """A status list credential's report (its own status not checked). A version already
+        verified skips what depends on its content alone (format, context, schema, signature) if
+        its issuer still lists the key it verified with; the rest is checked as at every use."""
+        cache = self.status_list_cache
+        proof = list_credential.get("proof")
+        if cache is None or not isinstance(proof, dict):  # proof sets and oddities: checked in full
+            return self._credential(list_credential, run, check_status=False)
+        version = content_version(list_credential)
+        known_key = cache.verified_key(version)
+        if known_key is not None:
+            issuer_result, public_key = check_issuer(list_credential, proof, run.resolver)
+            if issuer_result.status == "passed" and _key_bytes(public_key) == known_key:
+                proof_result = CheckResult.passed("proof", "the signature of this exact list verified before")
+                checks = [issuer_result, proof_result, *self._after_proof(list_credential, now, run, False)]
+                return Report(tuple(checks), now, _summary(list_credential))
+        report = self._credential(list_credential, run, check_status=False)
+        if report.verified:
+            issuer_result, public_key = check_issuer(list_credential, proof, run.resolver)  # resolved once per run
+            if issuer_result.status == "passed" and public_key is not None:
+                cache.remember(version, _key_bytes(public_key))
+        return report
 
     def _proofs(self, credential: dict, now: datetime, run: _Run) -> list[CheckResult]:
         """The `issuer` and `proof` checks, over every proof; the first failure of each is reported."""
@@ -234,6 +263,31 @@ def verify_credential(credential, *, document_loader, resolver: DidResolver, now
                       skew: timedelta = DEFAULT_SKEW) -> Report:
     """One-off verification at a fixed instant (see `Verifier`)."""
     return Verifier(document_loader, resolver, lambda: now, Policy(max_clock_skew=skew)).verify_credential(credential)
+
+
+class _ResolvedOnce:
+    """A resolver for one verification: each DID is resolved once, however many proofs and
+    status lists name it, and every check of the verification sees the same document. Nothing
+    outlives the verification, so a key rotation is seen by the next one."""
+
+    def __init__(self, resolver: DidResolver):
+        self._resolver = resolver
+        self._answers: dict[str, dict | ResolutionError] = {}
+
+    def resolve(self, did: str) -> dict:
+        if did not in self._answers:
+            try:
+                self._answers[did] = self._resolver.resolve(did)
+            except ResolutionError as error:
+                self._answers[did] = error
+        answer = self._answers[did]
+        if isinstance(answer, ResolutionError):
+            raise answer
+        return answer
+
+
+def _key_bytes(public_key) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 def _first_failure(results: list[CheckResult], name: str) -> CheckResult:

@@ -7,17 +7,19 @@ unreachable, invalid, expired, unsupported) fails: an indeterminate status never
 Collaborators are passed in: `fetch_json(url) -> dict` (the guarded fetcher, within the
 verification's budget) and `verify_list_credential(list_credential) -> (ok, reason)`, with which
 the caller checks the list credential's proof, and that it trusts the list's issuer (the spec lets
-it differ from the credential's issuer, so that decision is the caller's).
+it differ from the credential's issuer, so that decision is the caller's). With a
+`StatusListCache`, a verified list's bits are decoded once per content version.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dataintegrity import parse_date_time_stamp
 from verifier.report import CheckResult
+from verifier.statuscache import StatusListCache, content_version
 from verifier.statuslist import StatusListError, bit_at, decode_status_list
 
 CHECK = "status"
@@ -38,11 +40,16 @@ class _Failure(Exception):
 
 def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
                  verify_list_credential: Callable[[dict], tuple[bool, str]], now: datetime,
-                 ttl_for: Callable[[str, float], None] | None = None) -> CheckResult:
+                 ttl_for: Callable[[str, float], None] | None = None, skew: timedelta = timedelta(0),
+                 cache: StatusListCache | None = None) -> CheckResult:
     """Check every status entry; the first failure is the result.
 
     :param ttl_for: optional `(url, seconds)` hook (`Fetcher.ttl_for`) given a list's `ttl`, so
         the list is cached as long as its issuer says.
+    :param skew: clock skew allowed before a list's validFrom. A list is often signed after the
+        verification began (its issuer re-signs it when it changed), so its validFrom may lie a
+        moment past the verifier's `now`; a list is never used past its validUntil, though.
+    :param cache: verified lists' decoded bits, by content version.
     """
     status = credential.get("credentialStatus")
     if status is None:
@@ -54,13 +61,13 @@ def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
     messages = []
     for entry in entries:
         try:
-            messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for))
+            messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache))
         except _Failure as failure:
             return failure.result
     return CheckResult.passed(CHECK, "; ".join(messages))
 
 
-def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for) -> str:
+def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache) -> str:
     if not isinstance(entry, dict):
         raise _Failure("status_entry_invalid", "a credentialStatus entry is not an object")
     entry_type = _types(entry.get("type"))
@@ -95,13 +102,16 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for)
     if purpose not in list_purposes:
         listed = ", ".join(list_purposes) or "nothing"
         raise _Failure("status_purpose_mismatch", f"the entry's purpose is {purpose}, the list at {url} is for {listed}")
-    _check_list_validity(list_credential, url, now)
+    _check_list_validity(list_credential, url, now, skew)
     if ttl_for is not None:
         ttl = subject.get("ttl")
         if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
             ttl_for(url, ttl / 1000)
     try:
-        bits = decode_status_list(subject.get("encodedList"))
+        if cache is None:
+            bits = decode_status_list(subject.get("encodedList"))
+        else:
+            bits = cache.bits(content_version(list_credential), subject.get("encodedList"))
     except StatusListError as error:
         raise _Failure("status_list_invalid", f"the list at {url}: {error}") from None
     try:
@@ -140,7 +150,7 @@ def _load_list(url, fetch_json, verify_list_credential) -> dict:
     return list_credential
 
 
-def _check_list_validity(list_credential: dict, url: str, now: datetime) -> None:
+def _check_list_validity(list_credential: dict, url: str, now: datetime, skew: timedelta) -> None:
     start_field = "validFrom" if "validFrom" in list_credential else "issuanceDate"
     end_field = "validUntil" if "validUntil" in list_credential else "expirationDate"
     bounds = {}
@@ -150,7 +160,7 @@ def _check_list_validity(list_credential: dict, url: str, now: datetime) -> None
             if bounds[name] is None:
                 raise _Failure("status_list_invalid", f"{name} of the status list at {url} is not a date-time")
     start, end = bounds.get(start_field), bounds.get(end_field)
-    if start is not None and now < start:
+    if start is not None and now + skew < start:
         raise _Failure("status_list_expired",
                        f"the status list at {url} is not valid before {list_credential[start_field]}")
     if end is not None and now >= end:
