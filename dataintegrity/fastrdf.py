@@ -38,6 +38,7 @@ from .documentloader import DocumentLoader
 __all__ = ["NotCovered", "to_dataset"]
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDF_TYPE_TERM = {"type": "IRI", "value": RDF_TYPE}  # shared by every rdf:type triple; read only
 
 # pyld's test for an absolute IRI, anchored (as in canonicalize.py): what safe mode accepts
 _ABSOLUTE_IRI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*|_):\S*")
@@ -60,10 +61,15 @@ class NotCovered(Exception):
     """The document uses something this path does not handle; use the reference path."""
 
 
+# what a key is, for the walk
+ID, TYPE, PROPERTY, OTHER = range(4)
+
+
 class _Term(NamedTuple):
     """What the walk needs to know of one key in one active context."""
 
     iri: str | None  # the key expanded as a property (vocab-relative), or a keyword
+    kind: int  # ID, TYPE, PROPERTY (an absolute IRI, as safe mode requires) or OTHER
     scoped: Any  # the term's own @context (property- or type-scoped), or None
     coercion: str | None  # the term's @type
     plain: bool  # its container is none or @set, and it is not a reverse property
@@ -126,8 +132,18 @@ class _Context:
             active = self.active
             definition = active["mappings"].get(key) or {}
             container = definition.get("@container") or []
+            iri = _IRI_EXPANDER._expand_iri(active, key, vocab=True)
+            if iri == "@id":
+                kind = ID
+            elif iri == "@type":
+                kind = TYPE
+            elif isinstance(iri, str) and not iri.startswith(("@", "_:")) and _ABSOLUTE_IRI.fullmatch(iri):
+                kind = PROPERTY
+            else:
+                kind = OTHER
             term = _Term(
-                iri=_IRI_EXPANDER._expand_iri(active, key, vocab=True),
+                iri=iri,
+                kind=kind,
                 scoped=definition.get("@context"),
                 coercion=definition.get("@type"),
                 plain=all(kind == "@set" for kind in container) and not definition.get("reverse"),
@@ -286,9 +302,10 @@ class _Walk:
             context = context.derive(property_scoped, self, propagate=True)
 
         # type-scoped contexts, looked up in the context before any of them applies, in type order
+        keys = sorted(element)
         type_context = context
-        for key in sorted(element):
-            if key != "@context" and context.term(key).iri == "@type":
+        for key in keys:
+            if key != "@context" and context.term(key).kind == TYPE:
                 values = element[key] if isinstance(element[key], list) else [element[key]]
                 for type_ in sorted(value for value in values if isinstance(value, str)):
                     scoped = type_context.term(type_).scoped
@@ -299,18 +316,25 @@ class _Walk:
         types: list[str] = []
         properties: list[tuple[str, list]] = []
         seen_id = False
-        for key in sorted(element):
+        for key in keys:
             if key == "@context":
                 continue
             value = element[key]
             term = context.term(key)
-            iri = term.iri
-            if iri == "@id":
+            kind = term.kind
+            if kind == PROPERTY:
+                term_context = context if term.scoped is None else context.derive(term.scoped, self, propagate=True)
+                if not term.plain or term.coercion == "@json" or not term_context.term(key).plain:
+                    raise NotCovered(f"the term {key!r} has a container, is reversed or is JSON")
+                objects: list[dict] = []
+                self.values(term_context, key, value, objects)
+                properties.append((term.iri, objects))
+            elif kind == ID:
                 if seen_id or not isinstance(value, str):
                     raise NotCovered("a repeated or non-string @id")
                 seen_id = True
                 subject = self.resource(_IRI_EXPANDER._expand_iri(context.active, value, base=None))
-            elif iri == "@type":
+            elif kind == TYPE:
                 for type_ in value if isinstance(value, list) else [value]:
                     if not isinstance(type_, str):
                         raise NotCovered("a type that is not a string")
@@ -318,23 +342,14 @@ class _Walk:
                     if type_iri is None or type_iri.startswith("@"):
                         raise NotCovered("a type that expands to a keyword")
                     types.append(type_iri)
-            elif not isinstance(iri, str) or iri.startswith("@") or iri.startswith("_:") \
-                    or not _ABSOLUTE_IRI.fullmatch(iri):
-                raise NotCovered(f"the key {key!r} is a keyword or not an absolute IRI")
             else:
-                term_context = context if term.scoped is None else context.derive(term.scoped, self, propagate=True)
-                if not term.plain or term.coercion == "@json" or not term_context.term(key).plain:
-                    raise NotCovered(f"the term {key!r} has a container, is reversed or is JSON")
-                objects: list[dict] = []
-                self.values(term_context, key, value, objects)
-                properties.append((iri, objects))
+                raise NotCovered(f"the key {key!r} is a keyword or not an absolute IRI")
 
         if subject is None:
             subject = self.blank_node()
         triples = self.triples
         for type_iri in types:
-            triples.append({"subject": subject, "predicate": {"type": "IRI", "value": RDF_TYPE},
-                            "object": self.resource(type_iri, "a type")})
+            triples.append({"subject": subject, "predicate": _RDF_TYPE_TERM, "object": self.resource(type_iri, "a type")})
         for iri, objects in properties:
             predicate = {"type": "IRI", "value": iri}
             for object_ in objects:
@@ -343,15 +358,15 @@ class _Walk:
 
     def values(self, context: _Context, key: str, value: Any, objects: list[dict]) -> None:
         """Append the RDF objects of property ``key``'s ``value`` (pyld's _expand and _expand_value)."""
-        if value is None:
-            return
-        if isinstance(value, list):
-            for item in value:
+        for item in value if isinstance(value, list) else (value,):
+            if item is None:
+                continue
+            if isinstance(item, dict):
+                objects.append(self.node(context, key, item))
+            elif isinstance(item, list):
                 self.values(context, key, item, objects)
-        elif isinstance(value, dict):
-            objects.append(self.node(context, key, value))
-        else:
-            objects.append(self.literal_or_reference(context, key, value))
+            else:
+                objects.append(self.literal_or_reference(context, key, item))
 
     def literal_or_reference(self, context: _Context, key: str, value: Any) -> dict:
         term = context.term(key)
