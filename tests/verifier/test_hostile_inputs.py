@@ -89,3 +89,9 @@ def test_many_distinct_evidence_entries_verify(verifier):
     evidence = [{"type": ["Evidence"], "name": f"Attempt {i}", "description": "Proctored exam"} for i in range(300)]
     credential = signed_credential(signer, evidence=evidence)
     assert verifier.verify_credential(credential).verified is True
+
+
+def test_a_bomb_under_a_proof_set_is_refused_once(verifier, good):
+    hostile = with_linked(good, bomb(20))
+    hostile["proof"] = [good["proof"]] * 8
+    refused(verifier.verify_credential(hostile), "proof", "canonicalization_limit")
