@@ -164,3 +164,16 @@ def test_embedded_contexts_in_many_objects_are_refused(document_loader):
 
 def test_small_inline_contexts_are_processed(document_loader):
     assert canonicalize(_scoped_on_many_objects(5, 50), document_loader=document_loader).count("\n") == 150
+
+
+def test_a_context_listed_twice_is_refused(document_loader):
+    # each repetition of a large context is processed again (2 ms for Open Badges'), for nothing
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2"] * 2, "id": "urn:x", "type": "VerifiableCredential"}
+    with pytest.raises(CanonicalizationLimitError, match="more than once"):
+        canonicalize(document, document_loader=document_loader)
+
+
+def test_a_long_list_of_inline_contexts_is_refused(document_loader):
+    document = {"@context": [{"@vocab": EX}] + [{"name": EX + "name"}] * 1000, "@id": "urn:x", "name": "x"}
+    with pytest.raises(CanonicalizationLimitError, match="inline contexts"):
+        canonicalize(document, document_loader=document_loader)
