@@ -111,6 +111,13 @@ def scoped_context(credential: dict, terms: int, objects: int) -> dict:
     return hostile
 
 
+def repeated_context(credential: dict, n: int) -> dict:
+    """The last context URL listed n more times: pyld processes each repetition again."""
+    hostile = copy.deepcopy(credential)
+    hostile["@context"] = hostile["@context"] + [hostile["@context"][-1]] * n
+    return hostile
+
+
 def wide(credential: dict, n: int) -> dict:
     hostile = copy.deepcopy(credential)
     hostile["credentialSubject"]["achievement"]["tag"] = [f"tag {i}" for i in range(n)]
@@ -151,6 +158,8 @@ def main() -> int:
          ("proof", "invalid_signature")),
         ("nesting past the limit", nested(credential, deepest + 1, named=True), ANY_MS, ("format", "json_too_deep")),
         ("inline type-scoped context, 3,000 terms x 1,000", scoped_context(credential, 3000, 1000), ANY_MS,
+         ("proof", "canonicalization_limit")),
+        ("Open Badges context listed 5,000 more times", repeated_context(credential, 5000), ANY_MS,
          ("proof", "canonicalization_limit")),
         ("9,000 values in one property", wide(credential, 9000), ANY_MS, ("proof", "invalid_signature")),
         ("1,000 evidence entries", evidence(credential, 1000), ANY_MS, ("proof", "invalid_signature")),
