@@ -102,6 +102,28 @@ def nested(credential: dict, depth: int, *, named: bool) -> dict:
     return hostile
 
 
+def scoped_context(credential: dict, terms: int, objects: int) -> dict:
+    """An inline type-scoped context, which pyld processes afresh for every object of that type."""
+    hostile = copy.deepcopy(credential)
+    scoped = {f"t{i}": f"https://example.org/t{i}" for i in range(terms)}
+    hostile["@context"] = [*hostile["@context"], {"Typed": {"@id": "https://example.org/Typed", "@context": scoped}}]
+    hostile["credentialSubject"]["items"] = [{"type": "Typed", "t0": f"value {i}"} for i in range(objects)]
+    return hostile
+
+
+def repeated_context(credential: dict, n: int) -> dict:
+    """The last context URL listed n more times: pyld processes each repetition again."""
+    hostile = copy.deepcopy(credential)
+    hostile["@context"] = hostile["@context"] + [hostile["@context"][-1]] * n
+    return hostile
+
+
+def wide(credential: dict, n: int) -> dict:
+    hostile = copy.deepcopy(credential)
+    hostile["credentialSubject"]["achievement"]["tag"] = [f"tag {i}" for i in range(n)]
+    return hostile
+
+
 def evidence(credential: dict, n: int, *, identical: bool = False) -> dict:
     hostile = copy.deepcopy(credential)
     hostile["evidence"] = [{"type": ["Evidence"], "name": "Exam attempt" if identical else f"Exam attempt {i}",
@@ -135,6 +157,11 @@ def main() -> int:
         (f"nesting {deepest} deep, named objects", nested(credential, deepest, named=True), ANY_MS,
          ("proof", "invalid_signature")),
         ("nesting past the limit", nested(credential, deepest + 1, named=True), ANY_MS, ("format", "json_too_deep")),
+        ("inline type-scoped context, 3,000 terms x 1,000", scoped_context(credential, 3000, 1000), ANY_MS,
+         ("proof", "canonicalization_limit")),
+        ("Open Badges context listed 5,000 more times", repeated_context(credential, 5000), ANY_MS,
+         ("proof", "canonicalization_limit")),
+        ("9,000 values in one property", wide(credential, 9000), ANY_MS, ("proof", "invalid_signature")),
         ("1,000 evidence entries", evidence(credential, 1000), ANY_MS, ("proof", "invalid_signature")),
         ("1,000 identical evidence entries", evidence(credential, 1000, identical=True), ANY_MS,
          ("proof", "invalid_signature")),

@@ -35,7 +35,8 @@ from .fastrdf import NotCovered, to_dataset
 from .nodemap import create_node_map
 from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset
 
-__all__ = ["DEFAULT_MAX_WORK", "MAX_BLANK_NODE_LABELS", "MAX_DEPTH", "canonicalize", "canonicalize_reference", "expand"]
+__all__ = ["DEFAULT_MAX_WORK", "MAX_BLANK_NODE_LABELS", "MAX_CONTEXT_WORK", "MAX_DEPTH", "canonicalize",
+           "canonicalize_reference", "expand"]
 
 # pyld's expansion and our checks of its result recurse once or more a level; a document deeper than
 # this is refused before any of them runs (the verifier's JSON reader has the same limit).
@@ -45,6 +46,8 @@ MAX_DEPTH = 64
 # expanding a large bomb only to refuse it afterwards: at most this many distinct names, and ten
 # times as many mentions of them.
 MAX_BLANK_NODE_LABELS = 100
+# Processing contexts written into the document, in work units of about a microsecond (see _check_shape).
+MAX_CONTEXT_WORK = 30_000
 
 # pyld's test for an absolute IRI (a scheme, then no whitespace; "_:" blank nodes also match), but
 # anchored with fullmatch: pyld's "$" also accepts a trailing newline.
@@ -101,7 +104,8 @@ def expand(document: dict, *, document_loader: DocumentLoader) -> list:
             or ``@id`` that does not expand to an absolute IRI. The message names it.
         DocumentTooDeepError: the document nests deeper than :data:`MAX_DEPTH` levels.
         CanonicalizationLimitError: it names more than :data:`MAX_BLANK_NODE_LABELS` blank nodes, or
-            mentions them more than ten times as often.
+            mentions them more than ten times as often, or its inline contexts would cost more than
+            :data:`MAX_CONTEXT_WORK` to process.
         DocumentLoaderError: a context URL the loader does not serve.
         InvalidJsonLdError: anything else the JSON-LD processor rejects, and "@"-words that are not
             keywords in an inline context (pyld would only warn and ignore the definition).
@@ -193,27 +197,37 @@ def _to_rdf(processor: jsonld.JsonLdProcessor, expanded: list, options: dict) ->
 
 
 def _check_shape(document: dict) -> None:
-    """Refuse, before any JSON-LD processing, a document nested deeper than :data:`MAX_DEPTH`, or
-    with more than :data:`MAX_BLANK_NODE_LABELS` blank node names ("_:" strings) or ten times as many
-    mentions of them; walked without recursion."""
+    """Refuse, before any JSON-LD processing, a document nested deeper than :data:`MAX_DEPTH`, with
+    more than :data:`MAX_BLANK_NODE_LABELS` blank node names ("_:" strings) or ten times as many
+    mentions of them, or whose inline contexts would cost more than :data:`MAX_CONTEXT_WORK` to
+    apply; walked without recursion."""
     labels: dict[str, int] = {}
-    stack: list[tuple[Any, int]] = [(document, 1)]
+    objects = embedded = context_keys = listed = 0
+    scoped = False  # an inline context defines a context of its own (property- or type-scoped)
+    stack: list[tuple[Any, int, bool]] = [(document, 1, False)]
     while stack:
-        value, depth = stack.pop()
+        value, depth, in_context = stack.pop()
         if isinstance(value, dict):
+            if in_context:
+                context_keys += len(value)
+                scoped = scoped or "@context" in value
+            else:
+                objects += 1
+                embedded += "@context" in value
+                listed += _listed_contexts(value.get("@context"))
             for key in value:
                 if isinstance(key, str) and key.startswith("_:"):
                     labels[key] = labels.get(key, 0) + 1
-            children = value.values()
+            children = [(child, in_context or key == "@context") for key, child in value.items()]
         elif isinstance(value, list):
-            children = value
+            children = [(child, in_context) for child in value]
         else:
             if isinstance(value, str) and value.startswith("_:"):
                 labels[value] = labels.get(value, 0) + 1
             continue
         if depth > MAX_DEPTH:
             raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1, child_in_context) for child, child_in_context in children)
     mentions = sum(labels.values())
     if len(labels) > MAX_BLANK_NODE_LABELS or mentions > 10 * MAX_BLANK_NODE_LABELS:
         raise CanonicalizationLimitError(
@@ -221,6 +235,30 @@ def _check_shape(document: dict) -> None:
             f"{MAX_BLANK_NODE_LABELS} names and {10 * MAX_BLANK_NODE_LABELS} mentions are allowed, as named blank "
             "nodes can form structures too costly to canonicalize (a 'blank node bomb'?); refusing it"
         )
+    # pyld processes an embedded context where it appears, and a scoped one for every object it may
+    # apply to (a type-scoped one on the way in and out), afresh each time: about 100 us a time plus
+    # 10 us an entry (5 type-scoped terms on 1,000 objects took 240 ms, 3,000 terms 34 s).
+    rescoped = 3 * objects if scoped else 0
+    applications = embedded + rescoped
+    context_work = 100 * (applications + listed) + 10 * context_keys * (1 + rescoped)
+    if context_work > MAX_CONTEXT_WORK:
+        raise CanonicalizationLimitError(
+            f"the document's inline contexts ({context_keys} entries) would be processed up to {applications} "
+            f"times, more work than the {MAX_CONTEXT_WORK} units allowed; refusing it"
+        )
+
+
+def _listed_contexts(contexts: Any) -> int:
+    """How many contexts a ``@context`` array lists; one URL listed twice is refused: applying a
+    context again changes nothing but costs as much as the first time (each repetition of the Open
+    Badges context took 2 ms)."""
+    if not isinstance(contexts, list):
+        return 0
+    urls = [url for url in contexts if isinstance(url, str)]
+    if len(set(urls)) < len(urls):
+        repeated = next(url for url in urls if urls.count(url) > 1)
+        raise CanonicalizationLimitError(f"the @context lists {repeated!r:.200} more than once; refusing it")
+    return len(contexts)
 
 
 def _check_iri(value: Any, what: str, *, blank_ok: bool = True) -> None:

@@ -330,10 +330,10 @@ class _Canonicalizer:
         and each related hash computed, and for each permutation tried one, two per node in it
         (its path) and one per 8 labels its issuer copies.
         """
-        related = self._related(node)
-        self._spend(_CALL_UNITS + len(related))
+        relations = self._related(node)
+        self._spend(_CALL_UNITS + len(relations))
         related_by_hash: dict[str, list[str]] = {}
-        for relation, other in related:
+        for relation, other in relations:
             hash_ = self._hash_related(relation + (self._label(other, issuer) or self._hash_first_degree(other)))
             related_by_hash.setdefault(hash_, []).append(other)
 
@@ -386,7 +386,6 @@ class _Canonicalizer:
             issuer = chosen_issuer
         self._spend()
         return self._hash(data_to_hash), issuer
-
 
     def _settled_hash(self, node: str, issuer: _IdentifierIssuer) -> str | None:
         """Hash N-Degree Quads of ``node`` when all its related blank nodes have labels, else None.

@@ -251,6 +251,9 @@ class Verifier:
             issuer_results.append(issuer_result)
             if public_key is None:
                 proof_results.append(CheckResult.skipped("proof", "no key to check the signature with"))
+            elif any(result.status == "failed" for result in proof_results):
+                # the report shows the first failure; canonicalizing again (a bomb, up to 8 times) only costs time
+                continue
             else:
                 proof_results.append(check_proof(
                     credential, proof, public_key, document_loader=self.document_loader, now=now,

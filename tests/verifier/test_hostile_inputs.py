@@ -89,3 +89,17 @@ def test_many_distinct_evidence_entries_verify(verifier):
     evidence = [{"type": ["Evidence"], "name": f"Attempt {i}", "description": "Proctored exam"} for i in range(300)]
     credential = signed_credential(signer, evidence=evidence)
     assert verifier.verify_credential(credential).verified is True
+
+
+def test_a_bomb_under_a_proof_set_is_refused_once(verifier, good):
+    hostile = with_linked(good, bomb(20))
+    hostile["proof"] = [good["proof"]] * 8
+    refused(verifier.verify_credential(hostile), "proof", "canonicalization_limit")
+
+
+def test_a_context_repeated_thousands_of_times_is_refused(verifier, good):
+    hostile = copy.deepcopy(good)
+    hostile["@context"] = hostile["@context"] + [hostile["@context"][-1]] * 5000
+    data = verifier.verify_credential(hostile).to_dict()
+    assert check_of(data, "context")["status"] == "passed"
+    refused(verifier.verify_credential(hostile), "proof", "canonicalization_limit")

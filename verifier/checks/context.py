@@ -16,11 +16,15 @@ def check_context(credential: dict, *, document_loader) -> CheckResult:
     contexts = contexts if isinstance(contexts, list) else [contexts]
     if not contexts or contexts[0] not in VC_CONTEXTS:
         return CheckResult.failed("context", "no_vc_context", "the first @context must be the Verifiable Credentials context")
+    checked = set()
     for context in contexts:
         if isinstance(context, dict):
             continue  # inline definitions are processed (in safe mode) with the document itself
         if not isinstance(context, str):
             return CheckResult.failed("context", "invalid_context", f"@context holds {type(context).__name__}, not a URL or object")
+        if context in checked:
+            continue  # a URL listed again (the proof check refuses that) is not loaded again
+        checked.add(context)
         if not _holds(document_loader, context):
             return CheckResult.failed("context", "unknown_context", f"the context {context} is not one this verifier holds")
     return CheckResult.passed("context", "every context is known")
