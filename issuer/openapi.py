@@ -269,9 +269,10 @@ OPERATIONS = [
               {200: ("The page with the report", HTML),
                400: ("Nothing to verify: the page says so; a broken multipart body: a problem",
                      {**HTML, **_PROBLEM_CONTENT})},
+              # A form field is text whatever it holds: anything that is not a credential is reported so.
               {media_type: {"schema": {"type": "object", "properties": {
-                  "credential": {**_TEXT, "description": "a JSON credential or a JWT, pasted"},
-                  "url": {**_TEXT, "description": "where to fetch the credential"},
+                  "credential": {"description": "a JSON credential or a JWT, pasted"},
+                  "url": {"description": "where to fetch the credential"},
                   "file": _BINARY}}} for media_type in ("multipart/form-data", "application/x-www-form-urlencoded")},
               secured=False),
     # --- the earner's management link (the token in the path is the secret) ------------------------
@@ -302,6 +303,11 @@ OPERATIONS = [
 # What a marshmallow schema checks about the object as a whole, where JSON Schema can say it.
 OBJECT_RULES = {
     "VerifyRequest": {"minProperties": 1, "maxProperties": 1},  # exactly one of credential, jwt, url
+    # An email or a DID (id): exactly one of them given (not null).
+    "Recipient": {"anyOf": [
+        {"required": ["email"], "properties": {"email": {"type": "string"}, "id": {"enum": [None]}}},
+        {"required": ["id"], "properties": {"id": {"type": "string"}, "email": {"enum": [None]}}},
+    ]},
 }
 
 

@@ -69,6 +69,11 @@ def http_url(**kwargs) -> fields.Url:
 EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+\Z")
 
 
+def vocabulary_schema(terms) -> dict:
+    """The same rule in JSON Schema, for the OpenAPI document."""
+    return {"anyOf": [{"enum": list(terms)}, {"pattern": EXTENSION_TERM.pattern}]}
+
+
 def vocabulary(terms, *, error: str):
     """A validator for an Open Badges extensible vocabulary: one of `terms`, or `ext:<name>`."""
     allowed = frozenset(terms)
