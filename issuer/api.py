@@ -248,10 +248,7 @@ def result_answer(outcome):
 @bp.get("/credentials")
 @auth.token_required
 def list_credentials():
-    try:
-        query = ListQuerySchema().load(request.args.to_dict())
-    except ValidationError as error:
-        raise ValidationFailed(error.messages) from None
+    query = _query(ListQuerySchema())
     if query["expiring_within"]:
         now = services().clock()
         statement = (select(Credential).where(expiry.expiring(now, expiry.window_end(now, query["expiring_within"])))
@@ -372,6 +369,8 @@ def revoke_credentials():
 
 
 def _query(schema) -> dict:
+    """The query string through `schema`. An empty text parameter (`?cursor=`) means none; an empty
+    number or duration is not one and is refused, as the OpenAPI document says."""
     try:
         return schema.load(request.args.to_dict())
     except ValidationError as error:

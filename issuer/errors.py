@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_TYPE_PREFIX = "urn:badges:problem:"
 
@@ -106,8 +106,10 @@ def init_app(app: Flask) -> None:
         if error.code == 413:
             detail = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         response = problem(error.code or 500, code, error.name, detail)
-        if error.code == 405 and getattr(error, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        if error.code == 405:
+            # At a fixed path, only its own methods: werkzeug adds those of routes whose variable matches it.
+            methods = _fixed_paths(app).get(request.path) or getattr(error, "valid_methods", None) or ()
+            response.headers["Allow"] = ", ".join(sorted(methods))
         return response
 
     @app.errorhandler(OperationalError)
@@ -122,6 +124,19 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = "30"
         return response
 
+    @app.before_request
+    def _fixed_path_other_method():
+        """A fixed path names one resource: another method on it is 405, not the answer of a route
+        whose variable happens to match it (GET /credentials/issue is not the credential "issue")."""
+        methods = _fixed_paths(app).get(request.path)
+        if methods is None or request.url_rule is None:
+            return None
+        if request.method == "OPTIONS":  # werkzeug's answer would list the variable route's methods too
+            return app.response_class(status=200, headers={"Allow": ", ".join(sorted(methods))})
+        if request.url_rule.arguments:
+            raise MethodNotAllowed(valid_methods=sorted(methods))
+        return None
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
@@ -132,3 +147,15 @@ def database_reason(error: OperationalError | PoolTimeout) -> str:
     """The driver's first line: the reason without the SQL or a traceback."""
     lines = str(getattr(error, "orig", None) or error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def _fixed_paths(app: Flask) -> dict[str, set[str]]:
+    """Paths of the routes without variables, with the methods they answer (HEAD and OPTIONS included)."""
+    paths = app.extensions.get("fixed_paths")
+    if paths is None:
+        paths = {}
+        for rule in app.url_map.iter_rules():
+            if not rule.arguments:
+                paths.setdefault(rule.rule, set()).update(rule.methods or ())
+        app.extensions["fixed_paths"] = paths
+    return paths

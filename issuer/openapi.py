@@ -1,16 +1,23 @@
-"""The OpenAPI 3 document at /api/openapi.json, generated from our marshmallow schemas."""
+"""The OpenAPI 3 document at /api/openapi.json, generated from our marshmallow schemas.
+
+It describes every route we serve, the public pages and documents included, and every answer
+each gives, the problem bodies every route may answer included (400, 405, 413, 415, 429, 503).
+Links say which answer's values feed which request (an achievement's id -> its
+results -> the credential), so a client or a stateful tester can follow them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
+from marshmallow import Schema
 
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
-from schemas.batch import BatchAnswerSchema, BatchCreateSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
@@ -34,124 +41,365 @@ PROBLEM = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 
-# A request body that is not JSON: the image itself.
-IMAGE_BODY = {"content": {
-    "image/png": {"schema": {"type": "string", "format": "binary"}},
-    "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
-}, "description": "the image, at most 512 KiB, each side 64 to 2048 px; an SVG is sanitised"}
+_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_ANY_OBJECT = {"type": "object"}
+_TEXT = {"type": "string"}
+_BINARY = {"type": "string", "format": "binary"}
+HTML = {"text/html": {"schema": _TEXT}}
+JSON_LD = {media_type: {"schema": _ANY_OBJECT} for media_type in ("application/ld+json", "application/vc+ld+json", "application/json")}
+PNG = {"image/png": {"schema": _BINARY}}
+SVG = {"image/svg+xml": {"schema": _BINARY}}
 
-# (method, path, summary, request schema or body, {status: (description, response schema)}, needs token)
+
+def _problem(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": _PROBLEM_CONTENT}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+# Answers any route may give.
+GENERIC_ANSWERS = {
+    400: _problem("The body is not usable JSON (malformed_json, json_too_deep, ...) or the request is malformed"),
+    405: _problem(
+        "The path answers other methods (a fixed path such as /credentials/issue that a template also matches): "
+        "method_not_allowed",
+        {"Allow": {"description": "the methods the path answers", "required": True, "schema": _TEXT}}),
+    413: _problem("The body is larger than MAX_CONTENT_LENGTH (payload_too_large)"),
+    415: _problem("The body is not sent as the type the operation reads (unsupported_media_type)"),
+    429: _problem("Throttled: too many requests from this address or token",
+                  {"Retry-After": {"description": "seconds to wait", "schema": _TEXT}}),
+    503: _problem("The database cannot be reached; try again later"),
+}
+# Answers of the admin API (a Bearer token).
+AUTH_ANSWERS = {
+    401: _problem("No, a malformed, an unknown or a revoked token (token_missing, token_malformed, token_invalid)",
+                  {"WWW-Authenticate": {"description": "Bearer", "required": True, "schema": _TEXT}}),
+    403: _problem("The token is scoped to another issuer, or an instance token is needed (token_scope)"),
+}
+NOT_FOUND = _problem("No such resource (issuer_not_found, achievement_not_found, credential_not_found, ...)")
+INVALID = _problem("Invalid fields (validation_failed), named in errors; or content we cannot use")
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    # {status: (description, marshmallow schema | {media type: {"schema": ...}} | None for no body)}
+    answers: dict
+    # A marshmallow schema (JSON), or {media type: {"schema": ...}}.
+    body: type[Schema] | dict | None = None
+    body_required: bool = True
+    query: type[Schema] | None = None
+    secured: bool = True
+    # {status: {link name: (operation id, {parameter: runtime expression}, request body or None)}}
+    links: dict = field(default_factory=dict)
+
+
+def _from_credential_answer(pointer: str = "/credential_id") -> dict:
+    """Links from an answer naming a credential to what may be done with it."""
+    credential = {"credential_id": f"$response.body#{pointer}"}
+    return {
+        "GetCredential": ("getCredential", credential, None),
+        "RevokeCredential": ("revokeCredential", credential, None),
+        "SuspendCredential": ("suspendCredential", credential, None),
+        "UnsuspendCredential": ("unsuspendCredential", credential, None),
+        "ReissueCredential": ("reissueCredential", credential, None),
+        "CreateManagementLink": ("createManagementLink", credential, None),
+        "GetCredentialPage": ("getCredentialPage", credential, None),
+        "DownloadCredential": ("downloadCredential", credential, None),
+        "GetCredentialQr": ("getCredentialQr", credential, None),
+        "GetBadgePng": ("getBadgePng", credential, None),
+        "GetBadgeSvg": ("getBadgeSvg", credential, None),
+    }
+
+
+_ISSUER = {"slug": "$response.body#/slug"}
+_ACHIEVEMENT = {"achievement_id": "$response.body#/id"}
+_IMAGE = {"image/png": {"schema": _BINARY}, "image/svg+xml": {"schema": _BINARY}}
+
 OPERATIONS = [
-    ("post", "/api/v1/issuers", "Create an issuer (instance token)", IssuerCreateSchema, {201: ("Created", IssuerSchema)}, True),
-    ("get", "/api/v1/issuers/{slug}", "An issuer with its keys", None, {200: ("The issuer", IssuerSchema)}, True),
-    ("patch", "/api/v1/issuers/{slug}", "Change the issuer's sharing settings (default page visibility, LinkedIn organization id)",
-     IssuerUpdateSchema, {200: ("The issuer", IssuerSchema)}, True),
-    ("post", "/api/v1/issuers/{slug}/keys/rotate", "Retire the signing key and make a new one", None, {200: ("The issuer", IssuerSchema)}, True),
-    ("post", "/api/v1/issuers/{slug}/achievements", "Define an achievement and its assessment policy", AchievementCreateSchema, {201: ("Created", AchievementSchema)}, True),
-    ("get", "/api/v1/achievements/{achievement_id}", "An achievement", None, {200: ("The achievement", AchievementSchema)}, True),
-    ("put", "/api/v1/achievements/{achievement_id}/image", "Upload the achievement's image (raw PNG or SVG body)", IMAGE_BODY,
-     {200: ("The achievement", AchievementSchema), 413: ("Larger than 512 KiB (image_too_large)", None),
-      415: ("Neither PNG nor SVG (unsupported_image_type)", None)}, True),
-    ("post", "/api/v1/achievements/{achievement_id}/results", "Record a completed assessment (idempotent on external_id)", ResultCreateSchema,
-     {201: ("Passed: the signed credential", ResultAnswerSchema), 200: ("Failed: why no credential was issued", ResultAnswerSchema)}, True),
-    ("post", "/api/v1/achievements/{achievement_id}/results/batch",
-     "Record up to 1,000 results at once (or a text/csv upload, ?atomic=true): each answered as the single route "
-     "would, in order", BatchCreateSchema,
-     {200: ("One answer per result", BatchAnswerSchema),
-      413: ("More than 1,000 results (batch_too_large)", None),
-      422: ("atomic, and some results were refused (batch_refused); items names each", None)}, True),
-    ("get", "/api/v1/credentials", "Issued credentials, newest first (cursor paging); with expiring_within, "
-     "those about to expire (not revoked, not renewed), soonest first", None, {200: ("A page", CredentialPageSchema)}, True),
-    ("get", "/api/v1/credentials/{credential_id}", "One issued credential", None, {200: ("The credential", CredentialSchema)}, True),
-    ("post", "/api/v1/credentials/{credential_id}/management-link",
-     "A new private management link for the earner; the earlier link stops working", None,
-     {201: ("The link, shown once", ManagementLinkSchema)}, True),
-    ("post", "/api/v1/credentials/{credential_id}/revoke", "Revoke a credential for good (active or suspended)",
-     StatusChangeSchema, {200: ("The credential, revoked", CredentialSchema),
-                          409: ("Revoked already (invalid_transition)", None)}, True),
-    ("post", "/api/v1/credentials/{credential_id}/suspend", "Suspend an active credential", StatusChangeSchema,
-     {200: ("The credential, suspended", CredentialSchema), 409: ("Not active (invalid_transition)", None)}, True),
-    ("post", "/api/v1/credentials/{credential_id}/unsuspend", "Lift the suspension of a credential", StatusChangeSchema,
-     {200: ("The credential, active again", CredentialSchema), 409: ("Not suspended (invalid_transition)", None)}, True),
-    ("post", "/api/v1/credentials/{credential_id}/reissue",
-     "Replace a credential by a corrected one (score, evidence); the old one is revoked as superseded", ReissueSchema,
-     {201: ("The corrected, signed credential", ReissuedSchema),
-      409: ("Revoked (invalid_transition), or not earned from an assessment (reissue_unsupported)", None)}, True),
-    ("post", "/api/v1/credentials/revoke", "Revoke many credentials: all of them, or none when any is refused",
-     BulkRevokeSchema, {200: ("The ids revoked", BulkRevokedSchema),
-                        409: ("Some are revoked already (invalid_transition); errors names them", None)}, True),
-    ("get", "/api/v1/audit", "The audit log of admin actions, newest first (cursor paging; an issuer token sees its issuer's)",
-     None, {200: ("A page", AuditPageSchema)}, True),
-    ("get", "/api/v1/tokens", "API tokens, never their hashes (an issuer token sees its issuer's)", None,
-     {200: ("The tokens", TokenListSchema)}, True),
-    ("post", "/api/v1/tokens", "Create a token, for an issuer or (instance token only) the whole instance", TokenCreateSchema,
-     {201: ("Created: the plain token, shown once", TokenCreatedSchema)}, True),
-    ("post", "/api/v1/tokens/{token_id}/revoke", "Revoke a token; it is refused from its next request on", TokenRevokeSchema,
-     {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked), or the last instance token revoking itself (last_instance_token)", None)}, True),
-    ("post", "/credentials/issue", "W3C VC API: sign a credential whose issuer is one of ours", IssueRequestSchema,
-     {201: ("{verifiableCredential}", None)}, True),
-    ("post", "/api/v1/verify", "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
-     VerifyRequestSchema, {200: ("The report, whether or not it verified", ReportSchema)}, False),
-    ("post", "/credentials/verify", "W3C VC API: verify a credential (422 with the report when it does not verify)",
-     VcApiVerifyRequestSchema, {200: ("Verified: the report", ReportSchema)}, False),
-    ("post", "/presentations/verify", "W3C VC API: verify a presentation's proof (challenge, domain) and its credentials",
-     VcApiPresentationRequestSchema, {200: ("Verified", None)}, False),
+    # --- the admin and integration API (Bearer token) ---------------------------------------
+    Operation("post", "/api/v1/issuers", "createIssuer", "Create an issuer (instance token)",
+              {201: ("Created", IssuerSchema), 409: ("The slug is taken (issuer_exists)", None)}, IssuerCreateSchema,
+              links={201: {"GetIssuer": ("getIssuer", _ISSUER, None), "UpdateIssuer": ("updateIssuer", _ISSUER, None),
+                           "RotateKey": ("rotateKey", _ISSUER, None), "CreateAchievement": ("createAchievement", _ISSUER, None),
+                           "GetIssuerProfile": ("getIssuerProfile", _ISSUER, None),
+                           "GetDidDocument": ("getDidDocument", _ISSUER, None)}}),
+    Operation("get", "/api/v1/issuers/{slug}", "getIssuer", "An issuer with its keys", {200: ("The issuer", IssuerSchema)}),
+    Operation("patch", "/api/v1/issuers/{slug}", "updateIssuer",
+              "Change the issuer's sharing settings (default page visibility, LinkedIn organization id)",
+              {200: ("The issuer", IssuerSchema)}, IssuerUpdateSchema),
+    Operation("post", "/api/v1/issuers/{slug}/keys/rotate", "rotateKey", "Retire the signing key and make a new one",
+              {200: ("The issuer", IssuerSchema),
+               409: ("A did:key issuer cannot rotate (key_rotation_unsupported), or another rotation ran at the same "
+                     "time (concurrent_change)", None)}),
+    Operation("post", "/api/v1/issuers/{slug}/achievements", "createAchievement",
+              "Define an achievement and its assessment policy",
+              {201: ("Created", AchievementSchema)}, AchievementCreateSchema,
+              links={201: {"GetAchievement": ("getAchievement", _ACHIEVEMENT, None),
+                           "RecordResult": ("recordResult", _ACHIEVEMENT, None),
+                           "UploadAchievementImage": ("uploadAchievementImage", _ACHIEVEMENT, None),
+                           "GetAchievementDocument": ("getAchievementDocument", _ACHIEVEMENT, None),
+                           "ListCredentialsOfAchievement": ("listCredentials", {"achievement_id": "$response.body#/id"}, None)}}),
+    Operation("get", "/api/v1/achievements/{achievement_id}", "getAchievement", "An achievement",
+              {200: ("The achievement", AchievementSchema)}),
+    Operation("put", "/api/v1/achievements/{achievement_id}/image", "uploadAchievementImage",
+              "Upload the achievement's image (raw PNG or SVG body, at most 512 KiB, each side 64 to 2048 px; "
+              "an SVG is sanitised)",
+              {200: ("The achievement", AchievementSchema),
+               413: ("Larger than 512 KiB (image_too_large)", None),
+               415: ("Neither PNG nor SVG (unsupported_image_type)", None),
+               422: ("Not readable as its type (image_invalid), or sides out of bounds (image_dimensions)", None)},
+              _IMAGE, links={200: {"GetAchievementImage": ("getAchievementImage", _ACHIEVEMENT, None)}}),
+    Operation("post", "/api/v1/achievements/{achievement_id}/results", "recordResult",
+              "Record a completed assessment (idempotent on external_id)",
+              {201: ("Passed: the signed credential", ResultAnswerSchema),
+               200: ("Failed: why no credential was issued", ResultAnswerSchema),
+               409: ("external_id was used for another achievement of the issuer (external_id_conflict)", None),
+               422: ("Invalid fields, or a score above the achievement's max_score", None)},
+              ResultCreateSchema, links={201: _from_credential_answer()}),
+    Operation("get", "/api/v1/credentials", "listCredentials",
+              "Issued credentials, newest first (cursor paging); with expiring_within, those about to expire "
+              "(not revoked, not renewed), soonest first. An empty cursor, issuer or achievement_id means none; "
+              "an empty limit or expiring_within is refused (422).",
+              {200: ("A page", CredentialPageSchema)}, query=ListQuerySchema),
+    Operation("get", "/api/v1/credentials/{credential_id}", "getCredential", "One issued credential",
+              {200: ("The credential", CredentialSchema)}),
+    Operation("post", "/api/v1/credentials/{credential_id}/management-link", "createManagementLink",
+              "A new private management link for the earner; the earlier link stops working",
+              {201: ("The link, shown once", ManagementLinkSchema)}),
+    Operation("post", "/api/v1/credentials/{credential_id}/revoke", "revokeCredential",
+              "Revoke a credential for good (active or suspended)",
+              {200: ("The credential, revoked", CredentialSchema),
+               409: ("Revoked already (invalid_transition), or it carries no revocation entry (status_unsupported)", None)},
+              StatusChangeSchema),
+    Operation("post", "/api/v1/credentials/{credential_id}/suspend", "suspendCredential", "Suspend an active credential",
+              {200: ("The credential, suspended", CredentialSchema),
+               409: ("Not active (invalid_transition), or it carries no suspension entry (status_unsupported)", None)},
+              StatusChangeSchema),
+    Operation("post", "/api/v1/credentials/{credential_id}/unsuspend", "unsuspendCredential",
+              "Lift the suspension of a credential",
+              {200: ("The credential, active again", CredentialSchema),
+               409: ("Not suspended (invalid_transition), or it carries no suspension entry (status_unsupported)", None)},
+              StatusChangeSchema),
+    Operation("post", "/api/v1/credentials/{credential_id}/reissue", "reissueCredential",
+              "Replace a credential by a corrected one (score, evidence); the old one is revoked as superseded",
+              {201: ("The corrected, signed credential", ReissuedSchema),
+               409: ("Revoked (invalid_transition), not earned from an assessment (reissue_unsupported), expired "
+                     "(credential_expired) or without a revocation entry (status_unsupported)", None),
+               422: ("Invalid fields, or a score outside the achievement's passing and maximum scores", None)},
+              ReissueSchema, links={201: {"GetReissued": ("getCredential", {"credential_id": "$response.body#/credential_id"}, None)}}),
+    Operation("post", "/api/v1/credentials/revoke", "revokeCredentials",
+              "Revoke many credentials: all of them, or none when any is refused",
+              {200: ("The ids revoked", BulkRevokedSchema),
+               409: ("Some cannot be revoked (invalid_transition, status_unsupported); errors names them", None)},
+              BulkRevokeSchema),
+    Operation("get", "/api/v1/audit", "listAudit",
+              "The audit log of admin actions, newest first (cursor paging; an issuer token sees its issuer's). "
+              "An empty issuer means none; an empty limit or cursor is refused (422).",
+              {200: ("A page", AuditPageSchema)}, query=AuditQuerySchema),
+    Operation("get", "/api/v1/tokens", "listTokens", "API tokens, never their hashes (an issuer token sees its issuer's)",
+              {200: ("The tokens", TokenListSchema)}),
+    Operation("post", "/api/v1/tokens", "createToken",
+              "Create a token, for an issuer or (instance token only) the whole instance",
+              {201: ("Created: the plain token, shown once", TokenCreatedSchema)}, TokenCreateSchema,
+              links={201: {"RevokeToken": ("revokeToken", {"token_id": "$response.body#/id"}, None)}}),
+    Operation("post", "/api/v1/tokens/{token_id}/revoke", "revokeToken",
+              "Revoke a token; it is refused from its next request on. The body is optional.",
+              {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked), or the last instance token revoking itself (last_instance_token)", None)},
+              TokenRevokeSchema, body_required=False),
+    # --- verification (no token) -------------------------------------------------------------
+    Operation("post", "/api/v1/verify", "verify",
+              "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
+              {200: ("The report, whether or not it verified", ReportSchema)},
+              {"application/json": {"schema": VerifyRequestSchema},
+               "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                  "properties": {"file": _BINARY}}}},
+              secured=False),
+    # --- W3C VC API ------------------------------------------------------------------------------
+    Operation("post", "/credentials/issue", "issueCredential", "W3C VC API: sign a credential whose issuer is one of ours",
+              {201: ("{verifiableCredential}", {"application/json": {"schema": {
+                  "type": "object", "required": ["verifiableCredential"],
+                  "properties": {"verifiableCredential": _ANY_OBJECT}}}}),
+               422: ("Not ours to sign (unknown_issuer, reserved_id, ...), an unknown context or an undefined term", None)},
+              IssueRequestSchema,
+              links={201: {"VerifyIssued": ("verifyCredential", {}, {
+                  "verifiableCredential": "$response.body#/verifiableCredential"})}}),
+    Operation("post", "/credentials/verify", "verifyCredential",
+              "W3C VC API: verify a credential (422 with the report when it does not verify)",
+              {200: ("Verified: the report", ReportSchema),
+               422: ("Not verified: the failing check's code, and the report", None)},
+              VcApiVerifyRequestSchema, secured=False),
+    Operation("post", "/presentations/verify", "verifyPresentation",
+              "W3C VC API: verify a presentation's proof (challenge, domain) and its credentials",
+              {200: ("Verified", None), 422: ("Not verified (presentation_not_verified), with the results", None)},
+              VcApiPresentationRequestSchema, secured=False),
+    # --- public documents and pages (no token) -------------------------------------------------------
+    Operation("get", "/credentials/{credential_id}", "getCredentialPage",
+              "The credential: its page for browsers (Accept: text/html), the signed JSON-LD otherwise",
+              {200: ("The page or the signed credential", {**HTML, **JSON_LD})}, secured=False),
+    Operation("get", "/credentials/{credential_id}/credential.json", "downloadCredential",
+              "The signed credential as a download", {200: ("The signed credential", JSON_LD)}, secured=False),
+    Operation("get", "/credentials/{credential_id}/qr.svg", "getCredentialQr", "A QR code of the credential page's address",
+              {200: ("The QR code", SVG), 304: ("Not modified", None)}, secured=False),
+    Operation("get", "/credentials/{credential_id}/badge.png", "getBadgePng",
+              "The badge image with the signed credential baked in", {200: ("The baked PNG", PNG), 304: ("Not modified", None)},
+              secured=False),
+    Operation("get", "/credentials/{credential_id}/badge.svg", "getBadgeSvg",
+              "The badge image with the signed credential baked in", {200: ("The baked SVG", SVG), 304: ("Not modified", None)},
+              secured=False),
+    Operation("get", "/issuers/{slug}", "getIssuerProfile",
+              "The issuer's profile: a page for browsers, the JSON-LD Profile otherwise",
+              {200: ("The page or the profile", {**HTML, **JSON_LD})}, secured=False),
+    Operation("get", "/issuers/{slug}/did.json", "getDidDocument",
+              "The DID document of did:web:<host>:issuers:<slug> (404 not_did_web for a did:key issuer)",
+              {200: ("The DID document", {"application/json": {"schema": _ANY_OBJECT}})}, secured=False),
+    Operation("get", "/achievements/{achievement_id}", "getAchievementDocument",
+              "The achievement: a page for browsers, the JSON-LD Achievement otherwise",
+              {200: ("The page or the achievement", {**HTML, **JSON_LD})}, secured=False),
+    Operation("get", "/achievements/{achievement_id}/image", "getAchievementImage", "The achievement's uploaded image",
+              {200: ("The image", _IMAGE), 304: ("Not modified", None)}, secured=False),
+    Operation("get", "/status/{list_id}", "getStatusList", "A signed BitstringStatusListCredential",
+              {200: ("The status list credential", JSON_LD), 304: ("Not modified (If-None-Match)", None)}, secured=False),
+    Operation("get", "/verify", "getVerifyPage", "The verification page", {200: ("The page", HTML)}, secured=False),
+    Operation("post", "/verify", "postVerifyPage", "The verification page's form: a pasted credential, a file or a URL",
+              {200: ("The page with the report", HTML),
+               400: ("Nothing to verify: the page says so; a broken multipart body: a problem",
+                     {**HTML, **_PROBLEM_CONTENT})},
+              # A form field is text whatever it holds: anything that is not a credential is reported so.
+              {media_type: {"schema": {"type": "object", "properties": {
+                  "credential": {"description": "a JSON credential or a JWT, pasted"},
+                  "url": {"description": "where to fetch the credential"},
+                  "file": _BINARY}}} for media_type in ("multipart/form-data", "application/x-www-form-urlencoded")},
+              secured=False),
+    # --- the earner's management link (the token in the path is the secret) ------------------------
+    Operation("get", "/manage/{token}", "getManagePage", "The earner's private page",
+              {200: ("The page", HTML), 404: ("Unknown or replaced link: a page for browsers, a problem otherwise",
+                                              {**HTML, **_PROBLEM_CONTENT})}, secured=False),
+    Operation("post", "/manage/{token}", "saveManageChoices", "Save the earner's display name and page visibility",
+              {303: ("Saved: back to the page", None),
+               403: ("Posted from another site (cross_origin_request)", None),
+               404: ("Unknown or replaced link: a page for browsers, a problem otherwise", {**HTML, **_PROBLEM_CONTENT}),
+               422: ("The page, saying what to correct", HTML)},
+              {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                  "display_name": {**_TEXT, "description": "at most 80 characters, trimmed; empty for none"},
+                  "visibility": {"type": "string", "enum": ["public", "hidden"]}}}}},
+              secured=False),
+    Operation("get", "/manage/{token}/credential.json", "downloadManagedCredential",
+              "The signed credential as a download, also while hidden",
+              {200: ("The signed credential", {"application/ld+json": {"schema": _ANY_OBJECT}})}, secured=False),
+    Operation("get", "/manage/{token}/badge.png", "getManagedBadgePng", "The baked badge PNG, also while hidden",
+              {200: ("The baked PNG", PNG), 304: ("Not modified", None)}, secured=False),
+    Operation("get", "/manage/{token}/badge.svg", "getManagedBadgeSvg", "The baked badge SVG, also while hidden",
+              {200: ("The baked SVG", SVG), 304: ("Not modified", None)}, secured=False),
+    Operation("get", "/api/openapi.json", "getOpenApiDocument", "This document",
+              {200: ("The OpenAPI document", {"application/json": {"schema": _ANY_OBJECT}})}, secured=False),
 ]
 
 
-# Query parameters, for the operations that take them.
-QUERIES = {("get", "/api/v1/credentials"): ListQuerySchema, ("get", "/api/v1/audit"): AuditQuerySchema}
+# What a marshmallow schema checks about the object as a whole, where JSON Schema can say it.
+OBJECT_RULES = {
+    "VerifyRequest": {"minProperties": 1, "maxProperties": 1},  # exactly one of credential, jwt, url
+    # An email or a DID (id): exactly one of them given (not null).
+    "Recipient": {"anyOf": [
+        {"required": ["email"], "properties": {"email": {"type": "string"}, "id": {"enum": [None]}}},
+        {"required": ["id"], "properties": {"id": {"type": "string"}, "email": {"enum": [None]}}},
+    ]},
+}
+
+
+def _path_parameters(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _content(answer) -> dict | None:
+    if answer is None:
+        return None
+    if isinstance(answer, dict):
+        return answer
+    return {"application/json": {"schema": answer}}
+
+
+def _operation(op: Operation) -> dict:
+    operation = {"operationId": op.operation_id, "summary": op.summary, "responses": {}}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _path_parameters(op.path)]
+    if op.query is not None:
+        parameters.append({"in": "query", "schema": op.query})
+    if parameters:
+        operation["parameters"] = parameters
+    if op.body is not None:
+        operation["requestBody"] = {"required": op.body_required, "content": _content(op.body)}
+    responses = operation["responses"]
+    for status, (description, answer) in op.answers.items():
+        content = _PROBLEM_CONTENT if answer is None and status >= 400 else _content(answer)
+        responses[str(status)] = {"description": description, **({"content": content} if content else {})}
+        if status == 303:
+            responses[str(status)]["headers"] = {"Location": {"required": True, "schema": _TEXT}}
+    generic = dict(GENERIC_ANSWERS)
+    if op.secured:
+        generic.update(AUTH_ANSWERS)
+    if _path_parameters(op.path) or op.secured:
+        generic[404] = NOT_FOUND
+    if op.body is not None or op.query is not None or op.secured:
+        generic[422] = INVALID
+    for status, response in sorted(generic.items()):
+        responses.setdefault(str(status), response)
+    for status, links in op.links.items():
+        responses[str(status)]["links"] = {
+            name: {"operationId": target, **({"parameters": parameters} if parameters else {}),
+                   **({"requestBody": body} if body is not None else {})}
+            for name, (target, parameters, body) in links.items()
+        }
+    if op.secured:
+        operation["security"] = [{"bearer": []}]
+    return operation
 
 
 def build_spec() -> dict:
-    spec = APISpec(title="Badges", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    spec = APISpec(title="Badges", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+                   info={"description": __doc__.split("\n\n", 1)[1].strip()})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", PROBLEM)
-    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for method, path, summary, request_schema, responses, secured in OPERATIONS:
-        operation = {"summary": summary, "responses": {}}
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
-        ]
-        if (method, path) in QUERIES:
-            parameters.append({"in": "query", "schema": QUERIES[method, path]})
-        if parameters:
-            operation["parameters"] = parameters
-        if isinstance(request_schema, dict):
-            operation["requestBody"] = {"required": True, **request_schema}
-        elif request_schema is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
-        for status, (description, schema) in responses.items():
-            if status >= 400:
-                operation["responses"][str(status)] = {"description": description, "content": problem_ref}
-                continue
-            schema = schema if schema is not None else {"type": "object"}
-            operation["responses"][str(status)] = {"description": description, "content": {"application/json": {"schema": schema}}}
-        for status, description in ((401, "No or bad token"), (403, "Token scoped to another issuer"),
-                                    (404, "Not found"), (422, "Invalid fields"),
-                                    (503, "The database is unavailable (database_unavailable)")):
-            operation["responses"][str(status)] = {"description": description, "content": problem_ref}
-        if secured:
-            operation["security"] = [{"bearer": []}]
-        spec.path(path=path, operations={method: operation})
-    return spec.to_dict()
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    # An empty text (?cursor=) means none; an empty number or duration is refused.
+                    schema = parameter["schema"]
+                    parameter["allowEmptyValue"] = schema.get("type") == "string" and "format" not in schema
+    for name, rules in OBJECT_RULES.items():
+        document["components"]["schemas"][name].update(rules)
+    return document
 
 
-def _plain_numbers(value):
-    """apispec copies validator bounds as they are, Decimals included; JSON wants numbers."""
+def _portable(value, key: str | None = None):
+    """apispec copies validator bounds and patterns as they are. JSON wants numbers, not Decimals;
+    an OpenAPI pattern is an ECMA-262 regex, which has no \\Z: its $ (without the m flag) is the
+    same end of text."""
     if isinstance(value, dict):
-        return {key: _plain_numbers(item) for key, item in value.items()}
+        return {name: _portable(item, name) for name, item in value.items()}
     if isinstance(value, list):
-        return [_plain_numbers(item) for item in value]
+        return [_portable(item) for item in value]
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if key == "pattern" and isinstance(value, str):
+        return value.replace("\\Z", "$")
     return value
 
 
 @cache
 def _cached_spec() -> dict:
-    return _plain_numbers(build_spec())
+    return _portable(build_spec())
 
 
 @bp.get("/api/openapi.json")

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import MAX_SCORE, Duration, Score, http_url, vocabulary
+from schemas.common import MAX_SCORE, Duration, Score, http_url, vocabulary, vocabulary_schema
 
 # Open Badges 3.0 AchievementType vocabulary; "ext:..." names extend it.
 ACHIEVEMENT_TYPES = (
@@ -34,6 +34,7 @@ class AlignmentSchema(Schema):
     target_type = fields.String(
         load_default=None,
         validate=vocabulary(ALIGNMENT_TARGET_TYPES, error="Use an Open Badges AlignmentTargetType or ext:<name>."),
+        metadata=vocabulary_schema(ALIGNMENT_TARGET_TYPES),
     )
 
 
@@ -47,6 +48,7 @@ class AchievementCreateSchema(Schema):
             validate.Length(max=64),
             vocabulary(ACHIEVEMENT_TYPES, error="Use an Open Badges AchievementType (e.g. Badge, Certification) or ext:<name>."),
         ],
+        metadata=vocabulary_schema(ACHIEVEMENT_TYPES),
     )
     alignments = fields.List(fields.Nested(AlignmentSchema), load_default=list, validate=validate.Length(max=100))
     tags = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=list, validate=validate.Length(max=50))
@@ -68,11 +70,11 @@ class AchievementSchema(Schema):
     name = fields.String()
     description = fields.String()
     criteria = fields.Dict()
-    achievement_type = fields.String()
+    achievement_type = fields.String(allow_none=True)
     alignments = fields.List(fields.Dict())
     tags = fields.List(fields.String())
-    image = fields.String(attribute="image_url")
-    passing_score = fields.Decimal(as_string=True)
-    max_score = fields.Decimal(as_string=True)
-    valid_for = fields.String()
+    image = fields.String(attribute="image_url", allow_none=True)
+    passing_score = Score()
+    max_score = Score()
+    valid_for = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()

@@ -29,5 +29,6 @@ class AuditPageSchema(Schema):
 
 class AuditQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    # Entry ids are 64-bit integers; a larger cursor names none (and no database compares it).
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     issuer = fields.String(load_default=None)

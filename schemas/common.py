@@ -21,6 +21,10 @@ MAX_DURATION = datetime(3000, 1, 1) - _REFERENCE
 class Duration(fields.String):
     """A positive ISO 8601 duration such as P1Y or P6M15D, kept as its text."""
 
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"format": "duration", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if len(text) > 64:
@@ -56,12 +60,18 @@ def _iri_safe(value: str) -> None:
 
 
 def http_url(**kwargs) -> fields.Url:
+    kwargs["metadata"] = {"format": "uri", **kwargs.get("metadata", {})}
     return fields.Url(
         schemes={"http", "https"}, require_tld=False, validate=[validate.Length(max=2048), _iri_safe], **kwargs
     )
 
 
 EXTENSION_TERM = re.compile(r"^ext:[A-Za-z0-9._-]+\Z")
+
+
+def vocabulary_schema(terms) -> dict:
+    """The same rule in JSON Schema, for the OpenAPI document."""
+    return {"anyOf": [{"enum": list(terms)}, {"pattern": EXTENSION_TERM.pattern}]}
 
 
 def vocabulary(terms, *, error: str):
@@ -81,7 +91,8 @@ MAX_SCORE = Decimal("99999999.9999")
 
 class Score(fields.Decimal):
     """A JSON number (a numeric string is refused), exact as a Decimal, at most 4 decimal places
-    and 99999999.9999, because that is what the database stores without rounding."""
+    and 99999999.9999, because that is what the database stores without rounding. Answered as a
+    JSON number too: 70, or 72.5 (a float holds 12 digits exactly)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("validate", validate.Range(min=0, max=MAX_SCORE))
@@ -94,6 +105,12 @@ class Score(fields.Decimal):
         if number.as_tuple().exponent < -4:
             raise ValidationError("Use at most 4 decimal places.")
         return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else float(number)
 
 
 class IssuerSlug(fields.String):

@@ -24,7 +24,7 @@ class CredentialSchema(Schema):
     superseded_by = fields.String(attribute="superseded_by_id", allow_none=True)
     issued_at = fields.AwareDateTime()
     valid_from = fields.AwareDateTime()
-    valid_until = fields.AwareDateTime()
+    valid_until = fields.AwareDateTime(allow_none=True)
     credential = fields.Dict(attribute="document")
 
 

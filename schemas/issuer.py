@@ -58,7 +58,7 @@ class SigningKeySchema(Schema):
     verification_method = fields.String()
     public_key_multibase = fields.String()
     created_at = fields.AwareDateTime()
-    retired_at = fields.AwareDateTime()
+    retired_at = fields.AwareDateTime(allow_none=True)
     active = fields.Boolean()
 
 
@@ -67,8 +67,8 @@ class IssuerSchema(Schema):
     slug = fields.String()
     name = fields.String()
     url = fields.String()
-    email = fields.String()
-    description = fields.String()
+    email = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
     did_method = fields.String()
     profile_url = fields.String()
     did_document_url = fields.String(allow_none=True)

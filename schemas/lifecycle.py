@@ -48,7 +48,8 @@ class BulkRevokeSchema(Schema):
     credential_ids = fields.List(
         fields.String(validate=validate.Length(1, 64)), required=True,
         validate=[validate.Length(1, MAX_BULK_REVOKE), _unique],
-        metadata={"description": f"1 to {MAX_BULK_REVOKE} distinct credential ids; all are revoked or none"},
+        metadata={"description": f"1 to {MAX_BULK_REVOKE} distinct credential ids; all are revoked or none",
+                  "uniqueItems": True},
     )
     reason = reason_field()
 

@@ -3,12 +3,18 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 
+# Any JSON value but null: what is not a credential is reported as one that does not verify.
+NOT_NULL = [{"type": "object"}, {"type": "array", "items": {}}, {"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+
+
 class VerifyRequestSchema(Schema):
     """POST /api/v1/verify as JSON: exactly one of the three."""
 
-    credential = fields.Raw(metadata={"description": "a JSON-LD credential (object) or its JSON text"})
+    credential = fields.Raw(metadata={"description": "a JSON-LD credential (object) or its JSON text",
+                                      "anyOf": NOT_NULL})
     jwt = fields.String(validate=validate.Length(min=1), metadata={"description": "a compact JWS credential"})
-    url = fields.Url(schemes={"http", "https"}, require_tld=False, metadata={"description": "where to fetch the credential"})
+    url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                     metadata={"description": "where to fetch the credential", "format": "uri"})
 
     @validates_schema
     def _exactly_one(self, data, **kwargs):
@@ -31,7 +37,8 @@ class ReportSchema(Schema):
 
 
 class VcApiVerifyRequestSchema(Schema):
-    verifiableCredential = fields.Raw(required=True)
+    verifiableCredential = fields.Raw(required=True, metadata={
+        "description": "the credential (object) or a JWT", "anyOf": [{"type": "object"}, {"type": "string"}]})
     options = fields.Dict(load_default=dict)
 
 

@@ -244,7 +244,8 @@ def test_instance_wide_entries_are_hidden_from_issuer_tokens(api, services, issu
 
 @pytest.mark.parametrize("query, field", [
     ("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"), ("cursor=abc", "cursor"), ("cursor=0", "cursor"),
-    ("nope=1", "nope"),
+    ("nope=1", "nope"), ("cursor=", "cursor"), ("limit=", "limit"),
+    ("cursor=9223372036854775808", "cursor"),  # past 64 bits: no entry has it (and the database cannot compare it)
 ])
 def test_bad_audit_queries(api, query, field):
     assert_problem(api.get(f"/api/v1/audit?{query}"), 422, "validation_failed", fields=[field])

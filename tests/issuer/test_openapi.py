@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -88,6 +89,98 @@ def test_every_admin_route_of_the_app_is_described(app, document):
             if method.lower() not in document["paths"].get(path, {}):
                 missing.append(f"{method} {path}")
     assert missing == []
+
+
+def test_every_route_of_the_app_is_described(app, document):
+    """The public pages and documents, the VC API and the management link too: every route but static files."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            if method.lower() not in document["paths"].get(path, {}):
+                missing.append(f"{method} {path}")
+    assert missing == []
+
+
+def operations(document):
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            if method in METHODS:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_documents_the_generic_answers(document):
+    """Any route may answer these problem bodies: a malformed request, another method at a fixed
+    path the template matches, too large a body, throttling, the database away."""
+    for name, operation in operations(document):
+        for code in ("400", "405", "413", "429", "503"):
+            answer = resolve(document, operation["responses"][code])
+            assert "application/problem+json" in answer["content"], (name, code)
+        assert operation["responses"]["405"]["headers"]["Allow"]["required"] is True, name
+        assert "Retry-After" in operation["responses"]["429"]["headers"], name
+        if "requestBody" in operation:
+            assert "415" in operation["responses"], name
+        if operation.get("security"):
+            assert {"401", "403"} <= set(operation["responses"]), name
+
+
+def test_operations_have_unique_ids_and_links_name_them(document):
+    ids = [operation["operationId"] for _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+    links = {(name, code, link_name): link["operationId"]
+             for name, operation in operations(document)
+             for code, answer in operation["responses"].items()
+             for link_name, link in answer.get("links", {}).items()}
+    assert set(links.values()) <= set(ids)
+    # The stateful path: an issuer -> its achievements -> a result -> the credential and its lifecycle.
+    assert links["POST /api/v1/issuers", "201", "CreateAchievement"] == "createAchievement"
+    assert links["POST /api/v1/issuers/{slug}/achievements", "201", "RecordResult"] == "recordResult"
+    for target in ("getCredential", "revokeCredential", "suspendCredential", "reissueCredential", "getCredentialPage"):
+        assert target in {op for (name, code, _), op in links.items()
+                          if name == "POST /api/v1/achievements/{achievement_id}/results" and code == "201"}
+    assert links["POST /api/v1/tokens", "201", "RevokeToken"] == "revokeToken"
+
+
+def test_query_parameters_say_whether_an_empty_value_means_none(document, api):
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/credentials"]["get"]["parameters"]}
+    assert parameters["cursor"]["allowEmptyValue"] is True and parameters["issuer"]["allowEmptyValue"] is True
+    assert parameters["limit"]["allowEmptyValue"] is False and parameters["expiring_within"]["allowEmptyValue"] is False
+    assert api.get("/api/v1/credentials?cursor=&issuer=").status_code == 200
+    assert api.get("/api/v1/credentials?limit=").status_code == 422
+    audit = {p["name"]: p for p in document["paths"]["/api/v1/audit"]["get"]["parameters"]}
+    assert audit["issuer"]["allowEmptyValue"] is True and audit["cursor"]["allowEmptyValue"] is False
+
+
+def test_scores_are_answered_as_the_numbers_documented(document, api, issuer):
+    from tests.conftest import ACHIEVEMENT
+
+    schema = resolve(document, document["paths"]["/api/v1/achievements/{achievement_id}"]["get"]["responses"]["200"]
+                     ["content"]["application/json"]["schema"])
+    assert schema["properties"]["passing_score"]["type"] == schema["properties"]["max_score"]["type"] == "number"
+    created = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements", json={**ACHIEVEMENT, "passing_score": 72.5})
+    assert created.status_code == 201
+    assert (created.json["passing_score"], created.json["max_score"]) == (72.5, 100)
+    fetched = api.get(f"/api/v1/achievements/{created.json['id']}").json
+    assert (fetched["passing_score"], fetched["max_score"]) == (72.5, 100)
+    assert type(fetched["max_score"]) is int
+
+
+def test_fields_answered_null_are_nullable(document, api, issuer):
+    """An achievement without type, image or validity answers null for them; the document says they may be."""
+    created = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements", json={
+        "name": "N", "description": "D", "criteria": {"narrative": "C"}, "passing_score": 1, "max_score": 2}).json
+    schema = resolve(document, document["paths"]["/api/v1/achievements/{achievement_id}"]["get"]["responses"]["200"]
+                     ["content"]["application/json"]["schema"])
+    nulls = [name for name, value in created.items() if value is None]
+    assert {"achievement_type", "image", "valid_for"} <= set(nulls)
+    assert [name for name in nulls if not schema["properties"][name].get("nullable")] == []
+
+
+def test_patterns_are_portable_regular_expressions(document):
+    """OpenAPI patterns are ECMA-262: Python's \\Z would make validators refuse the document."""
+    assert "\\Z" not in json.dumps(document)
 
 
 def test_every_described_path_exists(app, document):
