@@ -386,3 +386,18 @@ def test_no_secret_reaches_the_logs_in_a_whole_flow(tmp_path, dev):
     assert "/api/v1/tokens" in output
     leaked = [secret for secret in secrets if secret in output]
     assert leaked == []
+
+
+def test_an_access_log_format_with_the_authorization_header_logs_no_token(tmp_path, upgraded):
+    """An operator's own gunicorn format may log request headers: the token still stays out."""
+    token_file = tmp_path / "admin-token"
+    port = free_port()
+    command = [*GUNICORN, "-c", "python:issuer.serving.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
+               "--access-logformat", '%(h)s "%(r)s" %(s)s auth=%({authorization}i)s ref=%(f)s', "wsgi:app"]
+    with running(command, production_env(upgraded, BADGES_TOKEN_FILE=str(token_file)), tmp_path / "server.log",
+                 f"http://127.0.0.1:{port}") as server:
+        token = token_file.read_text().strip()
+        assert call("GET", f"{server.base}/api/v1/tokens", token=token)[0] == 200
+    output = server.output()
+    assert 'auth=Bearer [redacted]' in output
+    assert token not in output
