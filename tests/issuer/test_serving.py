@@ -265,6 +265,16 @@ def test_first_start_without_a_token_file_says_how_to_get_a_token(tmp_path, upgr
     assert token.startswith("bdg_")
 
 
+def test_a_token_file_that_cannot_be_written_creates_nothing(tmp_path):
+    instance = tmp_path / "instance"
+    result = subprocess.run([*BADGES, "serve", "--port", str(free_port()), "--token-file", str(tmp_path / "no" / "t")],
+                            capture_output=True, text=True, env=clean_env(instance), cwd=ROOT, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "Error: the token file cannot be written (nothing was created)")
+    assert Instance(instance, None).query(text("SELECT count(*) FROM issuers")) == [(0,)]
+
+
 def test_wsgi_app_asks_for_the_schema_first(tmp_path):
     result = subprocess.run([*GUNICORN, "-b", f"127.0.0.1:{free_port()}", "wsgi:app"], capture_output=True,
                             text=True, cwd=ROOT, timeout=60, env=clean_env(
