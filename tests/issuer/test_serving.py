@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 
+from issuer import create_app
+from issuer.migrate import upgrade
 from tests.issuer.test_cli import Instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +126,23 @@ def test_serve_runs_gunicorn_with_the_workers_and_threads_asked_for(tmp_path):
     for name in ("badges.sqlite3", "badges.sqlite3-wal", "badges.sqlite3-shm", "key-encryption-key"):
         if (instance / name).exists():
             assert (instance / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def test_instance_folder_and_sqlite_files_are_private(tmp_path):
+    """Created 0700 and 0600 (the database holds earners' emails), also a database outside the folder."""
+    database = tmp_path / "elsewhere.sqlite3"
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{database}",
+                      "BASE_URL": "https://badges.test", "TESTING": True})
+    engine = app.extensions["badges"].sessionmaker.kw["bind"]
+    try:
+        upgrade(engine)  # writes, so SQLite makes its -wal and -shm files
+        modes = {path.name: path.stat().st_mode & 0o777
+                 for path in [tmp_path / "instance", *tmp_path.glob("elsewhere.sqlite3*"),
+                              tmp_path / "instance" / "key-encryption-key"]}
+    finally:
+        engine.dispose()
+    assert modes == {"instance": 0o700, "elsewhere.sqlite3": 0o600, "elsewhere.sqlite3-wal": 0o600,
+                     "elsewhere.sqlite3-shm": 0o600, "key-encryption-key": 0o600}
 
 
 def self_signed(tmp_path) -> tuple[Path, Path]:
