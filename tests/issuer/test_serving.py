@@ -4,6 +4,7 @@ several workers, and logs that never carry a secret."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -153,7 +154,7 @@ def self_signed(tmp_path) -> tuple[Path, Path]:
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                        critical=False)
         .sign(key, hashes.SHA256())
     )
