@@ -1,6 +1,6 @@
 """HTTP throughput of `badges serve` (gunicorn) under a real load generator, wrk.
 
-    python bench/http.py [--seconds 5] [--workers N] [--database-url URL]
+    python bench/http.py [--seconds 5] [--workers N] [--threads N] [--database-url URL]
 
 Needs `wrk` (Debian: `apt-get install -y wrk`). Starts `badges serve` on a fresh instance in a
 temporary folder (SQLite unless --database-url), on the same machine as wrk, issues the typical
@@ -82,7 +82,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(folder: Path, port: int, workers: int | None, database_url: str | None) -> subprocess.Popen:
+def start_server(folder: Path, port: int, workers: int | None, threads: int | None,
+                 database_url: str | None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BADGES_")}
     env.update({"BADGES_INSTANCE_PATH": str(folder / "instance"), "PYTHONPATH": str(ROOT)})
     if database_url:
@@ -93,6 +94,8 @@ def start_server(folder: Path, port: int, workers: int | None, database_url: str
                "--token-file", str(folder / "token")]
     if workers:
         command += ["--workers", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=open(folder / "server.log", "w"))
     deadline = time.monotonic() + 60
@@ -197,6 +200,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of each measured run")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: badges serve's, one per core)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: badges serve's, 32)")
     parser.add_argument("--database-url", help="a PostgreSQL URL instead of the SQLite default")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -206,7 +210,7 @@ def main() -> int:
         folder = Path(tmp)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(folder, port, args.workers, args.database_url)
+        server = start_server(folder, port, args.workers, args.threads, args.database_url)
         try:
             token = (folder / "token").read_text().strip()
             status, _, body = call("POST", f"{base}/api/v1/issuers/default/achievements", token=token, body=ACHIEVEMENT)
@@ -249,7 +253,7 @@ def main() -> int:
             server.wait(timeout=30)
 
     baseline = measured[0]["rate"]
-    print(f"badges serve (gunicorn, {args.workers or 'default'} workers) and wrk on {os.cpu_count()} cores, "
+    print(f"badges serve (gunicorn, workers {args.workers or 'default'}, threads {args.threads or 'default'}) and wrk on {os.cpu_count()} cores, "
           f"{args.seconds:g} s per row, {'PostgreSQL' if args.database_url else 'SQLite'}")
     print(f"| what | clients | req/s | vs baseline | p99 ms | bar | result |")
     print("| --- | ---: | ---: | ---: | ---: | --- | --- |")

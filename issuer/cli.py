@@ -89,7 +89,8 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
 
     given = {"WORKERS": workers, "THREADS": threads, "CERTFILE": certfile, "KEYFILE": keyfile, "TOKEN_FILE": token_file}
     overrides = {key: value for key, value in given.items() if value is not None}
-    scheme = "https" if certfile else "http"
+    # Without BASE_URL, identifiers name this server itself: https when it serves TLS.
+    scheme = "https" if read_config(overrides=overrides).get("CERTFILE") else "http"
     defaults = {
         "BASE_URL": f"{scheme}://{host}:{port}",
         "ENV": DEVELOPMENT if dev or is_loopback(host) else PRODUCTION,
@@ -103,10 +104,13 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
     app = _app(**defaults)
     app.config.from_mapping(overrides)
     services = _services(app)
-    started = first_start(
-        services, default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"],
-        token_file=Path(app.config["TOKEN_FILE"]) if app.config.get("TOKEN_FILE") else None,
-    )
+    try:
+        started = first_start(
+            services, default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"],
+            token_file=Path(app.config["TOKEN_FILE"]) if app.config.get("TOKEN_FILE") else None,
+        )
+    except OSError as error:
+        raise click.ClickException(f"the token file cannot be written (nothing was created): {error}") from None
     if started.issuer is not None:
         click.echo(f"Created issuer {started.issuer.slug!r}: {started.issuer.did}")
     if started.admin_token is not None and app.config.get("TOKEN_FILE"):
@@ -129,14 +133,11 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
 
 
 def _serve_dev(app, host, port, *, certfile, keyfile):
-    import logging
-
     from werkzeug.serving import run_simple
 
     from issuer.serving.logs import install_redaction
 
     install_redaction()
-    logging.getLogger("werkzeug").setLevel(logging.INFO)
     run_simple(host, port, app, threaded=True, ssl_context=(certfile, keyfile) if certfile else None)
 
 

@@ -49,11 +49,15 @@ def served(tmp_path):
             if "Running on" in line or "Instance folder" in line:
                 break
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        # Gunicorn's workers build their app after the first-start output: wait for them.
+        ready_by = time.monotonic() + 60
+        while True:
             try:
                 request(f"{base}/issuers/default")
                 break
             except OSError:
+                if time.monotonic() > ready_by:
+                    raise
                 time.sleep(0.1)
         yield base, lines, instance
     finally:

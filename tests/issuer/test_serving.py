@@ -4,6 +4,7 @@ several workers, and logs that never carry a secret."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -27,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 
+from issuer import create_app
+from issuer.migrate import upgrade
 from tests.issuer.test_cli import Instance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,6 +129,23 @@ def test_serve_runs_gunicorn_with_the_workers_and_threads_asked_for(tmp_path):
             assert (instance / name).stat().st_mode & 0o777 == 0o600, name
 
 
+def test_instance_folder_and_sqlite_files_are_private(tmp_path):
+    """Created 0700 and 0600 (the database holds earners' emails), also a database outside the folder."""
+    database = tmp_path / "elsewhere.sqlite3"
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{database}",
+                      "BASE_URL": "https://badges.test", "TESTING": True})
+    engine = app.extensions["badges"].sessionmaker.kw["bind"]
+    try:
+        upgrade(engine)  # writes, so SQLite makes its -wal and -shm files
+        modes = {path.name: path.stat().st_mode & 0o777
+                 for path in [tmp_path / "instance", *tmp_path.glob("elsewhere.sqlite3*"),
+                              tmp_path / "instance" / "key-encryption-key"]}
+    finally:
+        engine.dispose()
+    assert modes == {"instance": 0o700, "elsewhere.sqlite3": 0o600, "elsewhere.sqlite3-wal": 0o600,
+                     "elsewhere.sqlite3-shm": 0o600, "key-encryption-key": 0o600}
+
+
 def self_signed(tmp_path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -134,7 +154,7 @@ def self_signed(tmp_path) -> tuple[Path, Path]:
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                        critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -265,6 +285,16 @@ def test_first_start_without_a_token_file_says_how_to_get_a_token(tmp_path, upgr
     assert token.startswith("bdg_")
 
 
+def test_a_token_file_that_cannot_be_written_creates_nothing(tmp_path):
+    instance = tmp_path / "instance"
+    result = subprocess.run([*BADGES, "serve", "--port", str(free_port()), "--token-file", str(tmp_path / "no" / "t")],
+                            capture_output=True, text=True, env=clean_env(instance), cwd=ROOT, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "Error: the token file cannot be written (nothing was created)")
+    assert Instance(instance, None).query(text("SELECT count(*) FROM issuers")) == [(0,)]
+
+
 def test_wsgi_app_asks_for_the_schema_first(tmp_path):
     result = subprocess.run([*GUNICORN, "-b", f"127.0.0.1:{free_port()}", "wsgi:app"], capture_output=True,
                             text=True, cwd=ROOT, timeout=60, env=clean_env(
@@ -386,3 +416,18 @@ def test_no_secret_reaches_the_logs_in_a_whole_flow(tmp_path, dev):
     assert "/api/v1/tokens" in output
     leaked = [secret for secret in secrets if secret in output]
     assert leaked == []
+
+
+def test_an_access_log_format_with_the_authorization_header_logs_no_token(tmp_path, upgraded):
+    """An operator's own gunicorn format may log request headers: the token still stays out."""
+    token_file = tmp_path / "admin-token"
+    port = free_port()
+    command = [*GUNICORN, "-c", "python:issuer.serving.gunicorn_conf", "-w", "1", "-b", f"127.0.0.1:{port}",
+               "--access-logformat", '%(h)s "%(r)s" %(s)s auth=%({authorization}i)s ref=%(f)s', "wsgi:app"]
+    with running(command, production_env(upgraded, BADGES_TOKEN_FILE=str(token_file)), tmp_path / "server.log",
+                 f"http://127.0.0.1:{port}") as server:
+        token = token_file.read_text().strip()
+        assert call("GET", f"{server.base}/api/v1/tokens", token=token)[0] == 200
+    output = server.output()
+    assert 'auth=Bearer [redacted]' in output
+    assert token not in output
