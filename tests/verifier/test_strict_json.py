@@ -174,3 +174,13 @@ def test_a_credential_built_by_a_program_is_held_to_the_same_rules(outside_verif
     first = report["checks"][0]
     assert (report["verified"], first["check"], first["code"]) == (False, "format", "unreadable_input")
     json.dumps(report, allow_nan=False)  # and the report itself is strict JSON
+
+
+def test_an_unresolvable_context_iri_is_a_failed_check_not_a_500(client, issued):
+    """Found by the route fuzzing: "" among the contexts made the proof check crash."""
+    spoiled = {**issued, "@context": [issued["@context"][0], "", *issued["@context"][1:]]}
+    response = client.post("/api/v1/verify", json={"credential": spoiled})
+    assert response.status_code == 200
+    report = strict_answer(response)
+    assert report["verified"] is False
+    assert {c["check"]: c["status"] for c in report["checks"]}["proof"] == "failed"
