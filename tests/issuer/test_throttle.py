@@ -170,3 +170,12 @@ def test_bodies_too_large_are_the_routes_to_refuse(throttled, storage):
             assert connection.keys(f"*{prefix}*"), "the counts are in Redis"
         finally:
             connection.close()
+
+
+def test_an_unreachable_redis_does_not_take_the_service_down(services, tmp_path):
+    """Nothing listens on port 1: counting goes on in memory, and nothing answers 5xx."""
+    client = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL,
+                         "THROTTLE_ENABLED": True, "THROTTLE_STORAGE_URI": "redis://127.0.0.1:1/0",
+                         "THROTTLE_PUBLIC": "2 per minute"}, services=services).test_client()
+    assert [get(client, "/verify").status_code for _ in range(2)] == [200, 200]
+    assert_throttled(get(client, "/verify"), "2 per 1 minute")
