@@ -184,3 +184,17 @@ def test_an_unresolvable_context_iri_is_a_failed_check_not_a_500(client, issued)
     report = strict_answer(response)
     assert report["verified"] is False
     assert {c["check"]: c["status"] for c in report["checks"]}["proof"] == "failed"
+
+
+@pytest.mark.parametrize("type_value", [1.5, 7, {"VerifiableCredential": True}, True])
+def test_a_type_that_is_no_string_or_list_is_a_failed_format_not_a_500(client, issued, type_value):
+    """Found by the route fuzzing: `"type": 1.5` made the format checks crash."""
+    response = client.post("/credentials/verify", json={"verifiableCredential": {**issued, "type": type_value}})
+    body = strict_answer(response)
+    assert (response.status_code, body["code"]) == (422, "not_a_credential")
+    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": type_value,
+                    "verifiableCredential": [issued]}
+    response = client.post("/presentations/verify", json={"verifiablePresentation": presentation})
+    body = strict_answer(response)
+    assert response.status_code == 422
+    assert body["presentation"]["checks"][0]["code"] == "not_a_presentation"
