@@ -198,3 +198,13 @@ def test_a_type_that_is_no_string_or_list_is_a_failed_format_not_a_500(client, i
     body = strict_answer(response)
     assert response.status_code == 422
     assert body["presentation"]["checks"][0]["code"] == "not_a_presentation"
+
+
+@pytest.mark.parametrize("member", [{"a": 1}, ["OpenBadgeCredential"], None])
+def test_a_type_list_holding_no_string_is_checked_not_a_500(client, issued, member):
+    """Found by the route fuzzing: an object or a list inside `type` made the schema check crash."""
+    spoiled = {**issued, "type": [*issued["type"], member]}
+    response = client.post("/api/v1/verify", json={"credential": spoiled})
+    assert response.status_code == 200
+    report = strict_answer(response)
+    assert report["verified"] is False and [c["check"] for c in report["checks"]][:3] == ["format", "context", "schema"]
