@@ -124,6 +124,10 @@ def _expand(document: dict, document_loader: DocumentLoader) -> tuple[list, json
         expanded = processor.expand(document, options)
     except jsonld.JsonLdError as error:
         _reraise(error)
+    except ValueError as error:
+        # pyld's IRI resolver raises a bare ValueError for a context IRI it cannot resolve ("" or
+        # relative, with no base): bad input like any other.
+        raise InvalidJsonLdError(f"invalid JSON-LD: {error}") from None
     if dropped:
         # pyld reports None for a term mapped to null and for an unknown "@word" property
         names = ", ".join(repr(term) if term else "a null-mapped or '@'-reserved property" for term in dropped)

@@ -26,6 +26,7 @@ from flask import Flask, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dataintegrity import strictjson
@@ -129,6 +130,15 @@ def _verifies_a_url() -> bool:
     with only a URL filled in)."""
     if request.method != "POST" or request.endpoint not in VERIFY_ENDPOINTS:
         return False
+    try:
+        return _asks_to_fetch()
+    except HTTPException:
+        # A body too large or unreadable is the route's to answer (413, 400); raised here, the
+        # limiter would take it for a storage failure.
+        return False
+
+
+def _asks_to_fetch() -> bool:
     if request.mimetype == "application/json" or (request.mimetype or "").endswith("+json"):
         try:
             body = strictjson.loads(request.get_data(cache=True))

@@ -426,7 +426,7 @@ class Fetcher:
         try:
             value = strictjson.loads(document.body)
         except strictjson.JsonTextError as error:
-            raise FetchError(f"{url} did not return strict JSON: {error.message}") from None
+            raise FetchError(f"{url} did not return JSON: {error.message}") from None
         if not isinstance(value, dict):
             raise FetchError(f"{url} did not return a JSON object")
         return value

@@ -15,7 +15,7 @@ def check_presentation(presentation: dict, *, resolver, document_loader, challen
     contexts = presentation.get("@context")
     first = contexts[0] if isinstance(contexts, list) and contexts else contexts
     types = presentation.get("type")
-    types = [types] if isinstance(types, str) else types or []
+    types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
     if first not in VC_CONTEXTS or "VerifiablePresentation" not in types:
         return [CheckResult.failed("format", "not_a_presentation", "not a VerifiablePresentation with the VC context first")]
     proof = presentation.get("proof")

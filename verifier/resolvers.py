@@ -73,7 +73,9 @@ class Resolver:
         """A resolver fetching through a guarded `verifier.fetcher.Fetcher`; a Verifier holding
         the same fetcher makes it fetch within each verification's budget (see `bounded`). A
         fetcher allowed plain http to loopback resolves loopback did:web over http as well."""
-        return cls(fetcher.fetch_json, budgeted=True, http_loopback=fetcher.policy.allow_http_loopback)
+        # Anything with fetch_json will do; only a guarded Fetcher carries a policy to follow.
+        policy = getattr(fetcher, "policy", None)
+        return cls(fetcher.fetch_json, budgeted=True, http_loopback=bool(getattr(policy, "allow_http_loopback", False)))
 
     def bounded(self, fetch_json: Callable[[str], dict]) -> Resolver:
         """This resolver fetching through one verification's budget, when it was made `through`

@@ -136,3 +136,11 @@ def test_prefix_keyword_is_allowed(credential):
     credential["@context"].append({"ex": {"@id": "https://example.org/ns#", "@prefix": True}})
     credential["ex:extra"] = "value"
     assert "<https://example.org/ns#extra>" in canonicalize(credential, document_loader=bundled_document_loader())
+
+
+@pytest.mark.parametrize("context_iri", ["", "relative/context.json"])
+def test_a_context_iri_with_no_base_is_invalid_json_ld(credential, context_iri):
+    """pyld raises a bare ValueError here; it must reach callers as bad input, not as a crash."""
+    credential["@context"].insert(1, context_iri)
+    with pytest.raises(InvalidJsonLdError, match="invalid JSON-LD"):
+        canonicalize(credential, document_loader=bundled_document_loader())

@@ -146,3 +146,36 @@ def test_verification_by_url_has_its_own_limit(throttled):
 def test_unusable_settings_are_refused_at_start(services, tmp_path, key, value):
     with pytest.raises(ConfigurationError, match=key):
         create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), key: value}, services=services)
+
+
+def test_bodies_too_large_are_the_routes_to_refuse(throttled, storage):
+    """Reading an oversized body to see whether it asks for a URL must not count as a storage
+    failure (which would move the counts from Redis into memory): the route answers 413."""
+    client = throttled(verify_url="2 per minute")
+    huge = b'{"url": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for path, data, content_type in (("/api/v1/verify", huge, "application/json"),
+                                     ("/verify", b"url=" + b"x" * (2 * 1024 * 1024), "application/x-www-form-urlencoded")):
+        response = client.post(path, data=data, content_type=content_type, environ_base={"REMOTE_ADDR": ADDRESS})
+        assert_problem(response, 413, "payload_too_large")
+    by_url = {"url": "https://127.0.0.1/credential.json"}
+    for _ in range(2):
+        assert client.post("/api/v1/verify", json=by_url, environ_base={"REMOTE_ADDR": ADDRESS}).status_code == 200
+    assert_throttled(client.post("/api/v1/verify", json=by_url, environ_base={"REMOTE_ADDR": ADDRESS}), "2 per 1 minute")
+    if storage == REDIS:
+        import redis
+
+        prefix = client.application.config["THROTTLE_KEY_PREFIX"]
+        connection = redis.Redis.from_url(REDIS)
+        try:
+            assert connection.keys(f"*{prefix}*"), "the counts are in Redis"
+        finally:
+            connection.close()
+
+
+def test_an_unreachable_redis_does_not_take_the_service_down(services, tmp_path):
+    """Nothing listens on port 1: counting goes on in memory, and nothing answers 5xx."""
+    client = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL,
+                         "THROTTLE_ENABLED": True, "THROTTLE_STORAGE_URI": "redis://127.0.0.1:1/0",
+                         "THROTTLE_PUBLIC": "2 per minute"}, services=services).test_client()
+    assert [get(client, "/verify").status_code for _ in range(2)] == [200, 200]
+    assert_throttled(get(client, "/verify"), "2 per 1 minute")

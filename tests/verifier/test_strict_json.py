@@ -174,3 +174,37 @@ def test_a_credential_built_by_a_program_is_held_to_the_same_rules(outside_verif
     first = report["checks"][0]
     assert (report["verified"], first["check"], first["code"]) == (False, "format", "unreadable_input")
     json.dumps(report, allow_nan=False)  # and the report itself is strict JSON
+
+
+def test_an_unresolvable_context_iri_is_a_failed_check_not_a_500(client, issued):
+    """Found by the route fuzzing: "" among the contexts made the proof check crash."""
+    spoiled = {**issued, "@context": [issued["@context"][0], "", *issued["@context"][1:]]}
+    response = client.post("/api/v1/verify", json={"credential": spoiled})
+    assert response.status_code == 200
+    report = strict_answer(response)
+    assert report["verified"] is False
+    assert {c["check"]: c["status"] for c in report["checks"]}["proof"] == "failed"
+
+
+@pytest.mark.parametrize("type_value", [1.5, 7, {"VerifiableCredential": True}, True])
+def test_a_type_that_is_no_string_or_list_is_a_failed_format_not_a_500(client, issued, type_value):
+    """Found by the route fuzzing: `"type": 1.5` made the format checks crash."""
+    response = client.post("/credentials/verify", json={"verifiableCredential": {**issued, "type": type_value}})
+    body = strict_answer(response)
+    assert (response.status_code, body["code"]) == (422, "not_a_credential")
+    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": type_value,
+                    "verifiableCredential": [issued]}
+    response = client.post("/presentations/verify", json={"verifiablePresentation": presentation})
+    body = strict_answer(response)
+    assert response.status_code == 422
+    assert body["presentation"]["checks"][0]["code"] == "not_a_presentation"
+
+
+@pytest.mark.parametrize("member", [{"a": 1}, ["OpenBadgeCredential"], None])
+def test_a_type_list_holding_no_string_is_checked_not_a_500(client, issued, member):
+    """Found by the route fuzzing: an object or a list inside `type` made the schema check crash."""
+    spoiled = {**issued, "type": [*issued["type"], member]}
+    response = client.post("/api/v1/verify", json={"credential": spoiled})
+    assert response.status_code == 200
+    report = strict_answer(response)
+    assert report["verified"] is False and [c["check"] for c in report["checks"]][:3] == ["format", "context", "schema"]

@@ -15,7 +15,7 @@ def check_format(credential) -> CheckResult:
     if first not in VC_CONTEXTS:
         return CheckResult.failed("format", "no_vc_context", "the first @context is not the Verifiable Credentials context")
     types = credential.get("type")
-    types = [types] if isinstance(types, str) else types or []
+    types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
     if "VerifiableCredential" not in types:
         return CheckResult.failed("format", "not_a_credential", "type does not include VerifiableCredential")
     if not credential.get("proof"):

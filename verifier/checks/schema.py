@@ -11,9 +11,11 @@ from verifier.report import CheckResult
 OB_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
 
 
-def _types(node) -> list:
+def _types(node) -> list[str]:
+    """The node's type names; anything in `type` that is not a string names no type."""
     value = node.get("type") if isinstance(node, dict) else None
-    return [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [v for v in values if isinstance(v, str)]
 
 
 def _text(value) -> bool:
