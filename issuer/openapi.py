@@ -19,6 +19,7 @@ from marshmallow import Schema
 
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
+from schemas.batch import MAX_BATCH_ITEMS, BatchAnswerSchema, BatchCreateSchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
 from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
@@ -161,6 +162,21 @@ OPERATIONS = [
                409: ("external_id was used for another achievement of the issuer (external_id_conflict)", None),
                422: ("Invalid fields, or a score above the achievement's max_score", None)},
               ResultCreateSchema, links={201: _from_credential_answer()}),
+    Operation("post", "/api/v1/achievements/{achievement_id}/results/batch", "recordResultsBatch",
+              f"Record up to {MAX_BATCH_ITEMS:,} completed assessments at once, each as POST .../results would "
+              "(idempotent on external_id): a JSON body, or a CSV file (text/csv: a header row naming external_id, "
+              "score, completed_at, email or recipient_id, and optionally name, evidence_url, evidence_name, "
+              "evidence_narrative; ?atomic=true for all or nothing)",
+              {200: ("One answer per item, in order: the status and body (or problem) the single route would answer",
+                     BatchAnswerSchema),
+               400: ("The CSV file cannot be read: its encoding, header or quoting, or no rows (csv_invalid); or the "
+                     "body is not usable JSON (malformed_json, json_too_deep, ...)", None),
+               413: (f"More than {MAX_BATCH_ITEMS:,} results or rows (batch_too_large), or a body over 32 MiB "
+                     "(payload_too_large)", None),
+               422: ("Invalid fields (validation_failed); or atomic and some items were refused, so nothing was "
+                     "recorded (batch_refused, its items naming each refused one)", None)},
+              {"application/json": {"schema": BatchCreateSchema},
+               "text/csv": {"schema": {**_TEXT, "description": "one result a row, after a header row"}}}),
     Operation("get", "/api/v1/credentials", "listCredentials",
               "Issued credentials, newest first (cursor paging); with expiring_within, those about to expire "
               "(not revoked, not renewed), soonest first. An empty cursor, issuer or achievement_id means none; "

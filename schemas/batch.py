@@ -1,6 +1,6 @@
 """Many results of one achievement in one request, and the answer per item."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from schemas.result import ResultAnswerSchema
 
@@ -9,7 +9,7 @@ MAX_BATCH_ITEMS = 1000
 
 class BatchCreateSchema(Schema):
     # Each item is checked on its own (as ResultCreateSchema), so one bad item is its own answer.
-    results = fields.List(fields.Raw(), required=True, metadata={
+    results = fields.List(fields.Raw(), required=True, validate=validate.Length(1, MAX_BATCH_ITEMS), metadata={
         "description": f"at most {MAX_BATCH_ITEMS:,} result bodies, each as POST .../results takes"})
     atomic = fields.Boolean(load_default=False, metadata={
         "description": "all or nothing: when any item is refused, nothing is recorded and the 422 names every one"})
