@@ -17,6 +17,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 from marshmallow import Schema
 
+from dataintegrity.strictjson import MAX_SAFE_INTEGER
+
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.batch import MAX_BATCH_ITEMS, BatchAnswerSchema, BatchCreateSchema
@@ -41,6 +43,22 @@ PROBLEM = {
     },
     "required": ["type", "title", "status", "detail", "code"],
 }
+
+# A value of a free-form part of a body (a credential, options, a batch item): JSON as our strict
+# parser reads it (dataintegrity/strictjson.py); an integer beyond it is refused 400 malformed_json.
+JSON_VALUE = {
+    "description": f"any JSON value; integers within +-{MAX_SAFE_INTEGER} (I-JSON), no key twice in an object",
+    "nullable": True,
+    "anyOf": [
+        {"type": "string"}, {"type": "boolean"},
+        # An integer written as one (2**60) is refused beyond the bound, a fraction (1.5e300) is not.
+        {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "number", "not": {"multipleOf": 1}},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+    ],
+}
+_JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 
 _PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _ANY_OBJECT = {"type": "object"}
@@ -380,6 +398,7 @@ def build_spec() -> dict:
                    info={"description": __doc__.split("\n\n", 1)[1].strip()})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", PROBLEM)
+    spec.components.schema("JsonValue", JSON_VALUE)
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
@@ -395,7 +414,44 @@ def build_spec() -> dict:
                     parameter["allowEmptyValue"] = schema.get("type") == "string" and "format" not in schema
     for name, rules in OBJECT_RULES.items():
         document["components"]["schemas"][name].update(rules)
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name != "JsonValue":
+            schemas[name] = _strict_json(schema)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for name, media_type in operation.get("requestBody", {}).get("content", {}).items():
+                if name == "application/json" or name.endswith("+json"):  # a form field is text
+                    media_type["schema"] = _strict_json(media_type["schema"])
     return document
+
+
+def _strict_json(schema: dict) -> dict:
+    """`schema` with its free-form parts (any value, an object of anything) made JsonValue: what
+    the strict parser accepts, so that a generated body is not refused as malformed_json."""
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return schema
+    if schema.get("format") == "binary":
+        return schema
+    free = {key: value for key, value in schema.items() if key not in ("description", "nullable", "default")}
+    if not free:  # a marshmallow Raw: any value (inline, not an allOf: validators expand an allOf's
+        # subschemas whole, which never ends for a recursive one)
+        return {**schema, "nullable": True, "anyOf": JSON_VALUE["anyOf"]}
+    schema = dict(schema)
+    if schema.get("type") == "integer":
+        schema.setdefault("minimum", -MAX_SAFE_INTEGER)
+        schema.setdefault("maximum", MAX_SAFE_INTEGER)
+    if schema.get("type") == "object" and "properties" not in schema and "additionalProperties" not in schema:
+        schema["additionalProperties"] = _JSON_VALUE_REF
+    if "properties" in schema:
+        schema["properties"] = {name: _strict_json(value) for name, value in schema["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = _strict_json(schema[key])
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in schema:
+            schema[key] = [_strict_json(value) for value in schema[key]]
+    return schema
 
 
 def _portable(value, key: str | None = None):
