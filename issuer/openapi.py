@@ -17,8 +17,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 from marshmallow import Schema
 
+from dataintegrity.strictjson import MAX_SAFE_INTEGER
+
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
+from schemas.batch import MAX_BATCH_ITEMS, BatchAnswerSchema, BatchCreateSchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
 from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
@@ -40,6 +43,22 @@ PROBLEM = {
     },
     "required": ["type", "title", "status", "detail", "code"],
 }
+
+# A value of a free-form part of a body (a credential, options, a batch item): JSON as our strict
+# parser reads it (dataintegrity/strictjson.py); an integer beyond it is refused 400 malformed_json.
+JSON_VALUE = {
+    "description": f"any JSON value; integers within +-{MAX_SAFE_INTEGER} (I-JSON), no key twice in an object",
+    "nullable": True,
+    "anyOf": [
+        {"type": "string"}, {"type": "boolean"},
+        # An integer written as one (2**60) is refused beyond the bound, a fraction (1.5e300) is not.
+        {"type": "integer", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "number", "not": {"multipleOf": 1}},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+    ],
+}
+_JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 
 _PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _ANY_OBJECT = {"type": "object"}
@@ -161,6 +180,21 @@ OPERATIONS = [
                409: ("external_id was used for another achievement of the issuer (external_id_conflict)", None),
                422: ("Invalid fields, or a score above the achievement's max_score", None)},
               ResultCreateSchema, links={201: _from_credential_answer()}),
+    Operation("post", "/api/v1/achievements/{achievement_id}/results/batch", "recordResultsBatch",
+              f"Record up to {MAX_BATCH_ITEMS:,} completed assessments at once, each as POST .../results would "
+              "(idempotent on external_id): a JSON body, or a CSV file (text/csv: a header row naming external_id, "
+              "score, completed_at, email or recipient_id, and optionally name, evidence_url, evidence_name, "
+              "evidence_narrative; ?atomic=true for all or nothing)",
+              {200: ("One answer per item, in order: the status and body (or problem) the single route would answer",
+                     BatchAnswerSchema),
+               400: ("The CSV file cannot be read: its encoding, header or quoting, or no rows (csv_invalid); or the "
+                     "body is not usable JSON (malformed_json, json_too_deep, ...)", None),
+               413: (f"More than {MAX_BATCH_ITEMS:,} results or rows (batch_too_large), or a body over 32 MiB "
+                     "(payload_too_large)", None),
+               422: ("Invalid fields (validation_failed); or atomic and some items were refused, so nothing was "
+                     "recorded (batch_refused, its items naming each refused one)", None)},
+              {"application/json": {"schema": BatchCreateSchema},
+               "text/csv": {"schema": {**_TEXT, "description": "one result a row, after a header row"}}}),
     Operation("get", "/api/v1/credentials", "listCredentials",
               "Issued credentials, newest first (cursor paging); with expiring_within, those about to expire "
               "(not revoked, not renewed), soonest first. An empty cursor, issuer or achievement_id means none; "
@@ -364,6 +398,7 @@ def build_spec() -> dict:
                    info={"description": __doc__.split("\n\n", 1)[1].strip()})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", PROBLEM)
+    spec.components.schema("JsonValue", JSON_VALUE)
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
@@ -379,7 +414,44 @@ def build_spec() -> dict:
                     parameter["allowEmptyValue"] = schema.get("type") == "string" and "format" not in schema
     for name, rules in OBJECT_RULES.items():
         document["components"]["schemas"][name].update(rules)
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if name != "JsonValue":
+            schemas[name] = _strict_json(schema)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for name, media_type in operation.get("requestBody", {}).get("content", {}).items():
+                if name == "application/json" or name.endswith("+json"):  # a form field is text
+                    media_type["schema"] = _strict_json(media_type["schema"])
     return document
+
+
+def _strict_json(schema: dict) -> dict:
+    """`schema` with its free-form parts (any value, an object of anything) made JsonValue: what
+    the strict parser accepts, so that a generated body is not refused as malformed_json."""
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return schema
+    if schema.get("format") == "binary":
+        return schema
+    free = {key: value for key, value in schema.items() if key not in ("description", "nullable", "default")}
+    if not free:  # a marshmallow Raw: any value (inline, not an allOf: validators expand an allOf's
+        # subschemas whole, which never ends for a recursive one)
+        return {**schema, "nullable": True, "anyOf": JSON_VALUE["anyOf"]}
+    schema = dict(schema)
+    if schema.get("type") == "integer":
+        schema.setdefault("minimum", -MAX_SAFE_INTEGER)
+        schema.setdefault("maximum", MAX_SAFE_INTEGER)
+    if schema.get("type") == "object" and "properties" not in schema and "additionalProperties" not in schema:
+        schema["additionalProperties"] = _JSON_VALUE_REF
+    if "properties" in schema:
+        schema["properties"] = {name: _strict_json(value) for name, value in schema["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            schema[key] = _strict_json(schema[key])
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in schema:
+            schema[key] = [_strict_json(value) for value in schema[key]]
+    return schema
 
 
 def _portable(value, key: str | None = None):

@@ -34,7 +34,7 @@ def live(services, tmp_path):
         live_services = dataclasses.replace(services, urls=Urls(server.base_url))
         # Thousands of requests from one address and token: no throttling (Flask-Limiter's switch).
         app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": server.base_url,
-                          "RATELIMIT_ENABLED": False}, services=live_services)
+                          "THROTTLE_ENABLED": False}, services=live_services)
         server.start(app)
         with live_services.sessionmaker() as session, transaction(session):
             token, plain = create_token(session, issuer=None, label="schemathesis", now=live_services.clock())
