@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     errors.init_app(app)
     app.register_blueprint(api.bp)
     pages.init_app(app)
-    app.register_blueprint(public.bp)
+    public.init_app(app)
     app.register_blueprint(manage.bp)
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)
