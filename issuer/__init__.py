@@ -42,7 +42,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     pages.init_app(app)
-    app.register_blueprint(public.bp)
+    public.init_app(app)
     app.register_blueprint(manage.bp)
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)

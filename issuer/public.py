@@ -6,6 +6,7 @@ import hashlib
 from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.http import parse_etags, quote_etag
 from sqlalchemy import select
 
 from issuer import badges, pages
@@ -129,14 +130,10 @@ def achievement(achievement_id):
 @bp.get("/status/<list_id>")
 def status_list(list_id):
     """A signed BitstringStatusListCredential. Served as stored while unchanged; signed again at
-    the first fetch after a change, or before its validity runs out. A matching If-None-Match
-    within the freshness of this process's last answer is a 304 without the database (see
-    issuer.statuslists.ServedEtags for why that hides no change longer than Cache-Control allows)."""
+    the first fetch after a change, or before its validity runs out. Each answer is remembered, so
+    that `NotModified` answers a matching If-None-Match while it is fresh."""
     served = services().served_status_lists
     now = services().clock()
-    fresh = served.fresh_etag(list_id, now) if request.if_none_match else None
-    if fresh is not None and request.if_none_match.contains_weak(fresh[0]):
-        return _status_list_headers(current_app.response_class(status=304), *fresh)
     generation = served.generation()
     session = get_session()
     record = session.get(StatusList, list_id) if is_id(list_id) else None
@@ -153,12 +150,43 @@ def status_list(list_id):
 
 
 def _status_list_headers(response, etag: str, max_age: int):
-    response.vary.add("Accept")
-    response.set_etag(etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    response.headers["Access-Control-Allow-Origin"] = "*"
+    for name, value in status_list_headers(etag, max_age):
+        response.headers[name] = value
     return response
+
+
+def status_list_headers(etag: str, max_age: int) -> list[tuple[str, str]]:
+    return [("ETag", quote_etag(etag)), ("Cache-Control", f"public, max-age={max_age}"), ("Vary", "Accept"),
+            ("Access-Control-Allow-Origin", "*")]
+
+
+class NotModified:
+    """WSGI middleware in front of the app: GET (or HEAD) /status/<id> whose If-None-Match names the
+    ETag this process last served for that list, while that answer is fresh, is answered 304 here,
+    without the database and without Flask's request machinery (it is the most frequent request a
+    verifier elsewhere makes, every `ttl`). Why this never hides a change longer than the list's
+    Cache-Control allows: see `issuer.statuslists.ServedEtags`. Everything else goes to the app."""
+
+    PREFIX = "/status/"
+
+    def __init__(self, wsgi_app, services):
+        self._app = wsgi_app
+        self._services = services
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and path.startswith(self.PREFIX) and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            fresh = self._services.served_status_lists.fresh_etag(path[len(self.PREFIX):], self._services.clock())
+            if fresh is not None and parse_etags(if_none_match).contains_weak(fresh[0]):
+                start_response("304 NOT MODIFIED", status_list_headers(*fresh))
+                return []
+        return self._app(environ, start_response)
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    app.wsgi_app = NotModified(app.wsgi_app, app.extensions["badges"])
 
 
 # --- images ------------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ class Verifier:
     # own credentials without HTTP to itself and sees a status change at once.
     local_documents: Callable[[str], dict | None] | None = None
     # Status list credentials already verified, by content version (None: each is verified at
-    # every use). Shared by every verification, so it must be (and StatusListCache is) thread-safe.
+    # every use). Shared by every verification, so it must be (and StatusListCache is) thread-safe;
+    # one cache per document loader (what it skipped checking was checked with this verifier's).
     status_list_cache: StatusListCache | None = None
 
     # --- entry points: each is one verification, with its own fetch budget ---------------------
