@@ -29,6 +29,7 @@ BENCHES = [
     "sign",
     "verify",
     "status",
+    "hostile",
 ]
 
 # A script run as a whole gets at most this long.

@@ -1,6 +1,6 @@
 """HTTP throughput of `badges serve` (gunicorn) under a real load generator, wrk.
 
-    python bench/http.py [--seconds 5] [--workers N] [--threads N] [--database-url URL]
+    python bench/http_load.py [--seconds 5] [--workers N] [--threads N] [--database-url URL]
 
 Needs `wrk` (Debian: `apt-get install -y wrk`). Starts `badges serve` on a fresh instance in a
 temporary folder (SQLite unless --database-url), on the same machine as wrk, issues the typical
@@ -23,24 +23,19 @@ its row, and so does a verification answered with anything but `"verified":true`
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-
-# This file is named http.py: keep its folder off the import path, or it would stand in for the
-# standard library's http package.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -111,7 +106,7 @@ def start_server(folder: Path, port: int, workers: int | None, threads: int | No
 
 # wrk counts answers that are not 2xx or 3xx; this counts answers of another status than the one
 # expected (a 404 baseline, a 304) or without an expected text (a verification that did not
-# verify), and prints the count for bench/http.py.
+# verify), and prints the count for bench/http_load.py.
 LUA = """
 expected = %(expected)d
 unexpected = 0
