@@ -127,6 +127,11 @@ def main() -> int:
             database.drop()
 
 
+def show(what: str, value: str, note: str) -> None:
+    """One row of the table, printed as soon as it is measured."""
+    print(f"{what:<44}  {value:<40} {note}", flush=True)
+
+
 def run(options, app, services, base_url: str, dialect: str) -> int:
     with services.sessionmaker() as session, transaction(session):
         _, token = create_token(session, issuer=None, label="bench", now=services.clock())
@@ -137,19 +142,24 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
     assert status == 201, achievement
     results_url = f"{base_url}/api/v1/achievements/{achievement['id']}/results"
 
-    # Baseline: signing one credential of this cohort, alone.
+    # Baseline: signing one credential of this cohort, alone; sampled before and after the batches,
+    # since on a shared machine the load changes while they run.
     first = post(f"{results_url}/batch", token, {"results": [result("warm-up", -1)]})[1]["items"][0]["credential"]
     unsigned = {k: v for k, v in first.items() if k != "proof"}
     with services.sessionmaker() as session:
-        issuer = session.scalar(select(Issuer))
         keystore = services.keystore(session)
-        signer = keystore.signer(keystore.active_key(issuer))
+        signer = keystore.signer(keystore.active_key(session.scalar(select(Issuer))))
+
+    def sign_samples(n: int) -> list[float]:
         samples = []
-        for _ in range(100):
-            start = time.perf_counter()
+        for _ in range(n):
+            began = time.perf_counter()
             add_proof(unsigned, signer=signer, created=services.clock(), document_loader=services.document_loader)
-            samples.append(time.perf_counter() - start)
-    sign_seconds = statistics.median(samples)
+            samples.append(time.perf_counter() - began)
+        return samples
+
+    samples = sign_samples(50)
+    show("database", dialect, "")
 
     # The cohort, in batches.
     start = time.perf_counter()
@@ -165,6 +175,15 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
         issued.extend(item["credential_id"] for item in answer["items"] if item["status"] == 201)
     batch_seconds = time.perf_counter() - start
     batch_rate = options.results / batch_seconds
+    sign_seconds = statistics.median(samples + sign_samples(50))
+    show("sign one credential alone (baseline)", f"{sign_seconds * 1000:.2f} ms", "median, before and after")
+    share = sign_seconds * options.results / batch_seconds
+    show(f"batch: {options.results:,} results in batches of {options.batch:,}",
+         f"{batch_rate:.0f} credentials/s ({batch_seconds:.1f} s)", f"bar {BATCH_BAR:.0f}/s")
+    show("  of which signing", f"{share:.0%}", f"{batch_rate / (1 - share):.0f}/s without it" if share < 1 else
+         "(the load changed meanwhile; run again)")
+    show("  per credential", f"{batch_seconds / options.results * 1000:.2f} ms",
+         f"{batch_seconds / options.results / sign_seconds:.2f}x one signature")
 
     # Single results, 8 clients.
     latencies: list[float] = []
@@ -187,6 +206,8 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
     single_seconds = time.perf_counter() - start
     single_rate = len(latencies) / single_seconds
     single_p99 = sorted(latencies)[max(0, int(len(latencies) * 0.99) - 1)]
+    show(f"single POST .../results, {SINGLE_CLIENTS} clients", f"{single_rate:.0f}/s, p99 {single_p99 * 1000:.0f} ms",
+         f"bars {SINGLE_BAR:.0f}/s, {SINGLE_P99_BAR * 1000:.0f} ms")
 
     # The cohort afterwards.
     problems = []
@@ -216,24 +237,9 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
         if failed:
             problems.append(f"{failed} of {len(issued)} credentials do not verify")
 
-    share = sign_seconds * options.results / batch_seconds
-    rows = [
-        ("database", dialect, ""),
-        ("sign one credential alone (baseline)", f"{sign_seconds * 1000:.2f} ms", ""),
-        (f"batch: {options.results:,} results in batches of {options.batch:,}",
-         f"{batch_rate:.0f} credentials/s ({batch_seconds:.1f} s)", f"bar {BATCH_BAR:.0f}/s"),
-        ("  of which signing", f"{share:.0%}", f"{batch_rate / max(1e-9, 1 - share):.0f}/s without it"),
-        ("  per credential", f"{batch_seconds / options.results * 1000:.2f} ms",
-         f"{batch_seconds / options.results / sign_seconds:.2f}x one signature"),
-        (f"single POST .../results, {SINGLE_CLIENTS} clients", f"{single_rate:.0f}/s, p99 {single_p99 * 1000:.0f} ms",
-         f"bars {SINGLE_BAR:.0f}/s, {SINGLE_P99_BAR * 1000:.0f} ms"),
-        ("cohort checks", "failed: " + "; ".join(problems) if problems else
+    show("cohort checks", "failed: " + "; ".join(problems) if problems else
          f"{options.results:,} credentials, unique positions" + (", every one verifies" if verify_seconds else ""),
-         f"verified in {verify_seconds:.0f} s" if verify_seconds else ""),
-    ]
-    width = max(len(r[0]) for r in rows)
-    for what, value, note in rows:
-        print(f"{what:<{width}}  {value:<40} {note}")
+         f"verified in {verify_seconds:.0f} s" if verify_seconds else "")
     missed = []
     if batch_rate < BATCH_BAR:
         missed.append("batch rate")

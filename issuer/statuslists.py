@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -179,8 +179,11 @@ class StatusLists:
         }
 
     def hold(self, reservation: Reservation, credential: Credential) -> None:
-        for list_id, position in reservation.positions:
-            self._session.add(StatusEntry(list_id=list_id, position=position, credential_id=credential.id))
+        # One INSERT for all the credential's entries (the ORM would send one per row, to learn its id).
+        self._session.execute(insert(StatusEntry), [
+            {"list_id": list_id, "position": position, "credential_id": credential.id}
+            for list_id, position in reservation.positions
+        ])
 
     def _claim(self, issuer: Issuer, purpose: str, count: int) -> list[tuple[str, int, int]]:
         """Claim `count` positions of the issuer's current list of `purpose`, spilling into new

@@ -216,6 +216,9 @@ class BatchIssuance:
                 with transaction(self._session):
                     for start in range(0, len(pending), CHUNK_SIZE):
                         self._record_chunk(achievement, pending[start:start + CHUNK_SIZE], answers, now=now)
+                    # A concurrent request may have used one of our external_ids for another
+                    # achievement meanwhile: refused then too, and this rolls back.
+                    self._refuse_if_any_failed(answers, rows)
                 return
             except _SigningFailed as failure:
                 raise IssuanceFailed("issuance_failed", f"item {failure.item.index} "
