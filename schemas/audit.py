@@ -29,6 +29,7 @@ class AuditPageSchema(Schema):
 
 class AuditQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    # Entry ids are 64-bit integers; a larger cursor names none (and no database compares it).
-    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    # A larger cursor names no entry, and no database could compare it beyond 64 bits; the bound is
+    # 2**53 - 1 so that the OpenAPI document stating it is itself I-JSON (no integer a double rounds).
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**53 - 1))
     issuer = fields.String(load_default=None)
