@@ -19,7 +19,7 @@ from tests.browser.support import DESKTOP, PHONE, live_app, screenshot
 from tests.conftest import ACHIEVEMENT, ISSUER, result_body
 
 try:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
