@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -41,12 +40,12 @@ from issuer.auth import create_token  # noqa: E402
 from issuer.db import transaction  # noqa: E402
 from issuer.migrate import upgrade  # noqa: E402
 from issuer.models import Credential, Issuer, StatusEntry  # noqa: E402
+from tests.issuer.live import request  # noqa: E402
 
 BATCH_BAR = 500.0  # credentials per second
 SINGLE_BAR, SINGLE_P99_BAR = 150.0, 0.250
 SINGLE_CLIENTS, SINGLE_PER_CLIENT = 8, 40
 KEK = "YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 ACHIEVEMENT = {
     "name": "Python Basics", "description": "Writes, runs and tests small Python programs.",
@@ -64,14 +63,8 @@ def result(external_id: str, n: int) -> dict:
 
 
 def post(url: str, token: str, body: dict, timeout: float = 600) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read() or b"{}")
+    status, _, raw = request("POST", url, token=token, body=body, timeout=timeout)
+    return status, json.loads(raw if 200 <= status < 300 else raw or b"{}")  # an error may have no body
 
 
 class Database:

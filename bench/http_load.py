@@ -33,12 +33,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+sys.path.insert(0, str(ROOT))
+
+from tests.issuer.live import request  # noqa: E402
 
 ACHIEVEMENT = {
     "name": "Python Basics", "description": "Writes and tests small Python programs.",
@@ -56,19 +56,7 @@ def result(external_id: str) -> dict:
 
 
 def call(method: str, url: str, *, token=None, body=None) -> tuple[int, dict, bytes]:
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None
-    if body is not None:
-        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with OPENER.open(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, dict(error.headers), error.read()
+    return request(method, url, token=token, body=body, timeout=30)
 
 
 def free_port() -> int:

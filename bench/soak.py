@@ -33,16 +33,16 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.issuer.live import request  # noqa: E402
+
 DEFAULT_POSTGRESQL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-# Requests to 127.0.0.1 never go through a proxy from the environment.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 ACHIEVEMENT = {
     "name": "Soak Badge", "description": "Verified many times over.",
     "criteria": {"narrative": "Score at least 70 out of 100."},
@@ -51,24 +51,13 @@ ACHIEVEMENT = {
 
 
 def http(method: str, url: str, *, token: str | None = None, body: dict | None = None) -> tuple[int, dict | None]:
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode("utf-8")
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    status, _, raw = request(method, url, token=token, body=body, timeout=120)
     try:
-        with OPENER.open(request, timeout=120) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        with error:
-            raw = error.read()
-        try:
-            return error.code, json.loads(raw or b"null")
-        except ValueError:
-            return error.code, {"body": raw[:200].decode("utf-8", "replace")}
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        if 200 <= status < 300:
+            raise
+        return status, {"body": raw[:200].decode("utf-8", "replace")}  # e.g. a proxy's or server's error page
 
 
 def verdict(report: dict) -> tuple:

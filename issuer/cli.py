@@ -282,9 +282,7 @@ def token_revoke(token_id, reason):
     app = _app()
     services = _services(app)
     with services.sessionmaker() as session:
-        row = session.get(ApiToken, token_id) if is_id(token_id) else None
-        if row is None:
-            raise click.ClickException(f"there is no token {token_id!r}")
+        row = _row(session, ApiToken, token_id, "token")
         try:
             with transaction(session):
                 revoke_token(session, row, reason=reason, by=None, now=services.clock())
@@ -400,13 +398,18 @@ def _refused(error) -> click.ClickException:
     return click.ClickException("\n".join(lines))
 
 
+def _row(session, model, row_id: str, what: str):
+    """The `model` row of that id, or the command's error naming the id (an id of the wrong form too)."""
+    row = session.get(model, row_id) if is_id(row_id) else None
+    if row is None:
+        raise click.ClickException(f"there is no {what} {row_id!r}")
+    return row
+
+
 def _credential(session, credential_id: str):
     from issuer.models import Credential
 
-    row = session.get(Credential, credential_id) if is_id(credential_id) else None
-    if row is None:
-        raise click.ClickException(f"there is no credential {credential_id!r}")
-    return row
+    return _row(session, Credential, credential_id, "credential")
 
 
 def _change_status(change: str, credential_id: str, reason: str) -> None:
@@ -533,9 +536,7 @@ def results_import(path, achievement_id, atomic):
     app = _app()
     services = _services(app)
     with services.sessionmaker() as session:
-        achievement = session.get(Achievement, achievement_id) if is_id(achievement_id) else None
-        if achievement is None:
-            raise click.ClickException(f"there is no achievement {achievement_id!r}")
+        achievement = _row(session, Achievement, achievement_id, "achievement")
         try:
             with click.progressbar(length=len(parsed.items), label="recording", file=sys.stderr) as bar:
                 answers = BatchIssuance(session, services, token=None).record(

@@ -182,6 +182,14 @@ def achievement(api, issuer):
 
 
 @pytest.fixture
+def issued(api, achievement) -> dict:
+    """A credential of `achievement`, issued through the API (some modules define their own)."""
+    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
+    assert response.status_code == 201, response.json
+    return response.json["credential"]
+
+
+@pytest.fixture
 def public_documents(client):
     """`url -> dict` for our public URLs, through the test client: what a verifier elsewhere
     would fetch over HTTPS (DID documents, status lists)."""

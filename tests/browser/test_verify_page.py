@@ -10,146 +10,47 @@ Without Chromium the tests fail when CI is set, and skip only on a local run wit
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-import os
-import threading
-from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from dataintegrity import bundled_document_loader
-from issuer import create_app
-from issuer.db import make_engine, make_sessionmaker
-from issuer.migrate import upgrade
-from issuer.services import Services
-from issuer.urls import Urls
-from keys import KeyEncryptionKey
-from tests.conftest import ACHIEVEMENT, ISSUER, TEST_KEK, Clock, make_token, result_body
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PHONE = (390, 844)
-DESKTOP = (1280, 900)
-
-
-def _unavailable(message: str):
-    """No browser here: a failure in CI, a skip only on a local run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"headless Chromium is required in CI but {message}; "
-                    f"install it with: apt-get install -y chromium chromium-driver", pytrace=False)
-    pytest.skip(f"headless Chromium unavailable ({message}); CI runs this test")
-
+from tests.browser.support import DESKTOP, PHONE, live_app, screenshot
+from tests.conftest import ACHIEVEMENT, ISSUER, result_body
 
 try:
-    from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-except ImportError as error:  # pragma: no cover - the test extra installs selenium
-    webdriver = None
-    _selenium_missing = str(error)
+except ImportError:  # pragma: no cover - start_browser reports the missing selenium
+    pass
 
 
 # ---------------------------------------------------------------- the live server
+
+
+def _issue(client, headers, services):
+    """One credential issued through the API."""
+    response = client.post("/api/v1/issuers", json=ISSUER, headers=headers)
+    assert response.status_code == 201, response.json
+    response = client.post(f"/api/v1/issuers/{ISSUER['slug']}/achievements", json=ACHIEVEMENT, headers=headers)
+    assert response.status_code == 201, response.json
+    response = client.post(f"/api/v1/achievements/{response.json['id']}/results", json=result_body("browser-1"),
+                           headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json["credential"]
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The app on a free loopback port, its base URL the server's own address, so the issued
     credential's ids (and any status list) point back at this server. Yields (base, credential)."""
-    from werkzeug.serving import make_server
-
-    tmp = tmp_path_factory.mktemp("browser")
-    holder = {}
-    server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    engine = make_engine(f"sqlite:///{tmp / 'browser.sqlite3'}")
-    thread = None
-    try:
-        upgrade(engine)
-        services = Services(
-            sessionmaker=make_sessionmaker(engine),
-            key_encryption_key=KeyEncryptionKey.from_text(TEST_KEK),
-            document_loader=bundled_document_loader(),
-            urls=Urls(base),
-            clock=Clock(datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),  # as in tests/conftest.py
-        )
-        app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp / "instance"), "BASE_URL": base,
-                          "VERIFY_ALLOW_HTTP_LOOPBACK": True}, services=services)
-        holder["app"] = app
-
-        # Issue through the API (the test client shares the database with the live server).
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {make_token(services)}"}
-        response = client.post("/api/v1/issuers", json=ISSUER, headers=headers)
-        assert response.status_code == 201, response.json
-        response = client.post(f"/api/v1/issuers/{ISSUER['slug']}/achievements", json=ACHIEVEMENT, headers=headers)
-        assert response.status_code == 201, response.json
-        response = client.post(f"/api/v1/achievements/{response.json['id']}/results", json=result_body("browser-1"),
-                               headers=headers)
-        assert response.status_code == 201, response.json
-        credential = response.json["credential"]
-
-        thread = threading.Thread(target=server.serve_forever, name="verify-page-server", daemon=True)
-        thread.start()
-        yield base, credential
-    finally:
-        if thread is not None:
-            server.shutdown()
-            thread.join(timeout=10)
-        server.server_close()
-        engine.dispose()
-
-
-# ---------------------------------------------------------------- the browser
-
-
-def _start_browser(profile: Path, *, javascript: bool = True):
-    if webdriver is None:
-        _unavailable(f"selenium is not installed ({_selenium_missing})")
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            _unavailable(f"{path} is missing")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--no-default-browser-check", "--no-proxy-server",
-                     f"--window-size={DESKTOP[0]},{DESKTOP[1]}", f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    service = Service(executable_path=CHROMEDRIVER, log_output=os.devnull)
-    try:
-        driver = webdriver.Chrome(service=service, options=options)
-    except (WebDriverException, OSError) as error:
-        service.stop()
-        _unavailable(f"it did not start: {str(error).strip().splitlines()[0] if str(error).strip() else error!r}")
-    driver.set_page_load_timeout(30)
-    return driver
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = _start_browser(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def browser_without_js(tmp_path_factory):
-    driver = _start_browser(tmp_path_factory.mktemp("chromium-profile-nojs"), javascript=False)
-    yield driver
-    driver.quit()
+    with live_app(tmp_path_factory.mktemp("browser"), "verify-page", _issue,
+                  config={"VERIFY_ALLOW_HTTP_LOOPBACK": True}) as served:
+        yield served
 
 
 # ---------------------------------------------------------------- helpers
@@ -215,24 +116,6 @@ def assert_verified(driver):
     # Plain words, not check codes.
     table = driver.find_element(By.TAG_NAME, "table").text
     assert "The signature is valid" in table and "It is within its validity dates" in table
-
-
-def screenshot(driver, name: str, size: tuple[int, int]) -> Path:
-    """A full-page PNG at the given viewport (as a phone would lay it out when it is narrow)."""
-    width, height = size
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
-    try:
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"verify-{name}-{width}x{height}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    assert overflow <= 0, f"{name} at {width}px scrolls sideways by {overflow}px"
-    return path
 
 
 # ---------------------------------------------------------------- tests
@@ -341,12 +224,12 @@ def test_page_is_labelled_and_self_contained(live, browser):
 def test_screenshots(live, browser, size):
     base, credential = live
     open_page(browser, base)
-    assert screenshot(browser, "form", size).stat().st_size > 0
+    assert screenshot(browser, "verify", "form", size).stat().st_size > 0
     paste(browser, json.dumps(credential))
     submit(browser)
-    assert screenshot(browser, "verified", size).stat().st_size > 0
+    assert screenshot(browser, "verify", "verified", size).stat().st_size > 0
     tampered = copy.deepcopy(credential)
     tampered["name"] = "Python Basics (edited)"
     paste(browser, json.dumps(tampered))
     submit(browser)
-    assert screenshot(browser, "not-verified", size).stat().st_size > 0
+    assert screenshot(browser, "verify", "not-verified", size).stat().st_size > 0

@@ -47,8 +47,10 @@ class Answer:
     body: dict | None
 
 
-def http(method: str, url: str, *, token: str | None = None, body: dict | None = None, timeout: float = 60) -> Answer:
-    """One HTTP request; an error status is an answer too, not an exception."""
+def request(method: str, url: str, *, token: str | None = None, body: dict | None = None,
+            timeout: float = 60) -> tuple[int, dict, bytes]:
+    """One JSON request, never through a proxy: (status, headers, raw body). An error status is an
+    answer too, not an exception. The bench scripts use it as well."""
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -56,13 +58,19 @@ def http(method: str, url: str, *, token: str | None = None, body: dict | None =
     if body is not None:
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    prepared = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return Answer(response.status, dict(response.headers), _json(response.read()))
+        with _OPENER.open(prepared, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         with error:
-            return Answer(error.code, dict(error.headers), _json(error.read()))
+            return error.code, dict(error.headers), error.read()
+
+
+def http(method: str, url: str, *, token: str | None = None, body: dict | None = None, timeout: float = 60) -> Answer:
+    """One HTTP request, its body read as JSON; an error status is an answer too, not an exception."""
+    status, headers, raw = request(method, url, token=token, body=body, timeout=timeout)
+    return Answer(status, headers, _json(raw))
 
 
 def _json(raw: bytes) -> dict | None:

@@ -19,13 +19,6 @@ from verifier.forms import read_input
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture
-def issued(api, achievement) -> dict:
-    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
-    assert response.status_code == 201, response.json
-    return response.json["credential"]
-
-
 def credential_id(credential: dict) -> str:
     return credential["id"].rsplit("/", 1)[1]
 

@@ -90,7 +90,8 @@ def earn(steps, achievement_id: str, external_id: str, email: str) -> dict:
 
 
 def test_lifecycle_over_http(steps, clock):
-    # did:key, because a did:web DID resolves over HTTPS only and this server speaks plain HTTP.
+    # did:key keeps this test on the status lifecycle. A loopback did:web would resolve here too (both
+    # verifiers allow plain http to loopback); tests/verifier/test_cli_local_instance.py covers that.
     issuer = steps.post("/api/v1/issuers", {**ISSUER, "did_method": "key"})
     assert issuer.status == 201, issuer.body
     achievement = steps.post("/api/v1/issuers/acme/achievements", ACHIEVEMENT).body

@@ -111,13 +111,6 @@ def redirect(location: str, status: int = 302):
     return respond(status, b"", {"Location": location})
 
 
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.close()
-
-
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Any attempt to connect elsewhere than loopback fails the test before a packet is sent."""

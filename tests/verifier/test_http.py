@@ -10,10 +10,8 @@ from io import BytesIO
 
 import pytest
 
-from issuer import create_app
-from tests.conftest import BASE_URL, result_body
+from tests.conftest import result_body
 from tests.verifier.support import DidKey, check_of, sign, sign_with_options, summary
-from tests.verifier.test_fetcher import LocalServer
 from tests.verifier.test_forms_baked import SVG, png
 from tests.verifier.test_forms_jwt import credential as jwt_credential
 from tests.verifier.test_forms_jwt import vc2_token
@@ -21,13 +19,6 @@ from verifier.forms.baked import bake_png, bake_svg
 
 CHECKS = ["format", "context", "schema", "issuer", "proof", "validity", "status", "trust"]
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def issued(api, achievement) -> dict:
-    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
-    assert response.status_code == 201, response.json
-    return response.json["credential"]
 
 
 @pytest.fixture
@@ -166,19 +157,6 @@ def test_upload_without_the_file_field(client):
     body = assert_problem(response, 422)
     assert "file" in body["detail"]
     assert "file" in body["errors"]  # validation errors name each field (INTERFACES.md)
-
-
-@pytest.fixture
-def loopback_app(services, tmp_path):
-    return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL,
-                       "VERIFY_ALLOW_HTTP_LOOPBACK": True}, services=services)
-
-
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.close()
 
 
 def test_a_url_on_loopback(loopback_app, api, achievement, server):

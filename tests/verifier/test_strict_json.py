@@ -17,17 +17,9 @@ from tests.conftest import result_body
 from tests.verifier.test_fetcher import respond
 from tests.verifier.test_forms_baked import png
 from tests.verifier.test_forms_jwt import b64
-from tests.verifier.test_http import loopback_app, server  # noqa: F401 (fixtures)
 from verifier.forms.baked import bake_png
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def issued(api, achievement) -> dict:
-    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
-    assert response.status_code == 201, response.json
-    return response.json["credential"]
 
 
 def spoiled(credential: dict, how: str) -> str:

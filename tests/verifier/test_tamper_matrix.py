@@ -44,13 +44,6 @@ def good(issuer_key):
     return signed_credential(issuer_key)
 
 
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.close()
-
-
 def failed(report, check: str, code: str) -> dict:
     """The report is not verified, and `check` failed with `code`."""
     data = report.to_dict()

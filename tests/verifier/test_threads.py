@@ -19,7 +19,6 @@ from tests.verifier.support import (
     status_list_credential,
     unsigned_credential,
 )
-from tests.verifier.test_fetcher import LocalServer
 
 THREADS, ROUNDS = 16, 10
 
@@ -28,13 +27,6 @@ def comparable(report) -> dict:
     """The report without its time stamp: the same input must give exactly this, every time."""
     data = report if isinstance(report, dict) else report.to_dict()
     return {key: value for key, value in data.items() if key != "checked_at"}
-
-
-@pytest.fixture
-def server():
-    local = LocalServer()
-    yield local
-    local.close()
 
 
 @pytest.fixture
