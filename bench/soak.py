@@ -79,7 +79,9 @@ class Server:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BADGES_INSTANCE_PATH": str(instance)}
+        # Verdicts, not throttling, are under test: 32 clients on one address would be throttled.
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BADGES_INSTANCE_PATH": str(instance),
+               "BADGES_THROTTLE_ENABLED": "false"}
         env.pop("BADGES_DATABASE_URL", None)
         if database_url:
             env["BADGES_DATABASE_URL"] = database_url
