@@ -208,7 +208,9 @@ def _check_shape(document: dict) -> None:
     labels: dict[str, int] = {}
     objects = embedded = context_keys = listed = 0
     scoped = False  # an inline context defines a context of its own (property- or type-scoped)
+    # only objects and arrays go on the stack; strings are looked at where they are found
     stack: list[tuple[Any, int, bool]] = [(document, 1, False)]
+    push = stack.append
     while stack:
         value, depth, in_context = stack.pop()
         if isinstance(value, dict):
@@ -219,19 +221,23 @@ def _check_shape(document: dict) -> None:
                 objects += 1
                 embedded += "@context" in value
                 listed += _listed_contexts(value.get("@context"))
-            for key in value:
+            if depth > MAX_DEPTH:
+                raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
+            for key, child in value.items():
                 if isinstance(key, str) and key.startswith("_:"):
                     labels[key] = labels.get(key, 0) + 1
-            children = [(child, in_context or key == "@context") for key, child in value.items()]
-        elif isinstance(value, list):
-            children = [(child, in_context) for child in value]
+                if isinstance(child, (dict, list)):
+                    push((child, depth + 1, in_context or key == "@context"))
+                elif isinstance(child, str) and child.startswith("_:"):
+                    labels[child] = labels.get(child, 0) + 1
         else:
-            if isinstance(value, str) and value.startswith("_:"):
-                labels[value] = labels.get(value, 0) + 1
-            continue
-        if depth > MAX_DEPTH:
-            raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1, child_in_context) for child, child_in_context in children)
+            if depth > MAX_DEPTH:
+                raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
+            for child in value:
+                if isinstance(child, (dict, list)):
+                    push((child, depth + 1, in_context))
+                elif isinstance(child, str) and child.startswith("_:"):
+                    labels[child] = labels.get(child, 0) + 1
     mentions = sum(labels.values())
     if len(labels) > MAX_BLANK_NODE_LABELS or mentions > 10 * MAX_BLANK_NODE_LABELS:
         raise CanonicalizationLimitError(

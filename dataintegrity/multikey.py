@@ -9,6 +9,8 @@ scalar (the form of the W3C test vectors' ``secretKeyMultibase``).
 
 from __future__ import annotations
 
+import functools
+
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -110,6 +112,22 @@ def public_key_from_multibase(value: str) -> PublicKey:
     Raises:
         MultibaseError: not base58btc, another multicodec, the wrong length, or not a point on the curve.
     """
+    # The same few issuer keys are decoded at every verification: kept by their exact text (key
+    # objects are immutable); a malformed one raises and is not kept.
+    if isinstance(value, str) and len(value) <= _CACHED_MULTIKEY_LENGTH:
+        return _cached_public_key(value)
+    return _public_key(value)
+
+
+_CACHED_MULTIKEY_LENGTH = 100  # a P-384 key is 70 characters
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_public_key(value: str) -> PublicKey:
+    return _public_key(value)
+
+
+def _public_key(value: str) -> PublicKey:
     algorithm, key = _split(value, _PUBLIC_HEADERS, "public key")
     if algorithm == ED25519:
         return Ed25519PublicKey.from_public_bytes(_check_length(key, "public key"))

@@ -91,25 +91,60 @@ def _serialize_term(term: Term, bnode_label: str | None = None) -> str:
     return literal
 
 
+# IRIs and literals recur across quads and documents (vocabulary terms, datatypes), so the forms of
+# short ones are kept; a long value is serialized afresh, so the caches stay small whatever comes in.
+_CACHED_VALUE_LENGTH = 256
+
+
+@functools.lru_cache(maxsize=4096)
+def _serialized_term(term: Term) -> str:
+    return _serialize_term(term)
+
+
 def serialize_quad(quad: Quad, labels: Mapping[str, str]) -> str:
     """One canonical N-Quads line (with its ``\\n``); blank nodes are renamed through ``labels``."""
-    parts = [_serialize_term(term, labels.get(term.value) if term.kind == "B" else None) for term in quad if term]
+    parts = []
+    for term in quad:
+        if term is None:
+            continue
+        if term.kind == "B":
+            parts.append(f"_:{labels.get(term.value, term.value)}")
+        elif len(term.value) <= _CACHED_VALUE_LENGTH:
+            parts.append(_serialized_term(term))
+        else:
+            parts.append(_serialize_term(term))
     return " ".join(parts) + " .\n"
 
 
+_TERM_KINDS = {"IRI": "I", "blank node": "B", "literal": "L"}
+
+
 def _term(raw: Mapping[str, str]) -> Term:
-    kind = {"IRI": "I", "blank node": "B", "literal": "L"}.get(raw.get("type", ""))
+    kind = _TERM_KINDS.get(raw.get("type", ""))
     if kind is None:
         raise CanonicalizationError(f"unknown RDF term type {raw.get('type')!r}")
     value = raw["value"]
+    if kind == "B":
+        return _make_term(kind, value, "", "")
+    datatype, language = (raw.get("datatype") or "", raw.get("language") or "") if kind == "L" else ("", "")
+    if len(value) <= _CACHED_VALUE_LENGTH and len(datatype) <= _CACHED_VALUE_LENGTH and len(language) <= _CACHED_VALUE_LENGTH:
+        return _cached_term(kind, value, datatype, language)
+    return _make_term(kind, value, datatype, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_term(kind: str, value: str, datatype: str, language: str) -> Term:
+    return _make_term(kind, value, datatype, language)  # a malformed term raises, and nothing is kept
+
+
+def _make_term(kind: str, value: str, datatype: str, language: str) -> Term:
     if kind == "B":
         # labels in pyld's dataset carry "_:"; we keep the bare label
         return Term("B", value[2:] if value.startswith("_:") else value)
     if kind == "I" and _BAD_IRI_CHAR.search(value):
         raise CanonicalizationError(f"IRI {value!r} contains characters N-Quads does not allow")
     if kind == "L":
-        datatype = raw.get("datatype") or XSD_STRING
-        language = raw.get("language") or ""
+        datatype = datatype or XSD_STRING
         if _BAD_IRI_CHAR.search(datatype):
             raise CanonicalizationError(f"datatype IRI {datatype!r} contains characters N-Quads does not allow")
         return Term("L", value, RDF_LANGSTRING if language else datatype, language)

@@ -92,6 +92,47 @@ def check_value(value, *, max_depth: int = MAX_DEPTH) -> None:
             raise JsonTextError("malformed_json", f"{type(item).__name__} is not a JSON value")
 
 
+def within(value, *, max_depth: int = MAX_DEPTH, max_nodes: int) -> bool:
+    """Whether ``value`` is an object or array that is strict JSON (as `check_value` means it) of at
+    most `max_nodes` values (each object, array and scalar one) nested at most `max_depth` levels.
+
+    The common case, answered in one walk that stops at the first doubt; on False the caller walks
+    again to name the exact error (whose order this walk does not keep).
+    """
+    if not isinstance(value, (dict, list)):
+        return False
+    nodes = 1
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str) or _SURROGATE.search(key):
+                    return False
+            children = item.values()
+        else:
+            children = item
+        nodes += len(children)
+        if nodes > max_nodes:
+            return False
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif isinstance(child, str):
+                if _SURROGATE.search(child):
+                    return False
+            elif child is None or isinstance(child, bool):
+                continue
+            elif isinstance(child, int):
+                if abs(child) > MAX_SAFE_INTEGER:
+                    return False
+            elif not isinstance(child, float) or not math.isfinite(child):
+                return False
+    return True
+
+
 def _object(pairs: list[tuple[str, object]]) -> dict:
     result = {}
     for key, value in pairs:

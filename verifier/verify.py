@@ -201,20 +201,31 @@ class Verifier:
         if "credentialStatus" not in credential:
             return CheckResult.skipped("status", "the credential has no status to check")
         issuer = issuer_id(credential)
+        # each list's content version (a hash of its whole JSON) found once per verification, though
+        # both its proof check and its bit lookup need it; the list is held, so its id stays its own
+        versions: dict[int, tuple[dict, str]] = {}
+
+        def version_of(list_credential: dict) -> str:
+            known = versions.get(id(list_credential))
+            if known is None:
+                known = versions[id(list_credential)] = (list_credential, content_version(list_credential))
+            return known[1]
 
         def verify_list(list_credential: dict) -> tuple[bool, str]:
             """A status list must verify on its own (not its own status) and come from the
             credential's issuer: a list signed by anyone else could unrevoke anything."""
             if issuer_id(list_credential) != issuer:
                 return False, f"it is issued by {issuer_id(list_credential)}, not by the credential's issuer {issuer}"
-            report = self._list_report(list_credential, now, run)
+            report = self._list_report(list_credential, now, run, version_of)
             failed = [c for c in report.checks if c.status == "failed"]
             return report.verified, "; ".join(f"{c.check}: {c.message}" for c in failed)
 
         return check_status(credential, fetch_json=run.fetch_json, verify_list_credential=verify_list, now=now,
-                            ttl_for=run.ttl_for, skew=self.policy.max_clock_skew, cache=self.status_list_cache)
+                            ttl_for=run.ttl_for, skew=self.policy.max_clock_skew, cache=self.status_list_cache,
+                            version_of=version_of)
 
-    def _list_report(self, list_credential: dict, now: datetime, run: _Run) -> Report:
+    def _list_report(self, list_credential: dict, now: datetime, run: _Run,
+                     version_of: Callable[[dict], str] = content_version) -> Report:
         """A status list credential's report (its own status not checked). A version already
         verified skips what depends on its content alone (format, context, schema, signature) if
         its issuer still lists the key it verified with; the rest is checked as at every use."""
@@ -222,7 +233,7 @@ class Verifier:
         proof = list_credential.get("proof")
         if cache is None or not isinstance(proof, dict):  # proof sets and oddities: checked in full
             return self._credential(list_credential, run, check_status=False)
-        version = content_version(list_credential)
+        version = version_of(list_credential)
         known_key = cache.verified_key(version)
         if known_key is not None:
             issuer_result, public_key = check_issuer(list_credential, proof, run.resolver)

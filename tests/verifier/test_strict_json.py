@@ -200,3 +200,37 @@ def test_a_type_list_holding_no_string_is_checked_not_a_500(client, issued, memb
     assert response.status_code == 200
     report = strict_answer(response)
     assert report["verified"] is False and [c["check"] for c in report["checks"]][:3] == ["format", "context", "schema"]
+
+
+@pytest.mark.parametrize(("value", "code", "words"), [
+    # the node count is checked before strict JSON: a huge document is refused for its size
+    ({"bad": "\ud800", "many": list(range(20_000))}, "json_too_many_nodes", "more than 10000 values"),
+    ({"bad": 2**60, "deep": [[[[[[[[[[[]]]]]]]]]]] * 1}, "unreadable_input", "2**53 - 1"),
+    ([float("nan"), "\udc00"], "unreadable_input", "surrogate"),
+    ({"k": [["x"]] * 2}, None, None),
+])
+def test_the_one_walk_fast_path_keeps_the_exact_error(value, code, words):
+    """`check_json_shape` answers the usual case in one walk (`strictjson.within`); anything else
+    gets the error the full walks find first."""
+    from verifier.forms.errors import FormError
+    from verifier.forms.jsontext import check_json_shape
+
+    assert strictjson.within(value, max_nodes=10_000) is (code is None)
+    if code is None:
+        check_json_shape(value)
+        return
+    with pytest.raises(FormError) as raised:
+        check_json_shape(value)
+    assert raised.value.code == code and words in raised.value.message
+
+
+def test_too_deep_beats_a_bad_value_deeper_in():
+    from verifier.forms.errors import FormError
+    from verifier.forms.jsontext import check_json_shape
+
+    value: list = ["\ud800"]
+    for _ in range(70):
+        value = [value]
+    with pytest.raises(FormError) as raised:
+        check_json_shape(value)
+    assert raised.value.code == "json_too_deep"

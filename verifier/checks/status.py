@@ -41,7 +41,8 @@ class _Failure(Exception):
 def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
                  verify_list_credential: Callable[[dict], tuple[bool, str]], now: datetime,
                  ttl_for: Callable[[str, float], None] | None = None, skew: timedelta = timedelta(0),
-                 cache: StatusListCache | None = None) -> CheckResult:
+                 cache: StatusListCache | None = None,
+                 version_of: Callable[[dict], str] = content_version) -> CheckResult:
     """Check every status entry; the first failure is the result.
 
     :param ttl_for: optional `(url, seconds)` hook (`Fetcher.ttl_for`) given a list's `ttl`, so
@@ -50,6 +51,7 @@ def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
         verification began (its issuer re-signs it when it changed), so its validFrom may lie a
         moment past the verifier's `now`; a list is never used past its validUntil, though.
     :param cache: verified lists' decoded bits, by content version.
+    :param version_of: a list credential's content version (the caller may know it already).
     """
     status = credential.get("credentialStatus")
     if status is None:
@@ -61,13 +63,14 @@ def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
     messages = []
     for entry in entries:
         try:
-            messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache))
+            messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache,
+                                         version_of))
         except _Failure as failure:
             return failure.result
     return CheckResult.passed(CHECK, "; ".join(messages))
 
 
-def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache) -> str:
+def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache, version_of) -> str:
     if not isinstance(entry, dict):
         raise _Failure("status_entry_invalid", "a credentialStatus entry is not an object")
     entry_type = _types(entry.get("type"))
@@ -111,7 +114,7 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for,
         if cache is None:
             bits = decode_status_list(subject.get("encodedList"))
         else:
-            bits = cache.bits(content_version(list_credential), subject.get("encodedList"))
+            bits = cache.bits(version_of(list_credential), subject.get("encodedList"))
     except StatusListError as error:
         raise _Failure("status_list_invalid", f"the list at {url}: {error}") from None
     try:

@@ -36,6 +36,8 @@ def check_json_shape(value, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_
     :raise FormError: json_too_deep, json_too_many_nodes, unreadable_input (a value strict JSON
         cannot hold).
     """
+    if strictjson.within(value, max_depth=max_depth, max_nodes=max_nodes):
+        return  # the usual answer in one walk; otherwise the walks below find which error comes first
     nodes = 0
     stack = [(value, 1)]
     while stack:
