@@ -32,6 +32,8 @@ BENCHES = [
     "hostile",
 ]
 
+# Scripts run as a whole that take --seconds (the others measure a fixed number of repeats).
+TIMED_SCRIPTS = {"status"}
 # A script run as a whole gets at most this long.
 SCRIPT_TIMEOUT_SECONDS = 150
 
@@ -41,7 +43,8 @@ def run(name: str, seconds: float) -> list[Result]:
     if hasattr(module, "results"):
         return [row._replace(what=f"{name}: {row.what}") for row in module.results(seconds)]
     try:
-        completed = subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--seconds", str(seconds)],
+        timing = ["--seconds", str(seconds)] if name in TIMED_SCRIPTS else []
+        completed = subprocess.run([sys.executable, str(HERE / f"{name}.py"), *timing],
                                    capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         return [check(f"{name}: the whole script", False, f"did not finish in {SCRIPT_TIMEOUT_SECONDS} s")]
