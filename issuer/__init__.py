@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from issuer.config import DEFAULTS
+from issuer.config import DEFAULTS, ConfigurationError
 from issuer.jsonprovider import StrictJSONProvider
 
 
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.extensions["verifier"] = lambda: verifier
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
+    trust_proxies(app)
     throttle.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
@@ -49,3 +50,19 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(verifier_http.bp)
     headers.init_app(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind `TRUSTED_PROXY_COUNT` reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For/-Proto they set (exactly that many hops, never more): throttling counts by that
+    address, and HSTS and secure cookies follow that scheme. With 0 those headers are ignored.
+
+    :raise ConfigurationError: the count is not a whole number, 0 or more.
+    """
+    proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigurationError(f"TRUSTED_PROXY_COUNT={proxies!r} must be a whole number, 0 or more")
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

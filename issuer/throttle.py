@@ -12,8 +12,8 @@ request is counted by the limits that fit it:
   guessed either;
 - a verification by URL (we fetch for the caller): per address, lower than other verifications.
 
-The client's address is the connection's, or with `TRUSTED_PROXY_COUNT` proxies in front, the
-one they put in X-Forwarded-For (werkzeug's ProxyFix trusts exactly that many hops, never more).
+The client's address is `request.remote_addr`: the connection's, or with `TRUSTED_PROXY_COUNT`
+proxies in front, the one they put in X-Forwarded-For (see `trust_proxies` in issuer/__init__.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dataintegrity import strictjson
 from issuer.config import ConfigurationError
@@ -41,12 +40,9 @@ LIMIT_KEYS = ("THROTTLE_PUBLIC", "THROTTLE_API_PER_TOKEN", "THROTTLE_API_PER_ADD
 
 
 def init_app(app: Flask) -> None:
-    """:raise ConfigurationError: a limit, the proxy count or the storage cannot be used."""
+    """:raise ConfigurationError: a limit or the storage cannot be used."""
     config = app.config
     _check(config)
-    proxies = int(config["TRUSTED_PROXY_COUNT"])
-    if proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -96,9 +92,6 @@ def _check(config) -> None:
         except ValueError:
             raise ConfigurationError(f"{key}={value!r} is not a rate limit such as '300 per minute' "
                                      "(several separated by ';', or empty for none)") from None
-    proxies = config["TRUSTED_PROXY_COUNT"]
-    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
-        raise ConfigurationError(f"TRUSTED_PROXY_COUNT={proxies!r} must be a whole number, 0 or more")
     storage = config["THROTTLE_STORAGE_URI"]
     if not isinstance(storage, str) or not storage.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
         raise ConfigurationError(f"THROTTLE_STORAGE_URI={storage!r} must be memory:// or a redis:// URL")
