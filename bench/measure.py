@@ -6,6 +6,7 @@ script it prints its own rows and exits 1 when any misses its bar.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -55,3 +56,12 @@ def print_table(results: list[Result]) -> None:
         baseline = "" if r.baseline != r.baseline else f"{r.baseline:.3f}{r.unit}"
         print(f"{r.what:66s} {ours:>10s} {baseline:>10s} {r.ratio:>7.2f}x {r.bar:>5g}x  "
               f"{'PASS' if r.passed else 'FAIL'}{'  ' + r.note if r.note else ''}")
+
+
+def run_alone(results: Callable[[float], list[Result]], description: str) -> int:
+    """A bench module's `main`: measure with `--seconds`, print the table, exit 1 when a row fails."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="time spent measuring each operation")
+    rows = results(parser.parse_args().seconds)
+    print_table(rows)
+    return 0 if all(row.passed for row in rows) else 1

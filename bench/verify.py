@@ -28,7 +28,6 @@ Exits 1 when any row fails.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from datetime import timedelta
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey  # noqa: E402
-from measure import Result, alternate, check, print_table  # noqa: E402
+from measure import Result, alternate, check, run_alone  # noqa: E402
 from pyld import jsonld  # noqa: E402
 from sign import ISSUER, NOW, typical_credential  # noqa: E402
 
@@ -179,12 +178,7 @@ def results(seconds: float) -> list[Result]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="time spent measuring each operation")
-    args = parser.parse_args()
-    rows = results(args.seconds)
-    print_table(rows)
-    return 0 if all(row.passed for row in rows) else 1
+    return run_alone(results, __doc__)
 
 
 if __name__ == "__main__":
