@@ -26,10 +26,25 @@ TEST_KEK = "bXktdGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzJieXQ="
 SHARED_REF = Path(__file__).resolve().parents[2] / "shared" / "ref"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("BADGES_TEST_DATABASE_URL") else [])
+# CI's second pass sets BADGES_TEST_DATABASES=postgresql: the first pass has already run everything on
+# SQLite, so that pass runs only what touches a database, and only on PostgreSQL.
+if os.environ.get("BADGES_TEST_DATABASES"):
+    DATABASES = [name for name in os.environ["BADGES_TEST_DATABASES"].split(",") if name in DATABASES]
 
 # Tests make many requests from one address, so no app they build (or `badges serve` they start)
 # throttles unless it says so: tests of throttling set THROTTLE_ENABLED in their own config.
 os.environ["BADGES_THROTTLE_ENABLED"] = "false"
+
+
+def pytest_collection_modifyitems(config, items):
+    """With SQLite left out, keep only tests that use a database (the `database_url` fixture, or
+    marked `postgresql` when they read BADGES_TEST_DATABASE_URL themselves)."""
+    if "sqlite" in DATABASES:
+        return
+    keep = [item for item in items
+            if "database_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgresql")]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
 
 
 def shared_ref(*parts: str) -> Path:
