@@ -54,12 +54,13 @@ def achievement_by_id(achievement_id: str) -> Achievement:
 def issuer_view(issuer: Issuer) -> dict:
     urls = services().urls
     view = IssuerSchema().dump({
-        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "created_at",
+        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "key_type", "created_at",
                                            "credentials_public", "linkedin_organization_id")},
         "profile_url": urls.issuer_profile(issuer.slug),
         "did_document_url": urls.did_document(issuer.slug) if issuer.did_method == "web" else None,
         "keys": [
-            {"verification_method": k.verification_method, "public_key_multibase": k.public_key_multibase,
+            {"verification_method": k.verification_method, "key_type": k.key_type,
+             "public_key_multibase": k.public_key_multibase,
              "created_at": k.created_at, "retired_at": k.retired_at, "active": k.active}
             for k in issuer.keys
         ],

@@ -201,8 +201,9 @@ class Issuance:
             term or an unknown context); nothing is added then.
         """
         key = self._keystore.active_key(issuer)
+        signer = self._keystore.signer(key)
         signed = add_proof(
-            unsigned, signer=self._keystore.signer(key), created=now, document_loader=self._document_loader
+            unsigned, signer=signer, created=now, document_loader=self._document_loader, cryptosuite=signer.cryptosuite
         )
         credential = Credential(
             id=credential_id,

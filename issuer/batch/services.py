@@ -298,7 +298,8 @@ class BatchIssuance:
                 )
                 try:
                     signed = add_proof(unsigned, signer=signer, created=now,
-                                       document_loader=self._services.document_loader)
+                                       document_loader=self._services.document_loader,
+                                       cryptosuite=signer.cryptosuite)
                 except DataIntegrityError as error:
                     log.error("credential for result %s could not be signed: %s", result.external_id, error)
                     raise _SigningFailed(item, IssuanceFailed(
