@@ -155,6 +155,7 @@ def create_achievement(slug):
         passing_score=data["passing_score"],
         max_score=data["max_score"],
         valid_for=data["valid_for"],
+        credential_format=data["credential_format"],
         created_at=services().clock(),
     )
     with transaction(session):
@@ -236,13 +237,19 @@ def record_issue(session, credential: Credential, **details) -> None:
                           **details})
 
 
+def answered_form(credential: Credential):
+    """What an answer carries as `credential`: the VC-JWT of a "jwt" credential, else the JSON-LD."""
+    return credential.jwt if credential.credential_format == "jwt" and credential.jwt else credential.document
+
+
 def result_answer(outcome):
     result, credential = outcome.result, outcome.credential
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if credential is None:
         body = {"passed": False, "result_id": result.id, "reason": result.reason}
         return ResultAnswerSchema().dump(body), 200, headers
-    body = {"passed": True, "result_id": result.id, "credential_id": credential.id, "credential": credential.document,
+    body = {"passed": True, "result_id": result.id, "credential_id": credential.id,
+            "credential": answered_form(credential), "credential_format": credential.credential_format,
             "renews": credential.renews_id}
     headers["Location"] = url_for("api.get_credential", credential_id=credential.id)
     return ResultAnswerSchema().dump(body), 201, headers
@@ -356,7 +363,7 @@ def reissue_credential(credential_id):
     with transaction(session):
         successor = Lifecycle(session, services()).reissue(
             credential, reason=data["reason"], token=g.token, score=data["score"], evidence=data["evidence"])
-    body = {"credential_id": successor.id, "credential": successor.document, "supersedes": credential.id}
+    body = {"credential_id": successor.id, "credential": answered_form(successor), "supersedes": credential.id}
     return ReissuedSchema().dump(body), 201, {"Location": url_for("api.get_credential", credential_id=successor.id)}
 
 

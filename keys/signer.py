@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dataintegrity import (
@@ -53,6 +54,11 @@ class KeySigner:
 
     def sign(self, data: bytes) -> bytes:
         return sign(self._private_key, data)
+
+    def sign_jwt(self, claims: dict, *, typ: str = "JWT") -> str:
+        """A compact JWS of `claims` (PyJWT): `alg` of this key's kind, `kid` its verification method."""
+        return jwt.encode(claims, self._private_key, algorithm=self.jose_algorithm,
+                          headers={"kid": self.verification_method, "typ": typ})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.verification_method!r}, {self.algorithm})"
