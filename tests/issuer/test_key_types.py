@@ -135,3 +135,22 @@ def test_cli_refuses_an_unknown_key_type(instance):
     result = instance.fails("issuer", "create", "--slug", "x", "--name", "X", "--url", "https://x.example",
                             "--key-type", "RSA")
     assert "RSA" in result.output
+
+
+@pytest.mark.parametrize("key_type", list(KINDS))
+def test_vc_api_signs_with_the_issuers_key_type(api, outside_verifier, key_type):
+    """POST /credentials/issue (what the W3C suites drive) signs with the issuer's kind of key."""
+    issuer, _ = make_issuer(api, key_type)
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:8a6e1c9e-5f0c-4a55-9b59-4c7b1a0e2d11",
+        "type": ["VerifiableCredential"],
+        "issuer": issuer["id"],
+        "credentialSubject": {"id": "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"},
+    }
+    response = api.post("/credentials/issue", json={"credential": credential})
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["proof"]["cryptosuite"] == KINDS[key_type][0]
+    report = outside_verifier.verify_credential(signed)
+    assert report.verified, report.to_dict()
