@@ -116,6 +116,16 @@ def credential_download(credential_id):
     return response
 
 
+@bp.get("/credentials/<credential_id>/credential.jwt")
+def credential_jwt_download(credential_id):
+    """The credential's VC-JWT as a file to keep (as issued, or signed now for a JSON-LD credential)."""
+    record = _public_credential(credential_id)
+    response = current_app.response_class(jwt_form(record), mimetype=VC_JWT)
+    response.headers["Content-Disposition"] = f'attachment; filename="credential-{record.id}.jwt"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @bp.get("/credentials/<credential_id>/qr.svg")
 def credential_qr(credential_id):
     """A QR code of the credential's page, for printed certificates."""

@@ -246,3 +246,32 @@ def test_unknown_format_is_refused(api, where):
                             json=result_body(credential_format="sd-jwt"))
     assert response.status_code == 422
     assert response.json["code"] == "validation_failed" and "credential_format" in response.json["errors"]
+
+
+@pytest.mark.parametrize("credential_format", ["ldp", "jwt"])
+def test_jwt_download_and_page_link(api, client, outside_verifier, credential_format):
+    _, achievement = setup(api, "P-256", credential_format=credential_format)
+    answer = issue(api, achievement)
+    download = client.get(f"/credentials/{answer['credential_id']}/credential.jwt")
+    assert download.status_code == 200 and download.mimetype == "application/vc+jwt"
+    assert download.headers["Content-Disposition"] == f'attachment; filename="credential-{answer["credential_id"]}.jwt"'
+    token = download.get_data(as_text=True)
+    if credential_format == "jwt":
+        assert token == answer["credential"]
+    report = outside_verifier.verify_input(token)
+    assert report.verified, report.to_dict()
+    page = client.get(f"/credentials/{answer['credential_id']}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'href="/credentials/{answer["credential_id"]}/credential.jwt"' in page
+    assert client.get("/credentials/00000000-0000-4000-8000-000000000000/credential.jwt").status_code == 404
+
+
+def test_hidden_credential_has_no_public_jwt(api, client):
+    """A credential whose page is not public answers its JWT forms exactly as a missing one."""
+    response = api.post("/api/v1/issuers", json={**ISSUER, "credentials_public": False})
+    assert response.status_code == 201, response.json
+    achievement = api.post("/api/v1/issuers/acme/achievements", json={**ACHIEVEMENT, "credential_format": "jwt"}).json
+    answer = issue(api, achievement)
+    for path, headers in ((f"/credentials/{answer['credential_id']}", {"Accept": "application/vc+jwt"}),
+                          (f"/credentials/{answer['credential_id']}/credential.jwt", {})):
+        hidden = client.get(path, headers=headers)
+        assert hidden.status_code == 404 and hidden.json["code"] == "credential_not_found"
