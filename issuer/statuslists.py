@@ -30,6 +30,9 @@ from issuer.urls import Urls
 from verifier.statuslist import MIN_LENGTH_BITS, encode_status_list, set_bit
 
 PURPOSES = ("revocation", "suspension")
+# What new credentials carry unless configured otherwise: the revocation entry alone, so that
+# `credentialStatus` is the single object Open Badges 3.0's JSON Schema requires (see README).
+DEFAULT_PURPOSES = ("revocation",)
 # The credential statuses that set a list's bit, by the list's purpose.
 SET_WHEN = {"revocation": ("revoked",), "suspension": ("suspended",)}
 # Random draws before a nearly full list is searched for its free positions instead.
@@ -54,7 +57,7 @@ class StatusListPolicy:
     # How long a verifier may cache a list (the list's `ttl`, and the Cache-Control max-age).
     ttl: timedelta = timedelta(minutes=5)
     # Which entries each credential carries.
-    purposes: tuple[str, ...] = PURPOSES
+    purposes: tuple[str, ...] = DEFAULT_PURPOSES
 
     def __post_init__(self):
         if self.length < MIN_LENGTH_BITS or self.length % 8:

@@ -170,7 +170,7 @@ class Verifier:
         if checks[0].status == "failed":
             return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})
         checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
+        checks.append(check_schema(credential, fetch_json=run.fetch_json))
         checks.extend(self._proofs(credential, now, run))
         checks.extend(self._after_proof(credential, now, run, check_status))
         return Report(tuple(checks), now, _summary(credential))
@@ -183,7 +183,7 @@ class Verifier:
         credential = result.credential
         checks = [CheckResult.passed("format", "an Open Badges JWT credential")]
         checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
+        checks.append(check_schema(credential, fetch_json=run.fetch_json))
         checks.extend([result.issuer, result.proof])
         checks.extend(self._after_proof(credential, now, run, None))
         return Report(tuple(checks), now, _summary(credential))
