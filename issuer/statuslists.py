@@ -70,6 +70,12 @@ class StatusListPolicy:
         if self.ttl >= self.valid_for:
             raise ValueError("a status list's ttl must be shorter than its validity")
 
+    def purposes_for(self, issuer: Issuer) -> tuple[str, ...]:
+        """The entries the issuer's new credentials carry: its own `suspension` choice, else ours."""
+        if issuer.suspension is None:
+            return self.purposes
+        return PURPOSES if issuer.suspension else ("revocation",)
+
 
 @dataclass(frozen=True)
 class Reservation:
@@ -157,7 +163,8 @@ class StatusLists:
     def reserve_many(self, issuer: Issuer, count: int) -> list[Reservation]:
         """`count` reservations at once: each list row is claimed once for all of them (one lock and
         one counter update per list, not per credential), and their positions checked together."""
-        claims = [self._claim(issuer, purpose, count) for purpose in self.policy.purposes]
+        purposes = self.policy.purposes_for(issuer)
+        claims = [self._claim(issuer, purpose, count) for purpose in purposes]
         positions = self._free_positions([claim for per_purpose in claims for claim in per_purpose])
         # Each purpose's positions in one sequence (a claim that spilled into a new list continues there).
         per_purpose = [[(list_id, p) for list_id, _capacity, _n in claimed for p in positions[list_id]]
@@ -167,7 +174,7 @@ class StatusLists:
             chosen = tuple(drawn[index] for drawn in per_purpose)
             reservations.append(Reservation(chosen, tuple(
                 self._entry(purpose, list_id, position)
-                for purpose, (list_id, position) in zip(self.policy.purposes, chosen)
+                for purpose, (list_id, position) in zip(purposes, chosen)
             )))
         return reservations
 

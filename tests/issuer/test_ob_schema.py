@@ -6,6 +6,7 @@ JSON-LD served at the credential's URL. Suspension is opt-in because it costs sc
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -105,3 +106,49 @@ def test_opting_into_suspension_costs_schema_validity_as_the_readme_says(api, is
     assert [e["statusPurpose"] for e in credential["credentialStatus"]] == ["revocation", "suspension"]
     assert "credentialSchema" not in credential  # it does not claim the schema it breaks
     assert [e.split(":")[0] for e in ob_schema_errors(credential)] == ["$.credentialStatus"]
+
+
+# --- an issuer's own choice: PATCH /api/v1/issuers/<slug> {"suspension"} ------------------------
+
+def test_an_issuer_opts_into_suspension_and_out_again(default_api):
+    created = default_api.post("/api/v1/issuers", json=ISSUER)
+    assert (created.json["suspension"], created.json["suspendable"]) == (None, False)
+    achievement = _achievement(default_api)
+    before = _pass(default_api, achievement, result_body("o-1"))
+
+    changed = default_api.client.patch("/api/v1/issuers/acme", json={"suspension": True},
+                                       headers={"Authorization": f"Bearer {default_api.token}"})
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["suspension"], changed.json["suspendable"]) == (True, True)
+    after = _pass(default_api, achievement, result_body("o-2", email="grace@example.org"))
+    entries = after["credential"]["credentialStatus"]
+    assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
+    assert "credentialSchema" not in after["credential"]  # it does not claim the schema it breaks
+    suspend = default_api.post(f"/api/v1/credentials/{after['credential_id']}/suspend", json={"reason": "review"})
+    assert suspend.status_code == 200 and suspend.json["status"] == "suspended"
+    # a credential issued before the change has no suspension entry, and says so
+    refused = default_api.post(f"/api/v1/credentials/{before['credential_id']}/suspend", json={"reason": "review"})
+    assert refused.status_code == 409 and refused.json["code"] == "status_unsupported"
+
+    back = default_api.client.patch("/api/v1/issuers/acme", json={"suspension": None},
+                                    headers={"Authorization": f"Bearer {default_api.token}"})
+    assert (back.json["suspension"], back.json["suspendable"]) == (None, False)
+    assert_ob_schema_valid(_pass(default_api, achievement, result_body("o-3", email="alan@example.org"))["credential"])
+
+
+def test_an_issuer_can_refuse_suspension_where_the_instance_enables_it(api):
+    """The suite's instance enables suspension (STATUS_PURPOSES with it); an issuer says no."""
+    created = api.post("/api/v1/issuers", json={**ISSUER, "suspension": False})
+    assert created.status_code == 201, created.json
+    assert (created.json["suspension"], created.json["suspendable"]) == (False, False)
+    credential = _pass(api, _achievement(api), result_body("n-1"))["credential"]
+    assert isinstance(credential["credentialStatus"], dict)
+    assert_ob_schema_valid(credential)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true"])
+def test_suspension_is_a_json_boolean_or_null(default_api, value):
+    default_api.post("/api/v1/issuers", json=ISSUER)
+    response = default_api.client.patch("/api/v1/issuers/acme", json={"suspension": value},
+                                        headers={"Authorization": f"Bearer {default_api.token}"})
+    assert response.status_code == 422 and "suspension" in json.dumps(response.json["errors"])
