@@ -6,6 +6,7 @@ schema, in agreement with the official schema on every fixture here; prose-only 
 from __future__ import annotations
 
 import copy
+import time
 import json
 
 import pytest
@@ -176,3 +177,32 @@ def test_a_status_set_is_a_warning_without_a_declared_schema():
     result = check_schema(credential)
     assert (result.status, result.code) == ("warning", "ob_status_set")
     assert check_schema({**credential, "credentialSchema": OB_SCHEMA}).status == "failed"
+
+
+def test_a_fetched_schemas_catastrophic_pattern_costs_a_warning_not_a_worker(server):
+    """A schema is anyone's: `^(a|aa)+$` against "aaaa...!" backtracks for ages."""
+    evil = "^(a|aa)+$"
+    server.json("/schemas/evil.json", {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                                       "properties": {"name": {"pattern": evil}},
+                                       "patternProperties": {"^(a|a)+$": {}}})
+    signer = DidKey()
+    credential = signed_credential(signer, name="a" * 60 + "!",
+                                   credentialSchema=[{"id": server.url("/schemas/evil.json"), "type": "JsonSchema"}])
+    started = time.monotonic()
+    report = library_verifier().verify_credential(credential)
+    assert time.monotonic() - started < 5
+    schema = check_of(report, "schema")
+    assert (schema["status"], schema["code"]) == ("warning", "schema_unavailable")
+    assert "took too long" in schema["message"]
+    assert report.verified  # the schema could not be applied; nothing else is wrong
+
+
+def test_a_fetched_schemas_patterns_are_applied(server):
+    server.json("/schemas/name.json", {"properties": {"name": {"pattern": "^Team"}},
+                                       "patternProperties": {"^valid": {"type": "string"}}})
+    declared = [{"id": server.url("/schemas/name.json"), "type": "JsonSchema"}]
+    signer = DidKey()
+    assert check_of(library_verifier().verify_credential(signed_credential(signer, credentialSchema=declared)),
+                    "schema")["status"] == "passed"
+    report = library_verifier().verify_credential(signed_credential(signer, name="Solo", credentialSchema=declared))
+    assert check_of(report, "schema")["status"] == "failed" and "$.name" in check_of(report, "schema")["message"]

@@ -19,12 +19,14 @@ A report, never a crash.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 
+import regex
 from jsonschema import FormatChecker
-from jsonschema.exceptions import SchemaError, best_match
-from jsonschema.validators import validator_for
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.validators import extend, validator_for
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
@@ -36,6 +38,10 @@ OB_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
 SCHEMA_TYPES = {"1EdTechJsonSchemaValidator2019", "JsonSchema"}
 MAX_ERRORS = 10  # reported per schema; more only hide the first ones
 MAX_SCHEMAS = 4  # declared schemas applied; more are an attack on our time
+# A fetched schema is anyone's: its regular expressions (`pattern`, `patternProperties`) run with
+# a time limit each and in all, so a catastrophic-backtracking pattern costs a warning, not a worker.
+PATTERN_SECONDS = 0.05
+PATTERNS_SECONDS = 0.5
 
 
 def _types(node) -> list[str]:
@@ -55,19 +61,55 @@ class _Unavailable(Exception):
     pass
 
 
-def _validator(schema: dict):
+def _validator(schema: dict, *, trusted: bool):
+    """A validator for `schema`; an untrusted (fetched) one matches its patterns under time limits."""
+    if not isinstance(schema, dict):
+        raise _Unavailable("it is not a JSON Schema object")
     try:
         cls = validator_for(schema)
         cls.check_schema(schema)
     except SchemaError as error:
         raise _Unavailable(f"it is not a valid JSON Schema ({error.message})") from None
+    except Exception as error:  # a hostile schema may break the meta-validation itself
+        raise _Unavailable(f"it cannot be read as a JSON Schema ({error.__class__.__name__})") from None
+    if not trusted:
+        cls = _time_limited(cls)
     # No $ref leaves the document: a registry that retrieves nothing.
     return cls(schema, registry=Registry(), format_checker=FormatChecker())
 
 
+def _time_limited(cls):
+    deadline = time.monotonic() + PATTERNS_SECONDS
+
+    def search(pattern: str, text: str):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Unavailable(f"its patterns took more than {PATTERNS_SECONDS} s")
+        try:
+            return regex.search(pattern, text, timeout=min(PATTERN_SECONDS, left))
+        except TimeoutError:
+            raise _Unavailable(f"its pattern {pattern[:80]!r} took too long") from None
+        except regex.error:
+            raise _Unavailable(f"its pattern {pattern[:80]!r} is not a regular expression we read") from None
+
+    def pattern(validator, value, instance, _schema):
+        if validator.is_type(instance, "string") and isinstance(value, str) and not search(value, instance):
+            yield ValidationError(f"{instance[:80]!r} does not match {value[:80]!r}")
+
+    def pattern_properties(validator, value, instance, _schema):
+        if not validator.is_type(instance, "object") or not isinstance(value, dict):
+            return
+        for expression, subschema in value.items():
+            for key, item in instance.items():
+                if search(expression, key):
+                    yield from validator.descend(item, subschema, path=key, schema_path=expression)
+
+    return extend(cls, {"pattern": pattern, "patternProperties": pattern_properties})
+
+
 @cache
 def _bundled_validator(url: str):
-    return _validator(bundled_schema(url))
+    return _validator(bundled_schema(url), trusted=True)
 
 
 def _schema_errors(validator, credential: dict) -> list[str]:
@@ -223,7 +265,7 @@ def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None =
                     schema = fetch_json(url)
                 except Exception as error:  # any failure of the fetcher: unavailable
                     raise _Unavailable(f"it could not be fetched: {error}") from None
-                validator = _validator(schema)
+                validator = _validator(schema, trusted=False)
             errors = _schema_errors(validator, credential)
         except _Unavailable as error:
             warnings.append(("schema_unavailable", f"the schema {url} was not applied: {error}"))
