@@ -65,6 +65,17 @@ def test_single_results_are_schema_valid(default_api):
     assert_ob_schema_valid(served.get_json())
 
 
+def test_an_achievement_with_an_image_is_schema_valid(default_api):
+    from tests.issuer.test_achievement_images import png, put_image
+
+    assert default_api.post("/api/v1/issuers", json=ISSUER).status_code == 201
+    achievement = _achievement(default_api)
+    assert put_image(default_api, achievement["id"], png(200, 100), "image/png").status_code == 200
+    credential = _pass(default_api, achievement, result_body("i-1"))["credential"]
+    assert credential["credentialSubject"]["achievement"]["image"]["type"] == "Image"
+    assert_ob_schema_valid(credential)
+
+
 def test_a_did_key_issuers_credentials_are_schema_valid(default_api):
     body = {**ISSUER, "slug": "keyed", "did_method": "key"}
     assert default_api.post("/api/v1/issuers", json=body).status_code == 201
