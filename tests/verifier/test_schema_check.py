@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import shared_ref
 from tests.obschema import ob_schema_errors
+from tests.verifier.support import FIXTURES as FIXTURES_DIR
 from tests.verifier.support import OB, VC2, DidKey, check_of, library_verifier, unsigned_credential
 from tests.verifier.support import signed_credential as _signed
 from verifier.checks.schema import check_schema, problems
@@ -206,3 +207,11 @@ def test_a_fetched_schemas_patterns_are_applied(server):
                     "schema")["status"] == "passed"
     report = library_verifier().verify_credential(signed_credential(signer, name="Solo", credentialSchema=declared))
     assert check_of(report, "schema")["status"] == "failed" and "$.name" in check_of(report, "schema")["message"]
+
+
+def test_the_ob_implementation_guides_credential_is_valid_both_ways():
+    vector = json.loads((FIXTURES_DIR / "vectors" / "ob-eddsa-rdfc-2022.json").read_text(encoding="utf-8"))
+    credential = vector["unsigned_document"]
+    assert ob_schema_errors(credential) == [] and problems(credential) == ([], [])
+    assert check_schema(credential).status == "passed"
+    assert check_schema({**credential, "credentialSchema": OB_SCHEMA}).status == "passed"
