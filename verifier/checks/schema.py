@@ -200,6 +200,10 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
             found.append("validFrom: missing")
     elif "issuanceDate" not in credential:
         found.append("issuanceDate: missing")
+    if "credentialSchema" in credential:
+        for index, entry in enumerate(_items(credential["credentialSchema"])):
+            if not isinstance(entry, dict) or not _string(entry.get("id")) or not _string(entry.get("type")):
+                found.append(f"credentialSchema[{index}]: needs an id and a type")
     if isinstance(credential.get("credentialStatus"), list):
         # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
         prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
