@@ -54,8 +54,9 @@ def achievement_by_id(achievement_id: str) -> Achievement:
 def issuer_view(issuer: Issuer) -> dict:
     urls = services().urls
     view = IssuerSchema().dump({
-        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "key_type", "created_at",
-                                           "credentials_public", "linkedin_organization_id")},
+        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "key_type",
+                                           "created_at", "credentials_public", "linkedin_organization_id", "suspension")},
+        "suspendable": "suspension" in services().status_list_policy.purposes_for(issuer),
         "profile_url": urls.issuer_profile(issuer.slug),
         "did_document_url": urls.did_document(issuer.slug) if issuer.did_method == "web" else None,
         "keys": [

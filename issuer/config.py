@@ -32,9 +32,10 @@ DEFAULTS = {
     "VERIFY_ALLOW_HTTP_LOOPBACK": False,
     "VERIFY_ALLOW_PRIVATE_ADDRESSES": False,
     # Status lists: the entries each new credential carries (Open Badges 3.0's JSON Schema allows
-    # one entry only; VC Data Model 2.0 allows several), how long a verifier may cache a list
-    # (its ttl), and how long a signed list is valid.
-    "STATUS_PURPOSES": ["revocation", "suspension"],
+    # one entry only, so suspension is opt-in: ["revocation", "suspension"]; VC Data Model 2.0
+    # allows several), how long a verifier may cache a list (its ttl), and how long a signed list
+    # is valid.
+    "STATUS_PURPOSES": ["revocation"],
     "STATUS_LIST_TTL_SECONDS": 300,
     "STATUS_LIST_VALID_SECONDS": 86400,
     # Email to earners (`badges notify`): expiry reminders, in days before expiry (only the

@@ -77,6 +77,10 @@ class Issuer(Base):
     credentials_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     # The issuer's LinkedIn organization id, for "Add to LinkedIn profile" links.
     linkedin_organization_id: Mapped[str | None] = mapped_column(String(32))
+    # Whether its new credentials carry a suspension status entry besides the revocation one
+    # (which costs OB JSON Schema validity, see README "Status lists"); None: the instance's
+    # STATUS_PURPOSES decide.
+    suspension: Mapped[bool | None] = mapped_column(Boolean)
 
     keys: Mapped[list[SigningKey]] = relationship(
         back_populates="issuer", order_by="SigningKey.sequence"

@@ -174,5 +174,8 @@ def credential(*, credential_id: str, issuer: dict, achievement: dict, valid_fro
         )
     if evidence:
         document["evidence"] = [_evidence(item) for item in evidence]
-    document["credentialSchema"] = [dict(OB_CREDENTIAL_SCHEMA)]
+    if not isinstance(document.get("credentialStatus"), list):
+        # Several status entries (suspension enabled) break the OB 3.0 JSON Schema's
+        # `credentialStatus` [0..1]: such a credential does not claim that schema (see README).
+        document["credentialSchema"] = [dict(OB_CREDENTIAL_SCHEMA)]
     return document

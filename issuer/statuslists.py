@@ -30,6 +30,9 @@ from issuer.urls import Urls
 from verifier.statuslist import MIN_LENGTH_BITS, encode_status_list, set_bit
 
 PURPOSES = ("revocation", "suspension")
+# What new credentials carry unless configured otherwise: the revocation entry alone, so that
+# `credentialStatus` is the single object Open Badges 3.0's JSON Schema requires (see README).
+DEFAULT_PURPOSES = ("revocation",)
 # The credential statuses that set a list's bit, by the list's purpose.
 SET_WHEN = {"revocation": ("revoked",), "suspension": ("suspended",)}
 # Random draws before a nearly full list is searched for its free positions instead.
@@ -54,7 +57,7 @@ class StatusListPolicy:
     # How long a verifier may cache a list (the list's `ttl`, and the Cache-Control max-age).
     ttl: timedelta = timedelta(minutes=5)
     # Which entries each credential carries.
-    purposes: tuple[str, ...] = PURPOSES
+    purposes: tuple[str, ...] = DEFAULT_PURPOSES
 
     def __post_init__(self):
         if self.length < MIN_LENGTH_BITS or self.length % 8:
@@ -66,6 +69,12 @@ class StatusListPolicy:
             raise ValueError(f"status purposes are revocation and optionally suspension, each once")
         if self.ttl >= self.valid_for:
             raise ValueError("a status list's ttl must be shorter than its validity")
+
+    def purposes_for(self, issuer: Issuer) -> tuple[str, ...]:
+        """The entries the issuer's new credentials carry: its own `suspension` choice, else ours."""
+        if issuer.suspension is None:
+            return self.purposes
+        return PURPOSES if issuer.suspension else ("revocation",)
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,8 @@ class StatusLists:
     def reserve_many(self, issuer: Issuer, count: int) -> list[Reservation]:
         """`count` reservations at once: each list row is claimed once for all of them (one lock and
         one counter update per list, not per credential), and their positions checked together."""
-        claims = [self._claim(issuer, purpose, count) for purpose in self.policy.purposes]
+        purposes = self.policy.purposes_for(issuer)
+        claims = [self._claim(issuer, purpose, count) for purpose in purposes]
         positions = self._free_positions([claim for per_purpose in claims for claim in per_purpose])
         # Each purpose's positions in one sequence (a claim that spilled into a new list continues there).
         per_purpose = [[(list_id, p) for list_id, _capacity, _n in claimed for p in positions[list_id]]
@@ -164,7 +174,7 @@ class StatusLists:
             chosen = tuple(drawn[index] for drawn in per_purpose)
             reservations.append(Reservation(chosen, tuple(
                 self._entry(purpose, list_id, position)
-                for purpose, (list_id, position) in zip(self.policy.purposes, chosen)
+                for purpose, (list_id, position) in zip(purposes, chosen)
             )))
         return reservations
 

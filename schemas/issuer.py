@@ -22,6 +22,13 @@ def credentials_public(**kwargs) -> fields.Boolean:
         "description": "whether a new credential's page is public until its earner chooses (default true)"}, **kwargs)
 
 
+def suspension(**kwargs) -> fields.Boolean:
+    return JsonBoolean(allow_none=True, metadata={
+        "description": "whether new credentials carry a suspension status entry besides the revocation one, so "
+                       "they can be suspended; true makes credentialStatus a list, which the Open Badges 3.0 JSON "
+                       "Schema does not allow (see README). null: the instance's STATUS_PURPOSES decide"}, **kwargs)
+
+
 def linkedin_organization_id(**kwargs) -> fields.String:
     return fields.String(
         allow_none=True,
@@ -45,18 +52,20 @@ class IssuerCreateSchema(Schema):
     )
     credentials_public = credentials_public(load_default=True)
     linkedin_organization_id = linkedin_organization_id(load_default=None)
+    suspension = suspension(load_default=None)
 
 
 class IssuerUpdateSchema(Schema):
-    """PATCH /api/v1/issuers/<slug>: the issuer's sharing settings; other fields are refused."""
+    """PATCH /api/v1/issuers/<slug>: the issuer's sharing and status settings; other fields are refused."""
 
     credentials_public = credentials_public()
     linkedin_organization_id = linkedin_organization_id()
+    suspension = suspension()
 
     @validates_schema
     def _something(self, data, **_kwargs):
         if not data:
-            raise ValidationError("Send credentials_public or linkedin_organization_id.")
+            raise ValidationError("Send credentials_public, linkedin_organization_id or suspension.")
 
 
 class SigningKeySchema(Schema):
@@ -81,5 +90,8 @@ class IssuerSchema(Schema):
     did_document_url = fields.String(allow_none=True)
     credentials_public = fields.Boolean()
     linkedin_organization_id = fields.String(allow_none=True)
+    suspension = fields.Boolean(allow_none=True, metadata={
+        "description": "the issuer's own choice (null: the instance's STATUS_PURPOSES decide)"})
+    suspendable = fields.Boolean(metadata={"description": "whether its new credentials carry a suspension entry"})
     keys = fields.List(fields.Nested(SigningKeySchema))
     created_at = fields.AwareDateTime()

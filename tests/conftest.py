@@ -17,6 +17,7 @@ from issuer.auth import create_token
 from issuer.db import make_engine, make_sessionmaker, transaction
 from issuer.migrate import upgrade
 from issuer.services import Services
+from issuer.statuslists import StatusListPolicy
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
 
@@ -24,6 +25,10 @@ BASE_URL = "https://badges.test"
 # A fixed key-encryption key, so tests never depend on a file left by another run.
 TEST_KEK = "bXktdGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzJieXQ="
 SHARED_REF = Path(__file__).resolve().parents[2] / "shared" / "ref"
+
+# The status entries of an instance configured with suspension (BADGES_STATUS_PURPOSES).
+SUSPENDING = StatusListPolicy(purposes=("revocation", "suspension"))
+SUSPENDING_CONFIG = {"STATUS_PURPOSES": ["revocation", "suspension"]}
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("BADGES_TEST_DATABASE_URL") else [])
 # CI's second pass sets BADGES_TEST_DATABASES=postgresql: the first pass has already run everything on
@@ -108,6 +113,9 @@ def services(database_url, clock, document_loader):
         document_loader=document_loader,
         urls=Urls(BASE_URL),
         clock=clock,
+        # Most tests exercise suspension, which is opt-in (the default, revocation alone, keeps
+        # credentials valid against the OB 3.0 JSON Schema: tests/issuer/test_ob_schema.py).
+        status_list_policy=SUSPENDING,
     )
     engine.dispose()
 

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from verifier.statuslist import decode_status_list
+from verifier.statuslist import MIN_LENGTH_BITS, decode_status_list
 
 DEFAULT_MAX_LISTS = 256
 # Lists are 16 KiB decoded at the spec's minimum and up to 16 MiB at the decoder's limit.
@@ -63,7 +63,7 @@ class StatusListCache:
             if version not in self._entries:
                 self._store(version, VerifiedList(key))
 
-    def bits(self, version: str, encoded_list) -> bytes:
+    def bits(self, version: str, encoded_list, *, minimum_bits: int = MIN_LENGTH_BITS) -> bytes:
         """The decoded `encodedList` of a remembered version, decoded once.
 
         :raise StatusListError: the list is not a valid, complete list (never kept).
@@ -73,7 +73,7 @@ class StatusListCache:
             if entry is not None and entry.bits is not None:
                 self._entries.move_to_end(version)
                 return entry.bits
-        bits = decode_status_list(encoded_list)  # outside the lock: up to 16 MiB of work
+        bits = decode_status_list(encoded_list, minimum_bits=minimum_bits)  # outside the lock: up to 16 MiB of work
         with self._lock:
             entry = self._entries.get(version)
             if entry is not None and entry.bits is None:

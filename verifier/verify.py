@@ -156,34 +156,35 @@ class Verifier:
         except FormError as error:
             return Report((CheckResult.failed("format", error.code, error.message),), self._now())
         if parsed.jwt is not None:
-            return self._jwt(parsed.jwt, run)
-        return self._credential(parsed.credential, run)
+            return self._jwt(parsed.jwt, run, relaxed=parsed.relaxed)
+        return self._credential(parsed.credential, run, relaxed=parsed.relaxed)
 
-    def _credential(self, credential, run: _Run, *, check_status: bool | None = None) -> Report:
+    def _credential(self, credential, run: _Run, *, check_status: bool | None = None,
+                    relaxed: tuple[tuple[str, str], ...] = ()) -> Report:
         now = self._now()
         try:
             # a library caller's dict or a fetched status list is bounded like any input
             check_json_shape(credential)
         except FormError as error:
             return Report((CheckResult.failed("format", error.code, error.message),), now)
-        checks = [check_format(credential)]
+        checks = [_relaxed(check_format(credential), relaxed)]
         if checks[0].status == "failed":
             return Report(tuple(checks), now, _summary(credential) if isinstance(credential, dict) else {})
         checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
+        checks.append(check_schema(credential, fetch_json=run.fetch_json))
         checks.extend(self._proofs(credential, now, run))
         checks.extend(self._after_proof(credential, now, run, check_status))
         return Report(tuple(checks), now, _summary(credential))
 
-    def _jwt(self, token: str, run: _Run) -> Report:
+    def _jwt(self, token: str, run: _Run, *, relaxed: tuple[tuple[str, str], ...] = ()) -> Report:
         now = self._now()
         result = verify_jwt(token, resolve_key=did_key_lookup(run.resolver), now=now, skew=self.policy.max_clock_skew)
         if result.credential is None:
             return Report((result.proof,), now)
         credential = result.credential
-        checks = [CheckResult.passed("format", "an Open Badges JWT credential")]
+        checks = [_relaxed(CheckResult.passed("format", "an Open Badges JWT credential"), relaxed + result.relaxed)]
         checks.append(check_context(credential, document_loader=self.document_loader))
-        checks.append(check_schema(credential))
+        checks.append(check_schema(credential, fetch_json=run.fetch_json))
         checks.extend([result.issuer, result.proof])
         checks.extend(self._after_proof(credential, now, run, None))
         return Report(tuple(checks), now, _summary(credential))
@@ -299,6 +300,14 @@ class _ResolvedOnce:
         if isinstance(answer, ResolutionError):
             raise answer
         return answer
+
+
+def _relaxed(result: CheckResult, relaxed) -> CheckResult:
+    """A passed `format` check as a warning naming what was read leniently (the first code)."""
+    if not relaxed or result.status != "passed":
+        return result
+    notes = "; ".join(message for _code, message in relaxed)
+    return CheckResult(result.check, "warning", relaxed[0][0], f"{result.message} ({notes})")
 
 
 def _key_bytes(public_key) -> bytes:

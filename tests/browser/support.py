@@ -22,7 +22,7 @@ from issuer.migrate import upgrade
 from issuer.services import Services
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
-from tests.conftest import TEST_KEK, Clock, make_token
+from tests.conftest import SUSPENDING, TEST_KEK, Clock, make_token
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -95,6 +95,7 @@ def live_app(tmp: Path, name: str, issue, *, config: dict | None = None):
             document_loader=bundled_document_loader(),
             urls=Urls(base),
             clock=Clock(datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),  # as in tests/conftest.py
+            status_list_policy=SUSPENDING,  # pages show suspended credentials too
         )
         app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp / "instance"), "BASE_URL": base,
                           **(config or {})}, services=services)

@@ -58,6 +58,8 @@ class Instance:
             config["DATABASE_URL"] = self.database_url
         if self.env["BADGES_KEY_ENCRYPTION_KEY"]:
             config["KEY_ENCRYPTION_KEY"] = self.env["BADGES_KEY_ENCRYPTION_KEY"]
+        if self.env.get("BADGES_STATUS_PURPOSES"):
+            config["STATUS_PURPOSES"] = self.env["BADGES_STATUS_PURPOSES"]
         return create_app(config)
 
     def query(self, statement):

@@ -17,7 +17,9 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 @pytest.fixture
 def issued(instance):
-    """Three credentials of issuer x, issued through the API of the same instance: their ids."""
+    """Three credentials of issuer x, issued through the API of the same instance: their ids.
+    The instance is configured with suspension (opt-in), which these commands exercise."""
+    instance.env["BADGES_STATUS_PURPOSES"] = "revocation,suspension"
     instance.ok("issuer", "create", "--slug", "x", "--name", "X", "--url", "https://x.example")
     token = last_line(instance.ok("token", "create").output)
     app = instance.app()

@@ -17,7 +17,7 @@ from issuer.db import transaction
 from issuer.models import Achievement, Credential, StatusEntry, StatusList
 from issuer.statuslists import StatusListPolicy
 from schemas.result import ResultCreateSchema
-from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, Api, make_token, result_body
+from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, SUSPENDING, Api, make_token, result_body
 from tests.issuer.problems import assert_problem
 from verifier.statuslist import MIN_LENGTH_BITS, bit_at, decode_status_list
 
@@ -202,7 +202,7 @@ def test_unknown_or_malformed_list_is_a_404_problem(client, api, achievement, li
 
 def test_a_full_list_starts_the_next(services, tmp_path):
     """With a capacity of 8, credentials 1-8 go to the first list of each purpose, 9-16 to the second..."""
-    small = dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=8))
+    small = dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=8, purposes=SUSPENDING.purposes))
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL},
                      services=small)
     api = Api(app.test_client(), make_token(small))

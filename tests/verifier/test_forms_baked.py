@@ -255,7 +255,16 @@ def test_a_plain_text_body_is_read_too():
     # External entity (file disclosure).
     '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
     '<svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
-    # Any DTD at all.
+    # Any DTD but the standard SVG DOCTYPE (tests/verifier/test_reference_agreement.py): an external
+    # DTD of someone's, the standard public id with another system id, the standard one with an
+    # internal subset, and the standard one with an entity it would have to define.
+    '<!DOCTYPE svg SYSTEM "http://evil.example/svg.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://evil.example/svg11.dtd"><svg/>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" '
+    '[<!ENTITY x "y">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">'
+    '<svg xmlns="http://www.w3.org/2000/svg">&nbsp;</svg>',
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">'
     '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg/>',
     "<svg xmlns='http://www.w3.org/2000/svg'><unclosed></svg>",
     "<html><body/></html>",

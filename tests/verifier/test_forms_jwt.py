@@ -328,12 +328,22 @@ def test_each_claim_that_disagrees_is_named(keys, claim, value):
     assert claim in result.proof.message
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "jti", "nbf", "exp"])
+@pytest.mark.parametrize("claim", ["iss", "jti", "nbf", "exp"])
 def test_a_missing_claim_disagrees_with_its_field(keys, claim):
     claims = {k: v for k, v in claims_for(credential()).items() if k != claim}
     token = vc2_token(keys["issuer"]["EdDSA"], "EdDSA", claims=claims, kid=f"{ISSUER}#key-1")
     result = verify(token, issuer_lookup(keys, "EdDSA"))
     assert (result.proof.code, result.mismatched_claims) == ("jwt_claims_mismatch", (claim,))
+
+
+def test_a_missing_sub_is_accepted_with_a_warning(keys):
+    """OB 3.0 VC-JWTs without `sub` exist, and other verifiers accept them: the subject is in the
+    credential. Read with a warning (jwt_sub_missing); a `sub` that is there must still match."""
+    claims = {k: v for k, v in claims_for(credential()).items() if k != "sub"}
+    token = vc2_token(keys["issuer"]["EdDSA"], "EdDSA", claims=claims, kid=f"{ISSUER}#key-1")
+    result = verify(token, issuer_lookup(keys, "EdDSA"))
+    assert result.proof.status == "passed" and result.mismatched_claims == ()
+    assert [code for code, _ in result.relaxed] == ["jwt_sub_missing"]
 
 
 def test_a_claim_without_its_field_disagrees(keys):

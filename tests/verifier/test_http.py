@@ -51,9 +51,9 @@ def test_an_issued_credential_verifies(client, issued, issuer):
     body = response.json
     assert_verified(body)
     assert {c["check"]: c["status"] for c in body["checks"]} == {
-        "format": "passed", "context": "passed", "schema": "passed", "issuer": "passed", "proof": "passed",
+        "format": "passed", "context": "passed", "schema": "warning", "issuer": "passed", "proof": "passed",
         "validity": "passed", "status": "passed", "trust": "skipped",
-    }
+    }  # schema: a warning (ob_status_set), as the suite's instance has suspension enabled
     assert body["credential"]["id"] == issued["id"]
     assert body["credential"]["issuer"] == {"id": issuer["id"], "name": "Acme Academy"}
     assert body["credential"]["achievement"] == "Python Basics"

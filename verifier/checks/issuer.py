@@ -9,7 +9,7 @@ controller is not the issuer: the report then says "a valid signature, but not t
 from __future__ import annotations
 
 from dataintegrity import DataIntegrityError, public_key_from_verification_method
-from verifier.report import CheckResult
+from verifier.report import WARNING, CheckResult
 from verifier.resolvers import DidResolver, ResolutionError
 
 
@@ -24,8 +24,11 @@ def authorized_key(proof: dict, resolver: DidResolver, *, check: str, purpose: s
     :return: (public key, controller, None) or (None, None, the failed CheckResult).
     """
     method_id = proof.get("verificationMethod")
-    if not isinstance(method_id, str) or "#" not in method_id:
+    if not isinstance(method_id, str):
         return None, None, CheckResult.failed(check, "unresolvable_key", "the proof names no verification method")
+    if "#" not in method_id:
+        return None, None, CheckResult.failed(
+            check, "unresolvable_key", f"the verification method {method_id[:200]!r} names no key (it has no #fragment)")
     controller = method_id.split("#", 1)[0]
     try:
         document = resolver.resolve(controller)
@@ -57,7 +60,19 @@ def authorized_key(proof: dict, resolver: DidResolver, *, check: str, purpose: s
     return public_key, controller, None
 
 
+def bare_did_key(method_id) -> str | None:
+    """The key's DID URL when `method_id` is a did:key without a fragment (some issuers write the
+    DID alone; a did:key has one key, so it names that key), else None."""
+    if isinstance(method_id, str) and method_id.startswith("did:key:z") and "#" not in method_id \
+            and "/" not in method_id and "?" not in method_id:
+        return f"{method_id}#{method_id.removeprefix('did:key:')}"
+    return None
+
+
 def check_issuer(credential: dict, proof: dict, resolver: DidResolver) -> tuple[CheckResult, object | None]:
+    key_url = bare_did_key(proof.get("verificationMethod"))
+    if key_url is not None:
+        proof = {**proof, "verificationMethod": key_url}
     public_key, controller, failure = authorized_key(proof, resolver, check="issuer", purpose="assertionMethod")
     if failure:
         return failure, None
@@ -66,6 +81,10 @@ def check_issuer(credential: dict, proof: dict, resolver: DidResolver) -> tuple[
             "issuer", "issuer_key_mismatch",
             f"the key's controller {controller} is not the issuer {issuer_id(credential)}",
         ), public_key
+    if key_url is not None:
+        return CheckResult("issuer", WARNING, "verification_method_without_fragment",
+                           f"the proof names the DID {controller} alone, read as its one key {key_url}, "
+                           "a key of the issuer"), public_key
     return CheckResult.passed("issuer", f"signed with {proof['verificationMethod']}, a key of the issuer"), public_key
 
 

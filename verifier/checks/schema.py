@@ -1,14 +1,47 @@
-"""`schema`: the Open Badges 3.0 fields a consumer relies on are there, with the right types.
+"""`schema`: the credential is valid against the JSON Schemas it declares.
 
-A report, never a crash: each problem names the field. Credentials that are not Open Badges
-(no OpenBadgeCredential or AchievementCredential type) are checked only as VCs.
+Each `credentialSchema` entry of type `1EdTechJsonSchemaValidator2019` or `JsonSchema` is applied
+with the `jsonschema` library: the Open Badges 3.0 schemas from the copies this package holds
+(verifier.jsonschemas, used offline), any other URL through the verification's guarded fetch;
+a schema that cannot be had is a warning (`schema_unavailable`), not a failure. Each error names
+its JSON path (`$.credentialSubject.identifier[0].hashed: ...`).
+
+An Open Badges credential that declares no usable schema gets the hand-written check below, kept
+in agreement with the official AchievementCredential schema (tests/verifier/test_schema_check.py).
+Rules only the specification's prose states (a subject with neither `id` nor `identifier`, a
+criteria with neither `id` nor `narrative`) are warnings (`ob_prose_rule`): the official schema
+and other verifiers accept such credentials. So is a `credentialStatus` set (`ob_status_set`), which
+VC Data Model 2.0 allows and the OB schema does not: an issuer with suspension enabled issues it
+and then declares no OB schema.
+
+A report, never a crash.
 """
 
 from __future__ import annotations
 
-from verifier.report import CheckResult
+import time
+from collections.abc import Callable
+from functools import cache
 
+import regex
+from jsonschema import FormatChecker
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.validators import extend, validator_for
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+
+from verifier.jsonschemas import BUNDLED_SCHEMA_FILES, bundled_schema
+from verifier.report import WARNING, CheckResult
+
+CHECK = "schema"
 OB_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+SCHEMA_TYPES = {"1EdTechJsonSchemaValidator2019", "JsonSchema"}
+MAX_ERRORS = 10  # reported per schema; more only hide the first ones
+MAX_SCHEMAS = 4  # declared schemas applied; more are an attack on our time
+# A fetched schema is anyone's: its regular expressions (`pattern`, `patternProperties`) run with
+# a time limit each and in all, so a catastrophic-backtracking pattern costs a warning, not a worker.
+PATTERN_SECONDS = 0.05
+PATTERNS_SECONDS = 0.5
 
 
 def _types(node) -> list[str]:
@@ -18,26 +51,148 @@ def _types(node) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
-def _text(value) -> bool:
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, dict):
-        return isinstance(value.get("@value"), str)
-    return isinstance(value, list) and bool(value) and all(_text(item) for item in value)
+def _items(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
-def problems(credential: dict) -> list[str]:
+# --- declared schemas ---------------------------------------------------------------------------
+
+class _Unavailable(Exception):
+    pass
+
+
+def _validator(schema: dict, *, trusted: bool):
+    """A validator for `schema`; an untrusted (fetched) one matches its patterns under time limits."""
+    if not isinstance(schema, dict):
+        raise _Unavailable("it is not a JSON Schema object")
+    try:
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+    except SchemaError as error:
+        raise _Unavailable(f"it is not a valid JSON Schema ({error.message})") from None
+    except Exception as error:  # a hostile schema may break the meta-validation itself
+        raise _Unavailable(f"it cannot be read as a JSON Schema ({error.__class__.__name__})") from None
+    if not trusted:
+        cls = _time_limited(cls)
+    # No $ref leaves the document: a registry that retrieves nothing.
+    return cls(schema, registry=Registry(), format_checker=FormatChecker())
+
+
+def _time_limited(cls):
+    deadline = time.monotonic() + PATTERNS_SECONDS
+
+    def search(pattern: str, text: str):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Unavailable(f"its patterns took more than {PATTERNS_SECONDS} s")
+        try:
+            return regex.search(pattern, text, timeout=min(PATTERN_SECONDS, left))
+        except TimeoutError:
+            raise _Unavailable(f"its pattern {pattern[:80]!r} took too long") from None
+        except regex.error:
+            raise _Unavailable(f"its pattern {pattern[:80]!r} is not a regular expression we read") from None
+
+    def pattern(validator, value, instance, _schema):
+        if validator.is_type(instance, "string") and isinstance(value, str) and not search(value, instance):
+            yield ValidationError(f"{instance[:80]!r} does not match {value[:80]!r}")
+
+    def pattern_properties(validator, value, instance, _schema):
+        if not validator.is_type(instance, "object") or not isinstance(value, dict):
+            return
+        for expression, subschema in value.items():
+            for key, item in instance.items():
+                if search(expression, key):
+                    yield from validator.descend(item, subschema, path=key, schema_path=expression)
+
+    return extend(cls, {"pattern": pattern, "patternProperties": pattern_properties})
+
+
+@cache
+def _bundled_validator(url: str):
+    return _validator(bundled_schema(url), trusted=True)
+
+
+def _schema_errors(validator, credential: dict) -> list[str]:
+    try:
+        errors = sorted(validator.iter_errors(credential), key=lambda e: list(e.absolute_path))
+    except Unresolvable as error:
+        raise _Unavailable(f"it refers to {error.ref}, which this verifier does not hold") from None
     found = []
+    for error in errors[:MAX_ERRORS]:
+        deepest = best_match([error]) or error
+        found.append(f"{deepest.json_path}: {deepest.message[:300]}")
+    if len(errors) > MAX_ERRORS:
+        found.append(f"and {len(errors) - MAX_ERRORS} more")
+    return found
+
+
+def _declared(credential: dict) -> list[dict]:
+    entries = credential.get("credentialSchema")
+    if entries is None:
+        return []
+    return [e for e in _items(entries) if isinstance(e, dict)]
+
+
+# --- the hand-written check, for OB credentials declaring no schema ---------------------------
+
+def _string(value) -> bool:
+    """A string or a language map ({"en": "..."}), as the OB schemas allow for text and URIs."""
+    return isinstance(value, str) or (isinstance(value, dict) and bool(value)
+                                      and all(isinstance(v, str) for v in value.values()))
+
+
+def _check_profile(profile, where: str, found: list[str]) -> None:
+    if not isinstance(profile, dict):
+        found.append(f"{where}: not a Profile object")
+        return
+    if not _string(profile.get("id")):
+        found.append(f"{where}.id: missing")
+    if "Profile" not in _types(profile):
+        found.append(f"{where}.type: must include Profile")
+    _check_identifier_entries(profile, where, found)
+    if "parentOrg" in profile:
+        _check_profile(profile["parentOrg"], f"{where}.parentOrg", found)
+
+
+def _check_identifier_entries(node: dict, where: str, found: list[str]) -> None:
+    if "otherIdentifier" not in node:
+        return
+    entries = node["otherIdentifier"]
+    for index, entry in enumerate(_items(entries)):
+        at = f"{where}.otherIdentifier" + (f"[{index}]" if isinstance(entries, list) else "")
+        if not isinstance(entry, dict) or entry.get("type") != "IdentifierEntry":
+            found.append(f"{at}: must be an IdentifierEntry")
+        elif not _string(entry.get("identifier")) or not isinstance(entry.get("identifierType"), str):
+            found.append(f"{at}: needs an identifier and an identifierType")
+        elif set(entry) - {"type", "identifier", "identifierType"}:
+            found.append(f"{at}: has properties an IdentifierEntry does not have")
+
+
+def _check_identity_objects(subject: dict, where: str, found: list[str]) -> None:
+    if "identifier" not in subject:
+        return
+    objects = subject["identifier"]
+    for index, item in enumerate(_items(objects)):
+        at = f"{where}.identifier" + (f"[{index}]" if isinstance(objects, list) else "")
+        if not isinstance(item, dict) or item.get("type") != "IdentityObject":
+            found.append(f"{at}: must be an IdentityObject")
+        elif not isinstance(item.get("hashed"), bool) or not _string(item.get("identityHash")) \
+                or not isinstance(item.get("identityType"), str):
+            found.append(f"{at}: needs hashed (a boolean), identityHash and identityType")
+        elif set(item) - {"type", "hashed", "identityHash", "identityType", "salt"}:
+            found.append(f"{at}: has properties an IdentityObject does not have")
+
+
+def problems(credential: dict) -> tuple[list[str], list[str]]:
+    """(what the OB 3.0 schema refuses, what only the spec's prose asks) of an OB credential."""
+    found, prose = [], []
     contexts = credential.get("@context")
     version_2 = isinstance(contexts, list) and bool(contexts) and contexts[0] == "https://www.w3.org/ns/credentials/v2"
-    if not isinstance(credential.get("id"), str):
+    if not _string(credential.get("id")):
         found.append("id: missing or not a string")
     issuer = credential.get("issuer")
     if isinstance(issuer, dict):
-        if not isinstance(issuer.get("id"), str):
-            found.append("issuer.id: missing")
-        if "Profile" not in _types(issuer):
-            found.append("issuer.type: must include Profile")
+        _check_profile(issuer, "issuer", found)
     elif not isinstance(issuer, str):
         found.append("issuer: missing, or neither a URL nor a Profile")
     if version_2:
@@ -45,37 +200,98 @@ def problems(credential: dict) -> list[str]:
             found.append("validFrom: missing")
     elif "issuanceDate" not in credential:
         found.append("issuanceDate: missing")
+    if "credentialSchema" in credential:
+        for index, entry in enumerate(_items(credential["credentialSchema"])):
+            if not isinstance(entry, dict) or not _string(entry.get("id")) or not _string(entry.get("type")):
+                found.append(f"credentialSchema[{index}]: needs an id and a type")
+    if isinstance(credential.get("credentialStatus"), list):
+        # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
+        prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
+                     "JSON Schema does not")
     subjects = credential.get("credentialSubject")
-    subjects = subjects if isinstance(subjects, list) else [subjects]
-    if not subjects or not all(isinstance(s, dict) for s in subjects):
-        return found + ["credentialSubject: missing or not an object"]
-    for index, subject in enumerate(subjects):
-        where = "credentialSubject" if len(subjects) == 1 else f"credentialSubject[{index}]"
-        if "AchievementSubject" not in _types(subject):
-            found.append(f"{where}.type: must include AchievementSubject")
-        if "id" not in subject and not subject.get("identifier"):
-            found.append(f"{where}: needs an id or an identifier")
-        achievement = subject.get("achievement")
-        if not isinstance(achievement, dict):
-            found.append(f"{where}.achievement: missing or not an object")
+    if not isinstance(subjects, dict):
+        return found + ["credentialSubject: missing or not an object"], prose
+    where = "credentialSubject"
+    subject = subjects
+    if "AchievementSubject" not in _types(subject):
+        found.append(f"{where}.type: must include AchievementSubject")
+    if "id" not in subject and not subject.get("identifier"):
+        prose.append(f"{where}: has neither an id nor an identifier")
+    _check_identity_objects(subject, where, found)
+    if "result" in subject:
+        for index, result in enumerate(_items(subject["result"])):
+            if "Result" not in _types(result):
+                found.append(f"{where}.result[{index}].type: must include Result")
+    achievement = subject.get("achievement")
+    if not isinstance(achievement, dict):
+        return found + [f"{where}.achievement: missing or not an object"], prose
+    where = f"{where}.achievement"
+    for field in ("id", "name", "description"):
+        if not _string(achievement.get(field)):
+            found.append(f"{where}.{field}: missing or not a string")
+    if "Achievement" not in _types(achievement):
+        found.append(f"{where}.type: must include Achievement")
+    _check_identifier_entries(achievement, where, found)
+    criteria = achievement.get("criteria")
+    if not isinstance(criteria, dict):
+        found.append(f"{where}.criteria: missing or not an object")
+    elif not (criteria.get("id") or criteria.get("narrative")):
+        prose.append(f"{where}.criteria: has neither an id nor a narrative")
+    if "creator" in achievement:
+        _check_profile(achievement["creator"], f"{where}.creator", found)
+    return found, prose
+
+
+# --- the check ------------------------------------------------------------------------------------
+
+def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None = None) -> CheckResult:
+    """:param fetch_json: the verification's guarded fetch, for schemas this package does not hold
+    (None: such schemas are reported unavailable)."""
+    failures: list[str] = []
+    warnings: list[tuple[str, str]] = []
+    applied = []
+    declared = _declared(credential)
+    for entry in declared[:MAX_SCHEMAS]:
+        url, kinds = entry.get("id"), _types(entry)
+        if not SCHEMA_TYPES & set(kinds):
+            warnings.append(("schema_unsupported", f"credentialSchema type {', '.join(kinds) or '(none)'} is not checked"))
             continue
-        if not isinstance(achievement.get("id"), str):
-            found.append(f"{where}.achievement.id: missing")
-        for field in ("name", "description"):
-            if not _text(achievement.get(field)):
-                found.append(f"{where}.achievement.{field}: missing or empty")
-        if "Achievement" not in _types(achievement):
-            found.append(f"{where}.achievement.type: must include Achievement")
-        criteria = achievement.get("criteria")
-        if not isinstance(criteria, dict) or not (criteria.get("id") or criteria.get("narrative")):
-            found.append(f"{where}.achievement.criteria: needs an id or a narrative")
-    return found
+        if not isinstance(url, str) or not url:
+            failures.append("credentialSchema: an entry has no id")
+            continue
+        try:
+            if url in BUNDLED_SCHEMA_FILES:
+                validator = _bundled_validator(url)
+            elif fetch_json is None:
+                raise _Unavailable("this verifier fetches nothing")
+            else:
+                try:
+                    schema = fetch_json(url)
+                except Exception as error:  # any failure of the fetcher: unavailable
+                    raise _Unavailable(f"it could not be fetched: {error}") from None
+                validator = _validator(schema, trusted=False)
+            errors = _schema_errors(validator, credential)
+        except _Unavailable as error:
+            warnings.append(("schema_unavailable", f"the schema {url} was not applied: {error}"))
+            continue
+        applied.append(url)
+        failures.extend(f"{url.rsplit('/', 1)[-1]}: {e}" for e in errors)
+    if len(declared) > MAX_SCHEMAS:
+        warnings.append(("schema_unavailable", f"{len(declared)} schemas declared; only {MAX_SCHEMAS} were applied"))
 
-
-def check_schema(credential: dict) -> CheckResult:
-    if not OB_TYPES & set(_types(credential)):
-        return CheckResult.skipped("schema", "not an Open Badges credential; checked as a verifiable credential only")
-    found = problems(credential)
-    if found:
-        return CheckResult.failed("schema", "schema_invalid", "; ".join(found))
-    return CheckResult.passed("schema", "has the Open Badges 3.0 required fields")
+    is_ob = bool(OB_TYPES & set(_types(credential)))
+    if is_ob:
+        hand_failures, prose = problems(credential)
+        if not applied:
+            failures.extend(hand_failures)
+        warnings.extend(("ob_status_set" if message.startswith("credentialStatus") else "ob_prose_rule", message)
+                        for message in prose)
+    if failures:
+        return CheckResult.failed(CHECK, "schema_invalid", "; ".join(failures))
+    if warnings:
+        return CheckResult(CHECK, WARNING, warnings[0][0], "; ".join(message for _code, message in warnings))
+    if applied:
+        return CheckResult.passed(CHECK, f"valid against {', '.join(applied)}")
+    if is_ob:
+        return CheckResult.passed(CHECK, "has the Open Badges 3.0 required fields (it declares no schema)")
+    return CheckResult.skipped(CHECK, "not an Open Badges credential and no schema declared; checked as a verifiable credential only")

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from dataintegrity import parse_date_time_stamp
-from verifier.report import CheckResult
+from verifier.report import WARNING, CheckResult
 from verifier.statuscache import StatusListCache, content_version
-from verifier.statuslist import StatusListError, bit_at, decode_status_list
+from verifier.statuslist import MIN_LENGTH_BITS, StatusListError, bit_at, decode_status_list
 
 CHECK = "status"
 
@@ -30,6 +30,10 @@ ENTRY_TYPES = {
     "StatusList2021Entry": ("StatusList2021Credential", "StatusList2021"),
 }
 _INDEX = re.compile(r"[0-9]{1,15}")
+MAX_INDEX = 10**15 - 1
+# A list shorter than the spec's 131,072 entries is read (with a warning, status_list_short) down
+# to this: less gives no herd privacy at all (a list of a few bits names its credentials).
+MIN_READABLE_BITS = 8
 
 
 class _Failure(Exception):
@@ -61,16 +65,26 @@ def check_status(credential: dict, *, fetch_json: Callable[[str], dict],
         return CheckResult.passed(CHECK, "no status to check")
     lists: dict[str, dict] = {}  # one fetch and one proof check per list, however many entries use it
     messages = []
+    # What was read although the spec (or its usual reading) says otherwise: (code, message),
+    # each a warning in the report; never silent. See README "Verification codes".
+    relaxed: list[tuple[str, str]] = []
     for entry in entries:
         try:
             messages.append(_check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache,
-                                         version_of))
+                                         version_of, relaxed))
         except _Failure as failure:
+            if relaxed:
+                notes = "; ".join(message for _code, message in relaxed)
+                return CheckResult.failed(CHECK, failure.result.code, f"{failure.result.message} (also: {notes})")
             return failure.result
+    if relaxed:
+        return CheckResult(CHECK, WARNING, relaxed[0][0],
+                           "; ".join(messages) + " (" + "; ".join(message for _code, message in relaxed) + ")")
     return CheckResult.passed(CHECK, "; ".join(messages))
 
 
-def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache, version_of) -> str:
+def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for, skew, cache, version_of,
+                 relaxed) -> str:
     if not isinstance(entry, dict):
         raise _Failure("status_entry_invalid", "a credentialStatus entry is not an object")
     entry_type = _types(entry.get("type"))
@@ -87,12 +101,17 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for,
     if size != 1 or isinstance(size, bool):
         raise _Failure("status_unsupported", f"statusSize {size!r} is not supported (only 1)")
     index_text = entry.get("statusListIndex")
-    if not isinstance(index_text, str) or not _INDEX.fullmatch(index_text):
+    if isinstance(index_text, int) and not isinstance(index_text, bool) and 0 <= index_text <= MAX_INDEX:
+        # The spec says a string; some issuers write a JSON number. Same value, read with a warning.
+        _note(relaxed, "status_index_numeric", f"statusListIndex is the number {index_text}, not a string")
+        index = index_text
+    elif not isinstance(index_text, str) or not _INDEX.fullmatch(index_text):
         raise _Failure("status_index_invalid", f"statusListIndex {index_text!r} is not a base-10 number")
-    index = int(index_text)
+    else:
+        index = int(index_text)
 
     if url not in lists:
-        lists[url] = _load_list(url, fetch_json, verify_list_credential)
+        lists[url] = _load_list(url, fetch_json, verify_list_credential, relaxed)
     list_credential = lists[url]
     if list_type not in _types(list_credential.get("type")):
         raise _Failure("status_list_invalid", f"{url} is not a {list_type}")
@@ -112,11 +131,14 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for,
             ttl_for(url, ttl / 1000)
     try:
         if cache is None:
-            bits = decode_status_list(subject.get("encodedList"))
+            bits = decode_status_list(subject.get("encodedList"), minimum_bits=MIN_READABLE_BITS)
         else:
-            bits = cache.bits(version_of(list_credential), subject.get("encodedList"))
+            bits = cache.bits(version_of(list_credential), subject.get("encodedList"), minimum_bits=MIN_READABLE_BITS)
     except StatusListError as error:
         raise _Failure("status_list_invalid", f"the list at {url}: {error}") from None
+    if len(bits) * 8 < MIN_LENGTH_BITS:
+        _note(relaxed, "status_list_short", f"the list at {url} has {len(bits) * 8:,} entries, fewer than the "
+                                            f"spec's minimum of {MIN_LENGTH_BITS:,} (less herd privacy)")
     try:
         bit = bit_at(bits, index)
     except IndexError:
@@ -134,22 +156,30 @@ def _check_entry(entry, lists, fetch_json, verify_list_credential, now, ttl_for,
     return f"{purpose} status is {bit}{_status_message(entry, bit)}"
 
 
-def _load_list(url, fetch_json, verify_list_credential) -> dict:
+def _note(relaxed: list, code: str, message: str) -> None:
+    if (code, message) not in relaxed:
+        relaxed.append((code, message))
+
+
+def _load_list(url, fetch_json, verify_list_credential, relaxed) -> dict:
     try:
         list_credential = fetch_json(url)
     except Exception as error:  # any failure of the fetcher: the status cannot be determined
         raise _Failure("status_unavailable", f"the status list could not be fetched: {error}") from None
     if not isinstance(list_credential, dict):
         raise _Failure("status_list_invalid", f"{url} did not return a credential")
-    if list_credential.get("id") != url:
-        # A list is only evidence about itself: one served at another URL could be any list.
-        raise _Failure("status_list_invalid", f"the credential at {url} has id {list_credential.get('id')!r}, not its URL")
     try:
         ok, reason = verify_list_credential(list_credential)
     except Exception as error:
         ok, reason = False, f"it could not be verified ({error.__class__.__name__})"
     if not ok:
         raise _Failure("status_list_invalid", f"the status list credential at {url} is not valid: {reason}")
+    if list_credential.get("id") != url:
+        # Lists behind a CDN or a redirect often name another URL. The list is still used: it is
+        # at the URL the (signed) credential names, and `verify_list_credential` made sure it is
+        # signed by the credential's own issuer; but the report says so.
+        _note(relaxed, "status_list_id_mismatch",
+              f"the list at {url} has id {str(list_credential.get('id'))[:200]!r}, not its URL")
     return list_credential
 
 

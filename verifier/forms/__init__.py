@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from verifier.forms.baked import PNG_SIGNATURE, extract_png, extract_svg
+from verifier.forms.baked import PNG_SIGNATURE, extract_png, extract_svg, svg_standard_doctype
 from verifier.forms.errors import FormError
 from verifier.forms.jsontext import MAX_DEPTH, MAX_NODES, check_json_shape, parse_json
 from verifier.forms.jwt import looks_like_jwt, read_jwt
@@ -30,11 +30,13 @@ Form = Literal["json-ld", "jwt", "png", "svg"]
 @dataclass(frozen=True)
 class ParsedInput:
     """`form` is how it arrived; exactly one of `credential` (a JSON object) and `jwt` (a compact
-    JWS, not yet verified) is set. A baked image may hold either."""
+    JWS, not yet verified) is set. A baked image may hold either. `relaxed`: (code, message) of
+    what was read although a strict reader would refuse it, for a warning in the report."""
 
     form: Form
     credential: dict | None = None
     jwt: str | None = None
+    relaxed: tuple[tuple[str, str], ...] = ()
 
 
 def is_url(data) -> bool:
@@ -79,7 +81,11 @@ def read_input(data: bytes | str | dict, *, filename: str | None = None, content
     text = _text(data)
     stripped = text.strip()
     if stripped.startswith("<"):
-        return _embedded("svg", extract_svg(stripped))
+        parsed = _embedded("svg", extract_svg(stripped))
+        if svg_standard_doctype(stripped):
+            note = ("svg_doctype_ignored", "the SVG's standard SVG DOCTYPE was skipped (nothing in it was read or fetched)")
+            parsed = ParsedInput(parsed.form, parsed.credential, parsed.jwt, (note,))
+        return parsed
     if hint == "svg":
         raise FormError("unreadable_input", "the input was sent as an SVG image but is not one")
     if is_url(stripped):

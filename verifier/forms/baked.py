@@ -11,7 +11,10 @@ The spec's rules, as implemented here:
 
 Reading never trusts the image: PNG chunks are read by hand with their lengths bounded by what is
 there and every CRC checked; SVG is parsed by defusedxml with DTDs refused outright (no entity
-expansion, no external resources). Extraction returns the embedded text; what it holds (JSON or a
+expansion, no external resources). The one exception is the standard DOCTYPE drawing programs
+write (SVG 1.0/1.1, exactly, with no internal subset): it declares nothing, so it is blanked out
+before parsing and never read or fetched (`svg_standard_doctype` says it was there). Any other
+DOCTYPE is still refused. Extraction returns the embedded text; what it holds (JSON or a
 JWT) is decided by the caller, `verifier.forms.read_input`.
 """
 
@@ -157,6 +160,43 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 # --- SVG ---------------------------------------------------------------------------------------
 
+# The DOCTYPEs the W3C published for SVG (public id, system id); the 1.1 one is what most drawing
+# programs export. They add no entities of their own that a badge needs, so they are skipped.
+STANDARD_SVG_DOCTYPES = frozenset({
+    ("-//W3C//DTD SVG 1.1//EN", "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"),
+    ("-//W3C//DTD SVG 1.1 Basic//EN", "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11-basic.dtd"),
+    ("-//W3C//DTD SVG 1.1 Tiny//EN", "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11-tiny.dtd"),
+    ("-//W3C//DTD SVG 1.0//EN", "http://www.w3.org/TR/2001/REC-SVG-20010904/DTD/svg10.dtd"),
+    ("-//W3C//DTD SVG 20010904//EN", "http://www.w3.org/TR/2001/REC-SVG-20010904/DTD/svg10.dtd"),
+})
+# No internal subset: nothing but the two quoted ids between "<!DOCTYPE svg PUBLIC" and ">".
+_DOCTYPE = re.compile(r"""<!DOCTYPE\s+svg\s+PUBLIC\s+(["'])(?P<public>[^"'<>\[\]]*)\1\s+(["'])(?P<system>[^"'<>\[\]]*)\3\s*>""")
+
+
+def _standard_doctype(text: str) -> re.Match | None:
+    """The standard SVG DOCTYPE in the prolog of `text`, if that is what stands there."""
+    position = 0
+    while match := _PROLOG_ITEM.match(text, position):
+        position = match.end()
+    doctype = _DOCTYPE.match(text, position)
+    if doctype and (doctype.group("public"), doctype.group("system")) in STANDARD_SVG_DOCTYPES:
+        return doctype
+    return None
+
+
+def svg_standard_doctype(text: str) -> bool:
+    """Whether the SVG `text` starts with a standard SVG DOCTYPE (which reading skips)."""
+    return _standard_doctype(text) is not None
+
+
+def _without_standard_doctype(text: str) -> str:
+    """`text` with a standard SVG DOCTYPE blanked out (same length, so offsets stay)."""
+    doctype = _standard_doctype(text)
+    if doctype is None:
+        return text
+    return text[:doctype.start()] + " " * (doctype.end() - doctype.start()) + text[doctype.end():]
+
+
 def parse_svg(text: str):
     """The root element of the SVG document `text`.
 
@@ -164,7 +204,7 @@ def parse_svg(text: str):
         root that is not `svg`.
     """
     try:
-        root = defusedxml.ElementTree.fromstring(text, forbid_dtd=True)
+        root = defusedxml.ElementTree.fromstring(_without_standard_doctype(text), forbid_dtd=True)
     except (ParseError, DefusedXmlException) as error:
         raise FormError("unreadable_input", f"not a readable SVG image: {error}") from None
     if root.tag not in (f"{{{SVG_NAMESPACE}}}svg", "svg"):
@@ -214,7 +254,7 @@ def bake_svg(svg_text: str, credential_text: str) -> str:
     root = parse_svg(svg_text)
     if next(root.iter(CREDENTIAL_TAG), None) is not None:
         raise FormError("multiple_credentials", "the SVG already holds an openbadges:credential element")
-    start, name, end, self_closing = _root_start_tag(svg_text)
+    start, name, end, self_closing = _root_start_tag(_without_standard_doctype(svg_text))
     tag = svg_text[start:end]
     declared = re.search(r"""\sxmlns:openbadges\s*=\s*(["'])(.*?)\1""", tag)
     if declared and declared.group(2) != OB_NAMESPACE:
@@ -237,7 +277,7 @@ def _root_start_tag(text: str) -> tuple[int, str, int, bool]:
     """(start, qualified name, end, self-closing) of the root element's start tag.
 
     The prolog (XML declaration, comments, processing instructions) is skipped; a DOCTYPE never
-    gets here because `parse_svg` refused it. Attribute values are skipped whole, so a `>` inside
+    gets here: `parse_svg` refused it, or it was the standard one, blanked out by the caller. Attribute values are skipped whole, so a `>` inside
     one does not end the tag.
     """
     position = 0

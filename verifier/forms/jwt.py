@@ -33,7 +33,7 @@ import jwt
 
 from verifier.forms.errors import FormError
 from verifier.forms.jsontext import parse_json
-from verifier.forms.jwtclaims import credential_of, mismatches, numeric_date
+from verifier.forms.jwtclaims import credential_of, mismatches, numeric_date, relaxations
 from verifier.forms.jwtkeys import PRIVATE_MEMBERS, issuer_key
 from verifier.report import CheckResult
 
@@ -83,12 +83,14 @@ def read_jwt(token: str) -> tuple[dict, dict]:
 class JwtResult:
     """`credential`: what the token carries, whether or not it verified (for the report's
     summary), None when it could not be read; rely on it only when `proof` and `issuer` passed.
-    `mismatched_claims`: the claims named by a jwt_claims_mismatch failure."""
+    `mismatched_claims`: the claims named by a jwt_claims_mismatch failure. `relaxed`: (code,
+    message) of what was accepted although a strict reading would not (a missing `sub`)."""
 
     credential: dict | None
     proof: CheckResult
     issuer: CheckResult
     mismatched_claims: tuple[str, ...] = ()
+    relaxed: tuple[tuple[str, str], ...] = ()
 
 
 def verify_jwt(token: str, *, resolve_key: Callable[[str], dict] | None, now: datetime,
@@ -124,7 +126,8 @@ def verify_jwt(token: str, *, resolve_key: Callable[[str], dict] | None, now: da
         claims = tuple(claim for claim, _ in disagreements)
         message = "the JWT claims disagree with the credential: " + "; ".join(why for _, why in disagreements)
         return JwtResult(credential, CheckResult.failed("proof", "jwt_claims_mismatch", message), issuer, claims)
-    return JwtResult(credential, _time_window(payload, header["alg"], now, skew), issuer)
+    return JwtResult(credential, _time_window(payload, header["alg"], now, skew), issuer,
+                     relaxed=tuple(relaxations(payload, credential)))
 
 
 def _not_checked(why: str) -> CheckResult:

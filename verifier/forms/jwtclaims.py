@@ -8,7 +8,9 @@ dates; both shapes are read.
 
 "Agree" is read both ways: a claim must equal its field, and a claim without its field (or a
 field without its claim) is a disagreement too, so nothing the signer said in one place can be
-contradicted or left out in the other.
+contradicted or left out in the other. One exception, as other OB verifiers read it: a JWT may
+leave out `sub` (the subject is in the credential, and nothing contradicts it); `relaxations`
+names it, for a warning in the report. A `sub` that is there must still match.
 """
 
 from __future__ import annotations
@@ -65,6 +67,19 @@ def mismatches(payload: dict, credential: dict) -> list[tuple[str, str]]:
     return found
 
 
+def relaxations(payload: dict, credential: dict) -> list[tuple[str, str]]:
+    """(code, message) for what `mismatches` let pass that the strict reading would not."""
+    if "sub" not in payload and _subject_ids(credential):
+        return [("jwt_sub_missing", "the JWT has no sub claim; the credentialSubject id is taken from the credential")]
+    return []
+
+
+def _subject_ids(credential: dict) -> list:
+    subjects = credential.get("credentialSubject")
+    subjects = subjects if isinstance(subjects, list) else [subjects]
+    return [s["id"] for s in subjects if isinstance(s, dict) and "id" in s]
+
+
 def _same(claim: str, payload: dict, value, field: str) -> list[tuple[str, str]]:
     if claim not in payload and value is None:
         return []
@@ -78,9 +93,9 @@ def _same(claim: str, payload: dict, value, field: str) -> list[tuple[str, str]]
 
 
 def _subject(payload: dict, credential: dict) -> list[tuple[str, str]]:
-    subjects = credential.get("credentialSubject")
-    subjects = subjects if isinstance(subjects, list) else [subjects]
-    ids = [s["id"] for s in subjects if isinstance(s, dict) and "id" in s]
+    ids = _subject_ids(credential)
+    if "sub" not in payload:
+        return []  # see relaxations()
     if len(ids) <= 1:
         return _same("sub", payload, ids[0] if ids else None, "credentialSubject.id")
     # Several subjects: one `sub` cannot name them all; it must name one of them.
