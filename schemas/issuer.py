@@ -47,11 +47,13 @@ class IssuerUpdateSchema(Schema):
 
     credentials_public = credentials_public()
     linkedin_organization_id = linkedin_organization_id()
+    pathways_open = JsonBoolean(metadata={
+        "description": "whether other issuers of this instance may name this issuer's achievements in their pathways"})
 
     @validates_schema
     def _something(self, data, **_kwargs):
         if not data:
-            raise ValidationError("Send credentials_public or linkedin_organization_id.")
+            raise ValidationError("Send credentials_public, linkedin_organization_id or pathways_open.")
 
 
 class SigningKeySchema(Schema):
@@ -74,5 +76,6 @@ class IssuerSchema(Schema):
     did_document_url = fields.String(allow_none=True)
     credentials_public = fields.Boolean()
     linkedin_organization_id = fields.String(allow_none=True)
+    pathways_open = fields.Boolean()
     keys = fields.List(fields.Nested(SigningKeySchema))
     created_at = fields.AwareDateTime()
