@@ -30,6 +30,22 @@ class PathwayCreateSchema(Schema):
         "description": "count only component credentials valid now (an expired one does not count)"})
 
 
+class PathwayUpdateSchema(PathwayCreateSchema):
+    """PATCH: any of the fields of a definition; those sent replace the pathway's."""
+
+    name = fields.String(validate=validate.Length(1, 255))
+    description = fields.String(validate=validate.Length(1, 20000))
+    criteria = fields.Nested(CriteriaSchema)
+    requirements = fields.Dict(metadata={"description": REQUIREMENTS_DESCRIPTION})
+    achievement_type = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=64), vocabulary(ACHIEVEMENT_TYPES, error="Use an Open Badges AchievementType or ext:<name>.")],
+        metadata=vocabulary_schema(ACHIEVEMENT_TYPES),
+    )
+    valid_for = Duration(allow_none=True)
+    all_valid_at_once = JsonBoolean()
+
+
 class PathwaySchema(Schema):
     id = fields.String()
     url = fields.String()

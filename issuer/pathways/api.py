@@ -14,7 +14,7 @@ from issuer.errors import NotFound, ValidationFailed
 from issuer.models import Achievement, Issuer, is_id, new_id
 from issuer.pathways.requirements import RequirementsInvalid
 from issuer.pathways.services import Pathways
-from schemas.pathway import PathwayCreateSchema, PathwaySchema, ProgressQuerySchema, ProgressSchema
+from schemas.pathway import PathwayCreateSchema, PathwaySchema, PathwayUpdateSchema, ProgressQuerySchema, ProgressSchema
 
 bp = Blueprint("pathways", __name__, url_prefix="/api/v1")
 
@@ -89,7 +89,7 @@ def update_pathway(pathway_id):
     """PUT replaces the definition, PATCH changes the fields sent; either only while no credential
     of the pathway has been awarded (409 pathway_awarded)."""
     pathway = pathway_by_id(pathway_id)
-    data = load(PathwayCreateSchema(partial=request.method == "PATCH"))
+    data = load(PathwayUpdateSchema() if request.method == "PATCH" else PathwayCreateSchema())
     session = get_session()
     pathways = Pathways(session, services(), token=g.token)
     with transaction(session):
