@@ -11,7 +11,7 @@ from issuer.api import _query, issuer_by_slug, services
 from issuer.bodies import load
 from issuer.db import get_session, transaction
 from issuer.errors import NotFound, ValidationFailed
-from issuer.models import Achievement, Issuer, is_id, new_id
+from issuer.models import Achievement, Issuer, is_id
 from issuer.pathways.requirements import RequirementsInvalid
 from issuer.pathways.services import Pathways
 from schemas.pathway import PathwayCreateSchema, PathwaySchema, PathwayUpdateSchema, ProgressQuerySchema, ProgressSchema
@@ -39,12 +39,15 @@ def pathway_view(pathway: Achievement, pathways: Pathways) -> dict:
     })
 
 
+def _invalid(error: RequirementsInvalid) -> ValidationFailed:
+    return ValidationFailed(error.errors, "the requirements are not usable; errors names each part by its JSON path")
+
+
 def _checked_requirements(pathways: Pathways, issuer: Issuer, tree: dict, pathway_id: str | None) -> dict:
     try:
         return pathways.check_requirements(issuer, tree, pathway_id=pathway_id)
     except RequirementsInvalid as error:
-        raise ValidationFailed(error.errors, "the requirements are not usable; errors names each part by its "
-                                             "JSON path") from None
+        raise _invalid(error) from None
 
 
 def _apply(pathway: Achievement, data: dict) -> None:
@@ -62,17 +65,11 @@ def create_pathway(slug):
     data = load(PathwayCreateSchema())
     session = get_session()
     pathways = Pathways(session, services(), token=g.token)
-    pathway = Achievement(id=new_id(), issuer_id=issuer.id, criteria_narrative="", alignments=[], tags=[],
-                          image_url=None, passing_score=0, max_score=0, created_at=services().clock())
     with transaction(session):
-        data["requirements"] = _checked_requirements(pathways, issuer, data["requirements"], None)
-        _apply(pathway, data)
-        pathway.issuer = issuer
-        session.add(pathway)
-        session.flush()
-        pathways.set_components(pathway)
-        audit.record(session, action="pathway.create", token=g.token, issuer_id=issuer.id, subject_type="achievement",
-                     subject_id=pathway.id, at=pathway.created_at, details={"requirements": pathway.requirements})
+        try:
+            pathway = pathways.create(issuer, data)
+        except RequirementsInvalid as error:
+            raise _invalid(error) from None
     return (pathway_view(pathway, pathways), 201,
             {"Location": url_for("pathways.get_pathway", pathway_id=pathway.id)})
 

@@ -96,6 +96,27 @@ class Pathways:
                         "A cycle: this achievement is this pathway, or a pathway that needs it."]})
         return tree
 
+    def create(self, issuer: Issuer, data: dict) -> Achievement:
+        """Add a pathway from a loaded `PathwayCreateSchema` body, with its audit entry.
+
+        :raise RequirementsInvalid: naming each bad part of the requirements by its JSON path.
+        """
+        session = self._session
+        now = self._clock()
+        tree = self.check_requirements(issuer, data["requirements"])
+        pathway = Achievement(
+            id=new_id(), issuer_id=issuer.id, name=data["name"], description=data["description"],
+            criteria_narrative=data["criteria"]["narrative"], achievement_type=data["achievement_type"],
+            alignments=[], tags=[], image_url=None, passing_score=0, max_score=0, valid_for=data["valid_for"],
+            requirements=tree, all_valid_at_once=data["all_valid_at_once"], created_at=now)
+        pathway.issuer = issuer
+        session.add(pathway)
+        session.flush()
+        self.set_components(pathway)
+        audit.record(session, action="pathway.create", token=self._token, issuer_id=issuer.id,
+                     subject_type="achievement", subject_id=pathway.id, at=now, details={"requirements": tree})
+        return pathway
+
     def _closure(self, achievement_id: str) -> set[str]:
         """Every achievement a pathway needs, directly or through the pathways it needs."""
         seen: set[str] = set()
