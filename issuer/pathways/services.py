@@ -304,8 +304,7 @@ class Pathways:
                                      .where(Credential.id.in_(used))).all())
         evidence = [{"id": services.urls.credential(i), "name": names.get(i),
                      "description": "A component credential of this pathway"} for i in used]
-        achievement_document = issuance.achievement_document(pathway)
-        achievement_document.pop("resultDescription", None)  # awarded for credentials, not a score
+        achievement_document = issuance.achievement_document(pathway)  # without a resultDescription
         unsigned = openbadges.credential(
             credential_id=services.urls.credential(credential_id),
             credential_status=list(reservation.entries),

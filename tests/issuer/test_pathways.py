@@ -214,3 +214,27 @@ def test_batch_awards(api, issuer, services):
     with services.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(PathwayAward)) == 1
         assert session.get(Achievement, pathway).is_pathway
+
+
+def test_pathway_documents(api, client, issuer):
+    """The pathway's public achievement states no score rule; its credential passes the OB 3.0
+    JSON Schema as our other credentials do (credentialStatus a set is its one complaint)."""
+    import json
+
+    import jsonschema
+
+    from tests.conftest import shared_ref
+
+    a = skill(api, "acme", "A")
+    pathway = define(api, "acme", {"all_of": [a]}, achievement_type="Certificate").json["id"]
+    public = client.get(f"/achievements/{pathway}", headers={"Accept": "application/ld+json"}).json
+    assert public["name"] == "Python Developer" and "resultDescription" not in public
+    assert "a set of other credentials" in client.get(f"/achievements/{pathway}", headers={"Accept": "text/html"}).text
+    award = passed(api, a, "a-1")["pathway_credentials"][0]
+    document = credential(api, award["credential_id"])["credential"]
+    assert "result" not in document["credentialSubject"]
+    page = client.get(f"/credentials/{award['credential_id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Python Developer" in page.text
+    schema = json.loads(shared_ref("schemas", "ob_v3p0_achievementcredential_schema.json").read_text())
+    errors = [list(e.absolute_path) for e in jsonschema.Draft201909Validator(schema).iter_errors(document)]
+    assert errors == [["credentialStatus"]]
