@@ -188,9 +188,14 @@ class Pathways:
     def after_issue(self, credentials: Iterable[tuple[str, str, str]]) -> dict[str, list[Award]]:
         """Award what new credentials complete: `credentials` are (credential id, achievement id,
         earner). Answers credential id -> the pathway credentials its pass awarded (or renewed)."""
+        credentials = list(credentials)
+        # Most achievements are in no pathway: one query for the whole lot, not one per credential.
+        named = set(self._session.scalars(select(PathwayComponent.achievement_id).where(
+            PathwayComponent.achievement_id.in_({achievement_id for _, achievement_id, _ in credentials}))))
         awards: dict[str, list[Award]] = {}
         for credential_id, achievement_id, earner in credentials:
-            awards[credential_id] = self._cascade(achievement_id, earner, trigger=credential_id, issued=True)
+            if achievement_id in named:
+                awards[credential_id] = self._cascade(achievement_id, earner, trigger=credential_id, issued=True)
         return awards
 
     def after_status_change(self, credential_ids: Iterable[str]) -> None:
@@ -222,7 +227,9 @@ class Pathways:
                     if issued:
                         awards.append(Award(awarded.id, pathway.id))
                     if depth < MAX_CASCADE:
-                        todo.append((pathway.id, awarded.id, depth + 1))
+                        # A pass's awards all name its credential (`awarded_for`), nested ones too:
+                        # its replayed answer finds them by it.
+                        todo.append((pathway.id, trigger if issued else awarded.id, depth + 1))
         return awards
 
     def _lock(self, issuer_id: str) -> None:

@@ -168,7 +168,15 @@ def test_in_step_with_components(api, issuer, clock, outside_verifier):
     assert verdict(outside_verifier, renewed["credential"]) is None
     assert verdict(outside_verifier, document) == "suspended"
 
-    # Suspending a component suspends it; a reissue of that component reinstates it.
+    # Suspending a component suspends it; unsuspending the component reinstates it.
+    assert api.post(f"/api/v1/credentials/{renewal['credential_id']}/suspend", json={"reason": "check"}).status_code == 200
+    assert credential(api, renewed_id)["status"] == "suspended"
+    assert verdict(outside_verifier, renewed["credential"]) == "suspended"
+    assert api.post(f"/api/v1/credentials/{renewal['credential_id']}/unsuspend", json={"reason": "ok"}).status_code == 200
+    assert credential(api, renewed_id)["status"] == "active"
+    assert verdict(outside_verifier, renewed["credential"]) is None
+
+    # Suspended again; a reissue of that component reinstates it.
     suspended = api.post(f"/api/v1/credentials/{renewal['credential_id']}/suspend", json={"reason": "review"})
     assert suspended.status_code == 200
     assert credential(api, renewed_id)["status"] == "suspended"
@@ -177,6 +185,14 @@ def test_in_step_with_components(api, issuer, clock, outside_verifier):
     assert reissued.status_code == 201, reissued.json
     assert credential(api, renewed_id)["status"] == "active"
     assert verdict(outside_verifier, renewed["credential"]) is None
+
+    # A pathway credential an admin suspended stays so when its components change.
+    assert api.post(f"/api/v1/credentials/{renewed_id}/suspend", json={"reason": "admin"}).status_code == 200
+    successor = reissued.json["credential_id"]
+    assert api.post(f"/api/v1/credentials/{successor}/suspend", json={"reason": "x"}).status_code == 200
+    assert api.post(f"/api/v1/credentials/{successor}/unsuspend", json={"reason": "y"}).status_code == 200
+    assert (credential(api, renewed_id)["status"], credential(api, renewed_id)["status_reason"]) == ("suspended", "admin")
+    assert api.post(f"/api/v1/credentials/{renewed_id}/unsuspend", json={"reason": "admin"}).status_code == 200
 
     # A component's expiry expires the pathway credential.
     clock.advance(days=366)
@@ -238,3 +254,22 @@ def test_pathway_documents(api, client, issuer):
     schema = json.loads(shared_ref("schemas", "ob_v3p0_achievementcredential_schema.json").read_text())
     errors = [list(e.absolute_path) for e in jsonschema.Draft201909Validator(schema).iter_errors(document)]
     assert errors == [["credentialStatus"]]
+
+
+def test_nested_pathways_cascade(api, issuer, outside_verifier):
+    a, b = skill(api, "acme", "A"), skill(api, "acme", "B")
+    inner = define(api, "acme", {"all_of": [a]}).json["id"]
+    outer = define(api, "acme", {"all_of": [inner, b]}).json["id"]
+    passed(api, b, "b-1")
+    component = passed(api, a, "a-1")
+    awards = {x["achievement_id"]: x["credential_id"] for x in component["pathway_credentials"]}
+    assert set(awards) == {inner, outer}
+    outer_document = credential(api, awards[outer])["credential"]
+    assert f"https://badges.test/credentials/{awards[inner]}" in [e["id"] for e in outer_document["evidence"]]
+    assert verdict(outside_verifier, outer_document) is None
+
+    assert api.post(f"/api/v1/credentials/{component['credential_id']}/revoke", json={"reason": "fraud"}).status_code == 200
+    assert credential(api, awards[inner])["status"] == "suspended"
+    assert credential(api, awards[outer])["status"] == "suspended"
+    assert awards[inner] in credential(api, awards[outer])["status_reason"]
+    assert verdict(outside_verifier, outer_document) == "suspended"
