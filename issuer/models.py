@@ -269,9 +269,12 @@ class PathwayComponent(Base):
     may complete, found without reading every pathway's tree."""
 
     __tablename__ = "pathway_components"
+    __table_args__ = (UniqueConstraint("pathway_id", "achievement_id"),)
 
-    pathway_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), primary_key=True)
-    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), primary_key=True, index=True)
+    # A key of one column, as every table has (backups restore rows by it).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), index=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), index=True)
 
 
 class PathwayAward(Base):

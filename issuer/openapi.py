@@ -214,6 +214,7 @@ OPERATIONS = [
                      BatchAnswerSchema),
                400: ("The CSV file cannot be read: its encoding, header or quoting, or no rows (csv_invalid); or the "
                      "body is not usable JSON (malformed_json, json_too_deep, ...)", None),
+               409: ("The achievement is a pathway (pathway_takes_no_results)", None),
                413: (f"More than {MAX_BATCH_ITEMS:,} results or rows (batch_too_large), or a body over 32 MiB "
                      "(payload_too_large)", None),
                422: ("Invalid fields (validation_failed); or atomic and some items were refused, so nothing was "

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import isodate
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError
@@ -135,8 +135,9 @@ class Pathways:
         wanted = set(req.achievements_in(pathway.requirements))
         have = set(session.scalars(select(PathwayComponent.achievement_id)
                                    .where(PathwayComponent.pathway_id == pathway.id)))
-        for achievement_id in have - wanted:
-            session.delete(session.get(PathwayComponent, (pathway.id, achievement_id)))
+        if have - wanted:
+            session.execute(delete(PathwayComponent).where(PathwayComponent.pathway_id == pathway.id,
+                                                           PathwayComponent.achievement_id.in_(have - wanted)))
         for achievement_id in sorted(wanted - have):
             session.add(PathwayComponent(pathway_id=pathway.id, achievement_id=achievement_id))
 

@@ -83,6 +83,14 @@ def test_definition_refused_by_part(api, issuer, services):
     with services.sessionmaker() as session:
         assert sorted(components(session, outer.json["id"])) == sorted([a, theirs])
         assert components(session, a) == []
+    # Unawarded, it can be replaced: its components follow.
+    replaced = api.client.put(f"/api/v1/pathways/{inner.json['id']}", headers={"Authorization": f"Bearer {api.token}"},
+                              json={"name": "P", "description": "D", "criteria": {"narrative": "N"},
+                                    "requirements": {"all_of": [f"https://badges.test/achievements/{a}"]}})
+    assert replaced.status_code == 200, replaced.json
+    assert replaced.json["requirements"] == {"all_of": [a]}
+    with services.sessionmaker() as session:
+        assert components(session, inner.json["id"]) == [a]
 
 
 def test_award_progress_and_fixed_definition(api, issuer, services, outside_verifier):
@@ -227,9 +235,14 @@ def test_batch_awards(api, issuer, services):
     first, second = answer.json["items"]
     assert [x["achievement_id"] for x in first["pathway_credentials"]] == [pathway]
     assert "pathway_credentials" not in second
+    # The batch again: replays, the award named again, nothing awarded twice.
+    replay = api.post(f"/api/v1/achievements/{b}/results/batch", json={"results": [result_body("b-1")]}).json["items"][0]
+    assert replay["replayed"] and replay["pathway_credentials"] == first["pathway_credentials"]
     with services.sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(PathwayAward)) == 1
         assert session.get(Achievement, pathway).is_pathway
+    refused = api.post(f"/api/v1/achievements/{pathway}/results/batch", json={"results": [result_body("p-1")]})
+    assert (refused.status_code, refused.json["code"]) == (409, "pathway_takes_no_results")
 
 
 def test_pathway_documents(api, client, issuer):

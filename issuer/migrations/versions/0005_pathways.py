@@ -23,14 +23,17 @@ def upgrade():
 
     op.create_table(
         'pathway_components',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
         sa.Column('pathway_id', sa.String(length=36), nullable=False),
         sa.Column('achievement_id', sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id']),
         sa.ForeignKeyConstraint(['pathway_id'], ['achievements.id']),
-        sa.PrimaryKeyConstraint('pathway_id', 'achievement_id'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('pathway_id', 'achievement_id'),
     )
     with op.batch_alter_table('pathway_components', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pathway_components_achievement_id'), ['achievement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pathway_components_pathway_id'), ['pathway_id'], unique=False)
 
     op.create_table(
         'pathway_awards',
