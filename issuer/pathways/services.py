@@ -202,12 +202,15 @@ class Pathways:
     def after_status_change(self, credential_ids: Iterable[str]) -> None:
         """Keep pathway credentials in step with components that were revoked, suspended,
         unsuspended or reissued."""
-        for credential_id in credential_ids:
-            credential = self._session.get(Credential, credential_id)
-            if credential is None or credential.achievement_id is None or credential.earner is None:
-                continue
-            self._session.refresh(credential)
-            self._cascade(credential.achievement_id, credential.earner, trigger=credential.id, issued=False)
+        rows = self._session.execute(
+            select(Credential.id, Credential.achievement_id, Credential.earner)
+            .where(Credential.id.in_(list(credential_ids)), Credential.achievement_id.is_not(None),
+                   Credential.earner.is_not(None))).all()
+        named = set(self._session.scalars(select(PathwayComponent.achievement_id).where(
+            PathwayComponent.achievement_id.in_({achievement_id for _, achievement_id, _ in rows}))))
+        for credential_id, achievement_id, earner in rows:
+            if achievement_id in named:
+                self._cascade(achievement_id, earner, trigger=credential_id, issued=False)
 
     def _cascade(self, achievement_id: str, earner: str, *, trigger: str, issued: bool) -> list[Award]:
         """Reconcile every pathway naming `achievement_id`; then those naming a pathway whose
