@@ -38,6 +38,12 @@ def linkedin_organization_id(**kwargs) -> fields.String:
     )
 
 
+def pathways_open(**kwargs) -> fields.Boolean:
+    return JsonBoolean(metadata={
+        "description": "whether other issuers of this instance may name this issuer's achievements in their "
+                       "pathways (default false)"}, **kwargs)
+
+
 class IssuerCreateSchema(Schema):
     slug = fields.String(required=True, validate=validate.Regexp(SLUG, error="Use 1-64 lowercase letters, digits and inner hyphens."))
     name = fields.String(required=True, validate=validate.Length(1, 255))
@@ -53,6 +59,7 @@ class IssuerCreateSchema(Schema):
     credentials_public = credentials_public(load_default=True)
     linkedin_organization_id = linkedin_organization_id(load_default=None)
     suspension = suspension(load_default=None)
+    pathways_open = pathways_open(load_default=False)
 
 
 class IssuerUpdateSchema(Schema):
@@ -61,11 +68,12 @@ class IssuerUpdateSchema(Schema):
     credentials_public = credentials_public()
     linkedin_organization_id = linkedin_organization_id()
     suspension = suspension()
+    pathways_open = pathways_open()
 
     @validates_schema
     def _something(self, data, **_kwargs):
         if not data:
-            raise ValidationError("Send credentials_public, linkedin_organization_id or suspension.")
+            raise ValidationError("Send credentials_public, linkedin_organization_id, suspension or pathways_open.")
 
 
 class SigningKeySchema(Schema):
@@ -93,5 +101,6 @@ class IssuerSchema(Schema):
     suspension = fields.Boolean(allow_none=True, metadata={
         "description": "the issuer's own choice (null: the instance's STATUS_PURPOSES decide)"})
     suspendable = fields.Boolean(metadata={"description": "whether its new credentials carry a suspension entry"})
+    pathways_open = fields.Boolean()
     keys = fields.List(fields.Nested(SigningKeySchema))
     created_at = fields.AwareDateTime()
