@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from issuer import create_app
-from issuer.bootstrap import first_start
+from issuer.bootstrap import check_node, first_start
 from issuer.config import ConfigurationError
 from issuer.migrate import current_revision, head_revision
 from issuer.serving.logs import install_redaction
@@ -25,8 +25,9 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
     to TOKEN_FILE when one is configured; otherwise this says how to make one (the token itself
     goes to no log). Safe in several processes starting at once.
 
-    :raise ConfigurationError: a setting that would do harm, or a database schema that is not
-        up to date; nothing is created then.
+    :raise ConfigurationError: a setting that would do harm, a database schema that is not up to
+        date, or a node that is not one of its deployment's (another origin, another key-encryption
+        key: see issuer.nodes.check_node); nothing is created then.
     """
     try:
         check(read_config(defaults, overrides))
@@ -35,6 +36,7 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
         engine = app.extensions["badges"].sessionmaker.kw["bind"]
         if current_revision(engine) != head_revision():
             raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+        check_node(app)  # the deployment's origin and key-encryption key
         token_file = app.config.get("TOKEN_FILE")
         try:
             started = first_start(
