@@ -47,16 +47,19 @@ def build_services(config, instance_path: Path) -> Services:
 def key_encryption_key(config, instance_path: Path, engine):
     """The node's KEK: BADGES_KEY_ENCRYPTION_KEY, BADGES_KEY_ENCRYPTION_KEY_FILE, else the instance
     folder's file. A node makes that file itself only while the database holds no sealed key (the
-    first node of a deployment); it asks the database at the KEK's first use (at start, see
-    issuer.nodes.check_node), so an app can be built while the database is down.
+    first node of a deployment); a database server is asked at the KEK's first use (at start, see
+    issuer.nodes.check_node), so an app can be built while it is down.
 
     :raise KeyEncryptionKeyError: a configured key or file is unusable.
     """
     setting, setting_file = config.get("KEY_ENCRYPTION_KEY"), config.get("KEY_ENCRYPTION_KEY_FILE")
     if setting or setting_file or (instance_path / KEK_FILE_NAME).exists():
         return load_or_create_key_encryption_key(setting, instance_path, configured_file=setting_file)
-    return DeferredKeyEncryptionKey(lambda: load_or_create_key_encryption_key(
-        None, instance_path, may_create=not holds_sealed_keys(engine)))
+    def load():
+        return load_or_create_key_encryption_key(None, instance_path, may_create=not holds_sealed_keys(engine))
+
+    # A SQLite file is here to ask at once; a database server may be down while the app is built.
+    return load() if engine.dialect.name == "sqlite" else DeferredKeyEncryptionKey(load)
 
 
 def holds_sealed_keys(engine) -> bool:

@@ -13,6 +13,7 @@ from issuer.config import ConfigurationError
 from issuer.migrate import current_revision, head_revision
 from issuer.serving.logs import install_redaction
 from issuer.serving.settings import check, read_config
+from keys import KeyLifecycleError
 
 
 def say(line: str) -> None:
@@ -31,7 +32,10 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
     """
     try:
         check(read_config(defaults, overrides))
-        app = create_app(overrides, defaults=defaults)
+        try:
+            app = create_app(overrides, defaults=defaults)
+        except KeyLifecycleError as error:  # a key-encryption key that is missing or unusable
+            raise ConfigurationError(str(error)) from None
         install_redaction()
         engine = app.extensions["badges"].sessionmaker.kw["bind"]
         if current_revision(engine) != head_revision():
