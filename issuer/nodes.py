@@ -132,7 +132,12 @@ def rotate_key_encryption_key(services, new: KeyEncryptionKey, *, on_key=None) -
             try:
                 seed = old.open(key.sealed_private_key, key_id=key.id)
             except KeyUnsealError:
-                new.open(key.sealed_private_key, key_id=key.id)  # raises when neither opens it
+                try:
+                    new.open(key.sealed_private_key, key_id=key.id)
+                except KeyUnsealError:
+                    raise KeyUnsealError(
+                        f"signing key {key.verification_method} opens with neither this node's key-encryption key "
+                        f"({KEK_SETTINGS}) nor the new one") from None
                 already += 1
                 continue
             key.sealed_private_key = new.seal(seed, key_id=key.id)

@@ -38,18 +38,22 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
             raise ConfigurationError(str(error)) from None
         install_redaction()
         engine = app.extensions["badges"].sessionmaker.kw["bind"]
-        if current_revision(engine) != head_revision():
-            raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
-        check_node(app)  # the deployment's origin and key-encryption key
-        token_file = app.config.get("TOKEN_FILE")
         try:
-            started = first_start(
-                app.extensions["badges"], default_slug=app.config["DEFAULT_ISSUER_SLUG"],
-                default_name=app.config["DEFAULT_ISSUER_NAME"], make_token=False,
-                token_file=Path(token_file) if token_file else None,
-            )
-        except OSError as error:
-            raise ConfigurationError(f"TOKEN_FILE cannot be written (nothing was created): {error}") from None
+            if current_revision(engine) != head_revision():
+                raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+            check_node(app)  # the deployment's origin and key-encryption key
+            token_file = app.config.get("TOKEN_FILE")
+            try:
+                started = first_start(
+                    app.extensions["badges"], default_slug=app.config["DEFAULT_ISSUER_SLUG"],
+                    default_name=app.config["DEFAULT_ISSUER_NAME"], make_token=False,
+                    token_file=Path(token_file) if token_file else None,
+                )
+            except OSError as error:
+                raise ConfigurationError(f"TOKEN_FILE cannot be written (nothing was created): {error}") from None
+        except ConfigurationError:
+            engine.dispose()  # the app is not served: close its connections now
+            raise
     except ConfigurationError as error:
         say(str(error))  # one clear line, whatever the server prints after it
         raise
