@@ -38,6 +38,19 @@ def _app(*, migrating: bool = False, **defaults):
     return app
 
 
+def _minting_app():
+    """The app for a command that mints identifiers (an issuer's did:web, credential ids, status
+    lists): only under the deployment's origin (see issuer.nodes)."""
+    from issuer.nodes import check_origin
+
+    app = _app()
+    try:
+        check_origin(_services(app))
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    return app
+
+
 def _services(app):
     return app.extensions["badges"]
 
@@ -225,7 +238,7 @@ def issuer_create(**options):
         data = IssuerCreateSchema().load({k: v for k, v in options.items() if v is not None})
     except ValidationError as error:
         raise click.ClickException(f"invalid issuer: {error.messages}") from None
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         if session.scalar(select(Issuer.id).where(Issuer.slug == data["slug"])):
@@ -306,7 +319,7 @@ def keys_rotate(slug):
     """Retire the issuer's signing key and make a new one; old public keys stay published."""
     from issuer.errors import ApiError
 
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         issuer = _issuer(session, slug)
@@ -589,7 +602,7 @@ def credential_reissue(credential_id, reason, score):
             raise click.ClickException(f"--score must be a number, such as 85 or 92.5, not {score!r}")
         body["score"] = float(score) if "." in score else int(score)
     data = _checked(ReissueSchema(), body)
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         credential = _credential(session, credential_id)
@@ -628,7 +641,7 @@ def results_import(path, achievement_id, atomic):
         raise click.ClickException(f"{path}: {error}") from None
     if not parsed.items:
         raise click.ClickException(f"{path}: the file has no rows")
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         achievement = _row(session, Achievement, achievement_id, "achievement")
