@@ -182,6 +182,20 @@ def test_the_wsgi_entry_point_refuses_to_start_with_one_line(nodes):
     assert not (node.path.parent / "second" / KEK_FILE_NAME).exists()
 
 
+def test_plain_gunicorn_refuses_a_node_under_another_origin(nodes):
+    node, _, _ = first_node(nodes)
+    env = {"BADGES_INSTANCE_PATH": str(node.path.parent / "second"), "BADGES_BASE_URL": OTHER,
+           "BADGES_DATABASE_URL": node.settings["DATABASE_URL"], "BADGES_KEY_ENCRYPTION_KEY": TEST_KEK,
+           "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:0", "wsgi:app"], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    said = {line for line in done.stderr.splitlines() if line.startswith("badges: ")}
+    assert done.returncode != 0
+    assert said == {f"badges: BADGES_BASE_URL is {OTHER!r}, but this deployment's identifiers are minted under "
+                    f"{BASE!r}: set BADGES_BASE_URL={BASE} on this node (to move the deployment, see `badges origin "
+                    "move`)"}, done.stderr
+
+
 # --- rotating the key-encryption key ------------------------------------------------------------
 
 class Interrupted(Exception):
