@@ -237,6 +237,52 @@ def test_an_interrupted_rotation_loses_nothing_and_can_be_run_again(nodes):
     issue_one(renewed, token, "attempt-2")
 
 
+# The rotation in a process of its own that stops half-way, in its transaction, until it is killed.
+_ROTATE_UNTIL_KILLED = """
+import sys, time
+from issuer import create_app
+from issuer.nodes import rotate_key_encryption_key
+from keys import KeyEncryptionKey
+
+instance, database_url, old, new = sys.argv[1:]
+app = create_app({"INSTANCE_PATH": instance, "DATABASE_URL": database_url, "KEY_ENCRYPTION_KEY": old,
+                  "BASE_URL": "https://badges.test"})
+
+def half_way(resealed):
+    if resealed == 2:
+        print("half way", flush=True)
+        time.sleep(120)
+
+rotate_key_encryption_key(app.extensions["badges"], KeyEncryptionKey.from_text(new), on_key=half_way)
+"""
+
+
+def test_a_rotation_killed_half_way_loses_nothing(nodes, tmp_path):
+    node, app, token = first_node(nodes)
+    client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/issuers", json={"slug": "acme", "name": "Acme", "url": "https://acme.example"},
+                       headers=headers).status_code == 201
+    assert client.post("/api/v1/issuers/acme/keys/rotate", headers=headers).status_code in (200, 201)
+    before = sealed_keys(app)
+    assert len(before) == 3
+    new_text = KeyEncryptionKey.generate_text()
+    rotation = subprocess.Popen(
+        [sys.executable, "-c", _ROTATE_UNTIL_KILLED, str(tmp_path / "rotating"), node.settings["DATABASE_URL"],
+         TEST_KEK, new_text], cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert rotation.stdout.readline().strip() == "half way"
+    finally:
+        rotation.kill()  # SIGKILL: no rollback, no clean-up of any kind
+        rotation.wait(timeout=30)
+        rotation.stdout.close()
+
+    assert sealed_keys(app) == before and opens_all(KeyEncryptionKey.from_text(TEST_KEK), before)
+    issue_one(app, token)  # the database is not left locked, and signs as before
+    done = rotate_key_encryption_key(app.extensions["badges"], KeyEncryptionKey.from_text(new_text))
+    assert done.resealed == 3 and opens_all(KeyEncryptionKey.from_text(new_text), sealed_keys(app))
+
+
 def test_kek_rotate_command_on_an_instance_file_node(nodes, tmp_path):
     node = nodes("only")
     app = node.start()
