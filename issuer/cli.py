@@ -128,6 +128,13 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
         )
     except OSError as error:
         raise click.ClickException(f"the token file cannot be written (nothing was created): {error}") from None
+    if started.issuer is None:
+        from issuer.nodes import check_keys
+
+        try:
+            check_keys(services)  # the first issuer may come from a node that started at the same time
+        except ConfigurationError as error:
+            raise click.ClickException(str(error)) from None
     if started.issuer is not None:
         click.echo(f"Created issuer {started.issuer.slug!r}: {started.issuer.did}")
     if started.admin_token is not None and app.config.get("TOKEN_FILE"):

@@ -11,6 +11,7 @@ from issuer import create_app
 from issuer.bootstrap import check_node, first_start
 from issuer.config import ConfigurationError
 from issuer.migrate import current_revision, head_revision
+from issuer.nodes import check_keys
 from issuer.serving.logs import install_redaction
 from issuer.serving.settings import check, read_config
 from keys import KeyLifecycleError
@@ -51,6 +52,8 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
                 )
             except OSError as error:
                 raise ConfigurationError(f"TOKEN_FILE cannot be written (nothing was created): {error}") from None
+            if started.issuer is None:
+                check_keys(app.extensions["badges"])  # a node starting at once may have made them
         except ConfigurationError:
             engine.dispose()  # the app is not served: close its connections now
             raise
