@@ -361,15 +361,15 @@ def kek_rotate(new_key_file):
 
     from issuer.bootstrap import write_private_file
     from issuer.nodes import rotate_key_encryption_key
-    from keys import KeyEncryptionKey, KeyUnsealError
-    from keys.encryption import KEK_FILE_NAME, _read_key_file
+    from keys import KeyEncryptionKey
+    from keys.encryption import KEK_FILE_NAME, read_key_file
 
     app = _app()
     services = _services(app)
     path = Path(new_key_file)
     try:
         if path.exists():
-            new = _read_key_file(path, setting="--new-key-file", allowed_mode=0)
+            new = read_key_file(path, setting="--new-key-file", allowed_mode=0)
             click.echo(f"new key-encryption key read from {path}")
         else:
             text = KeyEncryptionKey.generate_text()

@@ -105,7 +105,7 @@ def load_or_create_key_encryption_key(configured: str | None, instance_path: Pat
     if configured:
         return KeyEncryptionKey.from_text(configured)
     if configured_file:
-        return _read_key_file(Path(configured_file), setting="BADGES_KEY_ENCRYPTION_KEY_FILE",
+        return read_key_file(Path(configured_file), setting="BADGES_KEY_ENCRYPTION_KEY_FILE",
                               allowed_mode=0o070)
     path = Path(instance_path) / KEK_FILE_NAME
     if not path.exists():
@@ -126,10 +126,10 @@ def load_or_create_key_encryption_key(configured: str | None, instance_path: Pat
             pass  # another process made it first: use theirs
         finally:
             os.unlink(temporary)
-    return _read_key_file(path, setting=None, allowed_mode=0)
+    return read_key_file(path, setting=None, allowed_mode=0)
 
 
-def _read_key_file(path: Path, *, setting: str | None, allowed_mode: int) -> KeyEncryptionKey:
+def read_key_file(path: Path, *, setting: str | None, allowed_mode: int) -> KeyEncryptionKey:
     """The key in `path`. The instance folder's file must be 0600; a configured file (a container
     secret, often group-readable) must at least not be readable or writable by others."""
     named = f"{setting}={path}" if setting else str(path)

@@ -33,23 +33,22 @@ ROOT = Path(__file__).resolve().parents[2]
 class Node:
     """One node of a deployment: its own instance folder, the shared database, its settings."""
 
-    def __init__(self, path: Path, database_url: str, **settings):
+    def __init__(self, path: Path, database_url: str, built: list, **settings):
         self.path = path
         self.settings = {"BASE_URL": BASE, "DATABASE_URL": database_url, **settings}
+        self._built = built  # every app made, to close its connections at the end
 
     def config(self) -> dict:
         return {"TESTING": True, "INSTANCE_PATH": str(self.path), **self.settings}
 
     def app(self):
-        app = create_app(self.config())
-        self._apps.append(app)
-        return app
+        self._built.append(create_app(self.config()))
+        return self._built[-1]
 
     def start(self):
         """As wsgi.py starts: the checks, then the first start."""
-        app = start_app(overrides=self.config())
-        self._apps.append(app)
-        return app
+        self._built.append(start_app(overrides=self.config()))
+        return self._built[-1]
 
     def env(self) -> dict:
         env = {"BADGES_INSTANCE_PATH": str(self.path)}
@@ -59,24 +58,16 @@ class Node:
     def cli(self, *args):
         return CliRunner().invoke(main, list(args), env=self.env(), catch_exceptions=False)
 
-    _apps: list = []
-
 
 @pytest.fixture
 def nodes(database_url, tmp_path):
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
-    made = []
-
-    def node(name: str, **settings) -> Node:
-        made.append(Node(tmp_path / name, database_url, **settings))
-        return made[-1]
-
-    yield node
-    for app in Node._apps:
+    built = []
+    yield lambda name, **settings: Node(tmp_path / name, database_url, built, **settings)
+    for app in built:
         app.extensions["badges"].sessionmaker.kw["bind"].dispose()
-    Node._apps.clear()
 
 
 def refused_in_one_line(result, *words):
@@ -384,3 +375,24 @@ def test_the_origin_moves_before_anything_is_issued_and_never_after(nodes):
     refused_in_one_line(refused, "the origin was not moved", "1 credential(s) were issued")
     assert moved.cli("origin", "show").output.strip() == OTHER
     refused_in_one_line(moved.cli("origin", "move", "http://public.example"), "must be https")
+
+
+def test_backup_and_restore_with_a_key_file(nodes, tmp_path):
+    secret = tmp_path / "kek"
+    secret.write_text(TEST_KEK + "\n")
+    secret.chmod(0o400)
+    source = nodes("source", KEY_ENCRYPTION_KEY_FILE=str(secret))
+    source.start()
+    backup_file = tmp_path / "badges.backup"
+    assert source.cli("backup", str(backup_file)).exit_code == 0
+
+    wrong = tmp_path / "wrong"
+    wrong.write_text(KeyEncryptionKey.generate_text())
+    wrong.chmod(0o400)
+    target = nodes("target", DATABASE_URL=None, KEY_ENCRYPTION_KEY_FILE=str(wrong))
+    refused_in_one_line(target.cli("restore", str(backup_file)), "KEY_ENCRYPTION_KEY_FILE holds another key")
+    target = nodes("target", DATABASE_URL=None, KEY_ENCRYPTION_KEY_FILE=str(secret))
+    restored = target.cli("restore", str(backup_file))
+    assert restored.exit_code == 0 and f"KEY_ENCRYPTION_KEY_FILE ({secret})" in restored.output
+    assert not (target.path / KEK_FILE_NAME).exists()
+    target.start()  # the same origin, and its key opens the restored keys
