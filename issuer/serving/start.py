@@ -68,3 +68,30 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
         say("there is no API token yet: create one with `badges token create` "
             "(or set BADGES_TOKEN_FILE and the first start writes one there)")
     return app
+
+
+def check_deployment(defaults: dict | None = None, overrides: dict | None = None) -> None:
+    """The checks of `start_app` that need the database (the schema, then this node's origin and
+    key-encryption key: issuer.nodes.check_node), for a process that starts servers but serves
+    nothing itself (gunicorn's master): so a node that is not its deployment's stops there, in one
+    line, before any worker starts. Makes nothing but the origin record of a new database.
+
+    :raise ConfigurationError: what is wrong, in one line.
+    """
+    from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
+
+    from issuer.errors import database_reason
+
+    try:
+        app = create_app(overrides, defaults=defaults)
+    except KeyLifecycleError as error:
+        raise ConfigurationError(str(error)) from None
+    engine = app.extensions["badges"].sessionmaker.kw["bind"]
+    try:
+        if current_revision(engine) != head_revision():
+            raise ConfigurationError("the database schema is not up to date; run `badges db upgrade` first")
+        check_node(app)
+    except (OperationalError, PoolTimeout) as error:
+        raise ConfigurationError(f"the database is unavailable: {database_reason(error)}") from None
+    finally:
+        engine.dispose()  # no connection may cross the fork into the workers

@@ -187,6 +187,21 @@ def test_plain_gunicorn_refuses_a_node_under_another_origin(nodes):
                     "move`)"}, done.stderr
 
 
+def test_gunicorn_with_the_services_settings_refuses_in_one_line_before_any_worker(nodes):
+    node, _, _ = first_node(nodes)
+    env = {"BADGES_INSTANCE_PATH": str(node.path.parent / "second"), "BADGES_BASE_URL": BASE,
+           "BADGES_DATABASE_URL": node.settings["DATABASE_URL"],
+           "BADGES_KEY_ENCRYPTION_KEY": KeyEncryptionKey.generate_text(), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "python:issuer.serving.gunicorn_conf", "-w", "2",
+                           "-b", "127.0.0.1:0", "wsgi:app"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "badges: the key-encryption key of this node does not open the signing key of issuer 'default': every node "
+        "of a deployment needs the same key-encryption key (BADGES_KEY_ENCRYPTION_KEY or "
+        "BADGES_KEY_ENCRYPTION_KEY_FILE)"], done.stderr
+
+
 # --- rotating the key-encryption key ------------------------------------------------------------
 
 class Interrupted(Exception):
