@@ -24,6 +24,9 @@ ACTIONS = (
     "credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue",
     # An earner's management link made by an admin; the earner's own choices through it (actor "earner").
     "credential.management_link", "credential.earner_update",
+    # The deployment (issuer/nodes.py, command line only): the key-encryption key re-sealing every
+    # issuer key, and the origin moving.
+    "kek.rotate", "origin.move",
 )
 
 

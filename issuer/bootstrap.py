@@ -55,6 +55,7 @@ def key_encryption_key(config, instance_path: Path, engine):
     setting, setting_file = config.get("KEY_ENCRYPTION_KEY"), config.get("KEY_ENCRYPTION_KEY_FILE")
     if setting or setting_file or (instance_path / KEK_FILE_NAME).exists():
         return load_or_create_key_encryption_key(setting, instance_path, configured_file=setting_file)
+
     def load():
         return load_or_create_key_encryption_key(None, instance_path, may_create=not holds_sealed_keys(engine))
 

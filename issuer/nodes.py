@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from issuer import audit
 from issuer.config import ConfigurationError
 from issuer.db import transaction
 from issuer.models import Credential, DeploymentSetting, Issuer, SigningKey
@@ -145,6 +146,10 @@ def rotate_key_encryption_key(services, new: KeyEncryptionKey, *, on_key=None) -
             session.flush()
             if on_key is not None:
                 on_key(resealed)
+        if resealed:
+            audit.record(session, action="kek.rotate", token=None, issuer_id=None, subject_type="deployment",
+                         subject_id="key-encryption-key", at=services.clock(),
+                         details={"resealed": resealed, "already": already})
     return Resealed(resealed, already)
 
 
@@ -185,11 +190,14 @@ def move_origin(services, new: str, *, now: datetime) -> list[str]:
     """
     new = check_new_origin(new)
     with services.sessionmaker() as session, transaction(session):
-        # Write the origin row first: concurrent moves (and first starts) take turns on it.
-        moved = session.execute(update(DeploymentSetting).where(DeploymentSetting.name == ORIGIN)
-                                .values(value=new, changed_at=now)).rowcount
-        if not moved:
+        # Lock the origin row first: concurrent moves (and first starts) take turns on it.
+        row = session.get(DeploymentSetting, ORIGIN, with_for_update=True)
+        old = row.value if row is not None else None
+        if row is None:
             session.add(DeploymentSetting(name=ORIGIN, value=new, changed_at=now))
+        else:
+            row.value, row.changed_at = new, now
+        session.flush()
         issued = session.scalar(select(func.count()).select_from(Credential))
         if issued:
             raise OriginMoveRefused(
@@ -202,4 +210,6 @@ def move_origin(services, new: str, *, now: datetime) -> list[str]:
             for key in session.scalars(select(SigningKey).where(SigningKey.issuer_id == issuer.id)):
                 key.verification_method = issuer.did + key.verification_method.removeprefix(old_did)
             dids.append(issuer.did)
+        audit.record(session, action="origin.move", token=None, issuer_id=None, subject_type="deployment",
+                     subject_id="origin", at=now, details={"from": old, "to": new, "issuers": dids})
     return dids

@@ -17,7 +17,7 @@ from issuer.cli import main
 from issuer.config import ConfigurationError
 from issuer.db import make_engine
 from issuer.migrate import upgrade
-from issuer.models import DeploymentSetting, Issuer, SigningKey
+from issuer.models import AuditEntry, DeploymentSetting, Issuer, SigningKey
 from issuer.nodes import rotate_key_encryption_key
 from issuer.serving.start import start_app
 from keys import KeyEncryptionKey, KeyUnsealError
@@ -237,6 +237,9 @@ def test_an_interrupted_rotation_loses_nothing_and_can_be_run_again(nodes):
     assert opens_all(new, after) and not any(opens_all(old, [key]) for key in after)
     # Run again (an operator unsure whether it committed): nothing to do, nothing broken.
     assert rotate_key_encryption_key(services, new) == type(done)(0, 3)
+    with services.sessionmaker() as session:  # one entry: the second run re-sealed nothing
+        assert [entry.details for entry in session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "kek.rotate"))] == [{"resealed": 3, "already": 0}]
     with pytest.raises(ConfigurationError, match="does not open"):
         check_node(app)  # this node still holds the old key
     renewed = nodes("renewed", KEY_ENCRYPTION_KEY=new_text).start()
@@ -385,6 +388,10 @@ def test_the_origin_moves_before_anything_is_issued_and_never_after(nodes):
     assert credential["id"].startswith(f"{OTHER}/credentials/")
     did_document = moved_app.test_client().get("/issuers/default/did.json").get_json()
     assert did_document["id"] == credential["issuer"]["id"]
+
+    with app.extensions["badges"].sessionmaker() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "origin.move")).all()
+        assert [(entry.actor, entry.details["from"], entry.details["to"]) for entry in entries] == [("cli", BASE, OTHER)]
 
     refused = moved.cli("origin", "move", "https://third.test")
     refused_in_one_line(refused, "the origin was not moved", "1 credential(s) were issued")
