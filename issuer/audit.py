@@ -26,6 +26,9 @@ ACTIONS = (
     "credential.management_link", "credential.earner_update",
     # Pathways (issuer/pathways): defined, or changed before any award.
     "pathway.create", "pathway.update",
+    # The deployment (issuer/nodes.py, command line only): the key-encryption key re-sealing every
+    # issuer key, and the origin moving.
+    "kek.rotate", "origin.move",
 )
 
 

@@ -70,7 +70,7 @@ def configured_kek(config, instance_path: Path) -> str:
     """The KEK text the instance uses: KEY_ENCRYPTION_KEY, else the instance folder's file."""
     if config.get("KEY_ENCRYPTION_KEY"):
         return config["KEY_ENCRYPTION_KEY"].strip()
-    path = Path(instance_path) / KEK_FILE_NAME
+    path = Path(config.get("KEY_ENCRYPTION_KEY_FILE") or Path(instance_path) / KEK_FILE_NAME)
     try:
         return path.read_text().strip()
     except OSError as error:
@@ -339,6 +339,15 @@ def check_kek_target(kek_text: str, config) -> None:
     if configured and configured.strip() != kek_text:
         raise BackupError("KEY_ENCRYPTION_KEY is set to another key than the backup's: set it to the key in "
                           "the backup's key-encryption-key file (or unset it to use the instance folder's file)")
+    configured_file = config.get("KEY_ENCRYPTION_KEY_FILE")
+    if configured_file and not configured:
+        try:
+            held = Path(configured_file).read_text().strip()
+        except OSError as error:
+            raise BackupError(f"cannot read KEY_ENCRYPTION_KEY_FILE {configured_file}: {error.strerror}") from None
+        if held != kek_text:
+            raise BackupError("KEY_ENCRYPTION_KEY_FILE holds another key than the backup's: put the key in the "
+                              "backup's key-encryption-key file there (or unset it to use the instance folder's file)")
 
 
 def install_kek(kek_text: str, config, instance_path: Path) -> str:
@@ -346,6 +355,8 @@ def install_kek(kek_text: str, config, instance_path: Path) -> str:
     check_kek_target(kek_text, config)
     if config.get("KEY_ENCRYPTION_KEY"):
         return "KEY_ENCRYPTION_KEY"
+    if config.get("KEY_ENCRYPTION_KEY_FILE"):
+        return f"KEY_ENCRYPTION_KEY_FILE ({config['KEY_ENCRYPTION_KEY_FILE']})"
     path = Path(instance_path) / KEK_FILE_NAME
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kek-")  # 0600
     with os.fdopen(fd, "w") as handle:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import func, inspect, make_url, select, text
 from sqlalchemy.orm import Session
 
 from dataintegrity import bundled_document_loader
@@ -16,11 +16,12 @@ from issuer import audit
 from issuer.auth import create_token
 from issuer.config import ConfigurationError
 from issuer.db import make_engine, make_sessionmaker, transaction
-from issuer.models import ApiToken, Issuer, new_id
+from issuer.models import ApiToken, Issuer, SigningKey, new_id
 from issuer.services import Services
 from issuer.statuslists import StatusListPolicy
 from issuer.urls import Urls
 from keys import load_or_create_key_encryption_key
+from keys.encryption import KEK_FILE_NAME, DeferredKeyEncryptionKey
 
 
 def database_url(config, instance_path: Path) -> str:
@@ -36,11 +37,37 @@ def build_services(config, instance_path: Path) -> Services:
     engine = make_engine(url, pool_size=int(pool_size) if pool_size else None, **database_timeouts(config))
     return Services(
         sessionmaker=make_sessionmaker(engine),
-        key_encryption_key=load_or_create_key_encryption_key(config.get("KEY_ENCRYPTION_KEY"), instance_path),
+        key_encryption_key=key_encryption_key(config, instance_path, engine),
         document_loader=bundled_document_loader(),
         urls=Urls(config["BASE_URL"]),
         status_list_policy=status_list_policy(config),
     )
+
+
+def key_encryption_key(config, instance_path: Path, engine):
+    """The node's KEK: BADGES_KEY_ENCRYPTION_KEY, BADGES_KEY_ENCRYPTION_KEY_FILE, else the instance
+    folder's file. A node makes that file itself only while the database holds no sealed key (the
+    first node of a deployment); a database server is asked at the KEK's first use (at start, see
+    issuer.nodes.check_node), so an app can be built while it is down.
+
+    :raise KeyEncryptionKeyError: a configured key or file is unusable.
+    """
+    setting, setting_file = config.get("KEY_ENCRYPTION_KEY"), config.get("KEY_ENCRYPTION_KEY_FILE")
+    if setting or setting_file or (instance_path / KEK_FILE_NAME).exists():
+        return load_or_create_key_encryption_key(setting, instance_path, configured_file=setting_file)
+
+    def load():
+        return load_or_create_key_encryption_key(None, instance_path, may_create=not holds_sealed_keys(engine))
+
+    # A SQLite file is here to ask at once; a database server may be down while the app is built.
+    return load() if engine.dialect.name == "sqlite" else DeferredKeyEncryptionKey(load)
+
+
+def holds_sealed_keys(engine) -> bool:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("signing_keys"):
+            return False
+        return connection.scalar(select(func.count()).select_from(SigningKey)) > 0
 
 
 def database_timeouts(config) -> dict:
@@ -162,3 +189,10 @@ def write_private_file(path: Path, content: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def check_node(app) -> None:
+    """The start-up check every serving or signing process runs (see issuer.nodes.check_node)."""
+    from issuer.nodes import check_node as check
+
+    check(app)

@@ -38,6 +38,19 @@ def _app(*, migrating: bool = False, **defaults):
     return app
 
 
+def _minting_app():
+    """The app for a command that mints identifiers (an issuer's did:web, credential ids, status
+    lists): only under the deployment's origin (see issuer.nodes)."""
+    from issuer.nodes import check_origin
+
+    app = _app()
+    try:
+        check_origin(_services(app))
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    return app
+
+
 def _services(app):
     return app.extensions["badges"]
 
@@ -84,7 +97,7 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
     development server instead. Production (any host but loopback, or BADGES_ENV=production)
     requires BADGES_BASE_URL to be the public https origin.
     """
-    from issuer.bootstrap import first_start
+    from issuer.bootstrap import check_node, first_start
     from issuer.serving.settings import DEVELOPMENT, PRODUCTION, check, gunicorn_settings, is_loopback, read_config
 
     given = {"WORKERS": workers, "THREADS": threads, "CERTFILE": certfile, "KEYFILE": keyfile, "TOKEN_FILE": token_file}
@@ -105,12 +118,23 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
     app.config.from_mapping(overrides)
     services = _services(app)
     try:
+        check_node(app)  # the deployment's origin and key-encryption key, before anything is made
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    try:
         started = first_start(
             services, default_slug=app.config["DEFAULT_ISSUER_SLUG"], default_name=app.config["DEFAULT_ISSUER_NAME"],
             token_file=Path(app.config["TOKEN_FILE"]) if app.config.get("TOKEN_FILE") else None,
         )
     except OSError as error:
         raise click.ClickException(f"the token file cannot be written (nothing was created): {error}") from None
+    if started.issuer is None:
+        from issuer.nodes import check_keys
+
+        try:
+            check_keys(services)  # the first issuer may come from a node that started at the same time
+        except ConfigurationError as error:
+            raise click.ClickException(str(error)) from None
     if started.issuer is not None:
         click.echo(f"Created issuer {started.issuer.slug!r}: {started.issuer.did}")
     if started.admin_token is not None and app.config.get("TOKEN_FILE"):
@@ -223,7 +247,7 @@ def issuer_create(**options):
         data = IssuerCreateSchema().load({k: v for k, v in options.items() if v is not None})
     except ValidationError as error:
         raise click.ClickException(f"invalid issuer: {error.messages}") from None
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         if session.scalar(select(Issuer.id).where(Issuer.slug == data["slug"])):
@@ -304,7 +328,7 @@ def keys_rotate(slug):
     """Retire the issuer's signing key and make a new one; old public keys stay published."""
     from issuer.errors import ApiError
 
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         issuer = _issuer(session, slug)
@@ -316,6 +340,97 @@ def keys_rotate(slug):
         except ApiError as error:
             raise click.ClickException(error.detail) from None
         click.echo(key.verification_method)
+
+
+@main.group()
+def kek():
+    """The key-encryption key that seals every issuer's private keys in the database."""
+
+
+@kek.command("rotate")
+@click.option("--new-key-file", required=True, type=click.Path(dir_okay=False),
+              help="the new key: read from this file if it exists, else made and written there (mode 0600) first")
+def kek_rotate(new_key_file):
+    """Re-seal every issuer private key with a new key-encryption key, in one transaction.
+
+    The new key is written to --new-key-file before anything changes, so an interrupted rotation
+    loses nothing: the database holds the old sealing (before the commit) or the new one, and
+    running the command again with the same file finishes it. A node that uses the instance
+    folder's key file gets the new key there; with BADGES_KEY_ENCRYPTION_KEY(_FILE), give every
+    node the new key and restart it.
+    """
+    import os
+
+    from issuer.bootstrap import write_private_file
+    from issuer.nodes import rotate_key_encryption_key
+    from keys import KeyEncryptionKey
+    from keys.encryption import KEK_FILE_NAME, read_key_file
+
+    app = _app()
+    services = _services(app)
+    path = Path(new_key_file)
+    try:
+        if path.exists():
+            new = read_key_file(path, setting="--new-key-file", allowed_mode=0)
+            click.echo(f"new key-encryption key read from {path}")
+        else:
+            text = KeyEncryptionKey.generate_text()
+            write_private_file(path, text + "\n")
+            with open(path, "rb") as written:  # on disk before any key is sealed with it
+                os.fsync(written.fileno())
+            new = KeyEncryptionKey.from_text(text)
+            click.echo(f"new key-encryption key written to {path} (readable by its owner only)")
+    except (KeyLifecycleError, OSError) as error:
+        raise click.ClickException(f"--new-key-file: {error}") from None
+    try:
+        done = rotate_key_encryption_key(services, new)
+    except KeyLifecycleError as error:
+        raise click.ClickException(f"nothing was changed: {error}") from None
+    click.echo(f"re-sealed {done.resealed} signing key(s)"
+               + (f" ({done.already} had the new key already)" if done.already else ""))
+    if app.config.get("KEY_ENCRYPTION_KEY") or app.config.get("KEY_ENCRYPTION_KEY_FILE"):
+        click.echo(f"now give every node the new key (BADGES_KEY_ENCRYPTION_KEY, or BADGES_KEY_ENCRYPTION_KEY_FILE "
+                   f"naming a copy of {path}) and restart it: a node with the old key refuses to start")
+        return
+    instance_file = Path(app.instance_path) / KEK_FILE_NAME
+    write_private_file(instance_file, path.read_text())
+    click.echo(f"{instance_file} holds the new key; copy it to every other node and restart them")
+
+
+@main.group()
+def origin():
+    """The public origin every identifier of the deployment is minted under."""
+
+
+@origin.command("show")
+def origin_show():
+    """Print the deployment's origin (recorded at the first start)."""
+    from issuer.nodes import recorded_origin
+
+    app = _app()
+    with _services(app).sessionmaker() as session:
+        click.echo(recorded_origin(session) or "(none recorded yet: the first `badges serve` records its origin)")
+
+
+@origin.command("move")
+@click.argument("new")
+def origin_move(new):
+    """Move the deployment to the origin NEW (https://...). Possible only before any credential was
+    issued: a credential's id, its status lists and its issuer's did:web document are signed to be
+    read at the origin it was issued under, so after that the move is refused. Then set
+    BADGES_BASE_URL=NEW on every node and restart them."""
+    from issuer.nodes import OriginMoveRefused, move_origin
+
+    app = _app()
+    services = _services(app)
+    try:
+        dids = move_origin(services, new, now=services.clock())
+    except OriginMoveRefused as error:
+        raise click.ClickException(f"the origin was not moved: {error}") from None
+    for did in dids:
+        click.echo(f"issuer {did}")
+    click.echo(f"the deployment's origin is now {new.rstrip('/')}: set BADGES_BASE_URL={new.rstrip('/')} on every "
+               "node and restart them")
 
 
 @main.command()
@@ -556,7 +671,7 @@ def credential_reissue(credential_id, reason, score):
             raise click.ClickException(f"--score must be a number, such as 85 or 92.5, not {score!r}")
         body["score"] = float(score) if "." in score else int(score)
     data = _checked(ReissueSchema(), body)
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         credential = _credential(session, credential_id)
@@ -595,7 +710,7 @@ def results_import(path, achievement_id, atomic):
         raise click.ClickException(f"{path}: {error}") from None
     if not parsed.items:
         raise click.ClickException(f"{path}: the file has no rows")
-    app = _app()
+    app = _minting_app()
     services = _services(app)
     with services.sessionmaker() as session:
         achievement = _row(session, Achievement, achievement_id, "achievement")

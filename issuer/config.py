@@ -18,6 +18,9 @@ DEFAULTS = {
     "DATABASE_STATEMENT_TIMEOUT_SECONDS": 30,
     # Base64url of 32 bytes; None: read or create <instance>/key-encryption-key (mode 0600).
     "KEY_ENCRYPTION_KEY": None,
+    # Or a file holding it (a container secret; not readable by others). Every node of a deployment
+    # needs the same key; a node creates the instance folder's file only on a database without keys.
+    "KEY_ENCRYPTION_KEY_FILE": None,
     # Strict-Transport-Security max-age sent on answers over https (0: none).
     "HSTS_MAX_AGE_SECONDS": 31536000,
     # Largest request body accepted, in bytes.

@@ -377,6 +377,17 @@ class AuditEntry(Base):
     issuer: Mapped[Issuer | None] = relationship()
 
 
+class DeploymentSetting(Base):
+    """What every node of a deployment must agree on, recorded once in the shared database:
+    `origin`, the public origin its identifiers (did:web, credential ids, status lists) are minted under."""
+
+    __tablename__ = "deployment_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AuditLogImmutable(Exception):
     """Someone tried to change or remove an audit entry."""
 
