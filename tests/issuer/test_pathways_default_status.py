@@ -22,9 +22,11 @@ URL = "https://badges.test/credentials/"
 
 
 @pytest.fixture
-def services(services):
+def services(services, database_url):
     """The suite's services, with the status configuration a default instance has (no suspension):
-    the app, the API client and the outside verifier of this module all use it."""
+    the app, the API client and the outside verifier of this module all use it. (`database_url` is
+    named so that pytest's fixture closure, which an override of the same name hides, shows it: a
+    PostgreSQL-only pass keeps these tests.)"""
     return dataclasses.replace(services, status_list_policy=StatusListPolicy())
 
 
