@@ -307,7 +307,8 @@ class PathwayAward(Base):
     components: Mapped[list] = mapped_column(JSON, default=list)  # component credential ids
     # The component credential whose new pass completed the pathway (its result's answer names the award).
     awarded_for: Mapped[str | None] = mapped_column(String(36), index=True)
-    # The component credential whose revocation or suspension suspended this one; null otherwise.
+    # The component credential whose revocation or suspension suspended this one (or revoked it,
+    # when it has no suspension entry: issuer/pathways/services.py); null otherwise.
     suspended_for: Mapped[str | None] = mapped_column(String(36))
 
     credential: Mapped[Credential] = relationship()

@@ -248,9 +248,11 @@ class Pathways:
         - met, none held: award one;
         - met, and the end it allows is later than the current credential's: renew it;
         - met, the current one suspended by us for a component: unsuspend it;
-        - not met, after a component was revoked or suspended: suspend the current one, naming it.
+        - not met, after a component was revoked or suspended: suspend the current one, naming it;
+          revoke it instead when it has no suspension entry (the default STATUS_PURPOSES);
+        - met, none current, the last one revoked by us for a component: award a renewal of it.
         """
-        from issuer.lifecycle import InvalidTransition, Lifecycle, StatusNotPublished
+        from issuer.lifecycle import InvalidTransition, Lifecycle, StatusNotPublished, unpublished
 
         now = self._clock()
         evaluation = self.evaluate(pathway, earner)
@@ -262,7 +264,9 @@ class Pathways:
             else:
                 valid_until = None if evaluation.until == req.FOREVER else evaluation.until
             if current is None:
-                return self.award(pathway, earner, evaluation, valid_until=valid_until, trigger=trigger, renews=None)
+                # After we revoked the earner's last one for a component, this one renews it.
+                return self.award(pathway, earner, evaluation, valid_until=valid_until, trigger=trigger,
+                                  renews=self.revoked_for_component(pathway, earner), by_pass=issued)
             credential, award = current
             ends = credential.valid_until or req.FOREVER
             expired = credential.valid_until is not None and credential.valid_until <= now
@@ -270,7 +274,7 @@ class Pathways:
             if issued and (expired or extends) and credential.status != "suspended" or (
                     credential.status == "suspended" and award.suspended_for is not None and (expired or extends)):
                 return self.award(pathway, earner, evaluation, valid_until=valid_until, trigger=trigger,
-                                  renews=credential)
+                                  renews=credential, by_pass=issued)
             if credential.status == "suspended" and award.suspended_for is not None:
                 try:
                     lifecycle.unsuspend(credential, reason=f"its components are valid again (credential "
@@ -290,17 +294,42 @@ class Pathways:
         state = component.status if component is not None else "changed"
         reason = (f"component {self._services.urls.credential(trigger)} ({name}) was {state}"
                   + (f": {component.status_reason}" if component is not None and component.status_reason else ""))
+        # Suspended when it can be; else (no suspension entry: the default STATUS_PURPOSES) revoked,
+        # so that no verifier is told it is valid; a renewal follows when the requirements are met again.
+        suspendable = not unpublished(self._session, [credential.id], "suspension")
         try:
-            lifecycle.suspend(credential, reason=reason, token=self._token)
+            if suspendable:
+                lifecycle.suspend(credential, reason=reason, token=self._token)
+            else:
+                lifecycle.revoke(credential, reason=reason, token=self._token)
         except (InvalidTransition, StatusNotPublished) as error:
-            log.warning("pathway credential %s not suspended: %s", credential.id, error.detail)
+            log.warning("pathway credential %s not %s: %s", credential.id,
+                        "suspended" if suspendable else "revoked", error.detail)
             return None
         award.suspended_for = trigger
         return None
 
+    def revoked_for_component(self, pathway: Achievement, earner: str) -> Credential | None:
+        """The earner's latest pathway credential we revoked because a component was revoked or
+        suspended (it had no suspension entry), not renewed since. One an admin revoked is not
+        (`suspended_for` is only set by us; on a credential with a suspension entry we suspend)."""
+        from issuer.lifecycle import unpublished
+
+        candidate = self._session.scalar(
+            select(Credential).join(PathwayAward, PathwayAward.credential_id == Credential.id)
+            .where(PathwayAward.pathway_id == pathway.id, Credential.earner == earner,
+                   Credential.status == "revoked", PathwayAward.suspended_for.is_not(None),
+                   Credential.renewed_by_id.is_(None))
+            .order_by(Credential.issued_at.desc(), Credential.id.desc()).limit(1))
+        if candidate is None or not unpublished(self._session, [candidate.id], "suspension"):
+            return None
+        return candidate
+
     def award(self, pathway: Achievement, earner: str, evaluation: req.Evaluation, *, valid_until, trigger: str,
-              renews: Credential | None) -> Credential:
-        """Issue the pathway credential: its evidence points at each component credential counted."""
+              renews: Credential | None, by_pass: bool = True) -> Credential:
+        """Issue the pathway credential: its evidence points at each component credential counted.
+        `by_pass`: a new pass's credential (`trigger`) completed it, and that result's answer names
+        it; else a status change of `trigger` did (an unsuspension, a reissue), and no answer names it."""
         session = self._session
         services = self._services
         now = self._clock()
@@ -331,7 +360,7 @@ class Pathways:
             raise IssuanceFailed("issuance_failed", f"the pathway credential could not be signed: {error}") from error
         status_lists.hold(reservation, credential)
         session.add(PathwayAward(credential_id=credential_id, pathway_id=pathway.id, earner=earner, award_key=key,
-                                 components=used, awarded_for=trigger))
+                                 components=used, awarded_for=trigger if by_pass else None))
         if renews is not None:
             credential.renews_id = renews.id
             session.flush()
