@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from issuer import create_app
 from issuer.models import AssessmentResult, Credential, StatusEntry, StatusList
 from issuer.statuslists import StatusListPolicy
-from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, Api, make_token, result_body
+from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, SUSPENDING, Api, make_token, result_body
 from tests.issuer.live import LiveServer, http
 
 BATCH = 150
@@ -22,7 +22,7 @@ BATCH = 150
 
 @pytest.fixture
 def small_lists(services):
-    return dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=64))
+    return dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=64, purposes=SUSPENDING.purposes))
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ def ids(api, achievement):
     status_list = answer.json["credential"]["credentialStatus"][0]["statusListCredential"]
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
-            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css"}
+            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css",
+            "pathway_id": achievement["id"]}
 
 
 def page_requests(app, ids):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from issuer import create_app
 from issuer.models import AssessmentResult, Credential, StatusEntry, StatusList
 from issuer.statuslists import StatusListPolicy
-from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, Api, make_token, result_body
+from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, SUSPENDING, Api, make_token, result_body
 from tests.issuer.live import LiveServer, http
 
 THREADS, PER_THREAD = 8, 50
@@ -28,7 +28,7 @@ def capacity(request) -> int:
 
 @pytest.fixture
 def policy_services(services, capacity):
-    return dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=capacity))
+    return dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=capacity, purposes=SUSPENDING.purposes))
 
 
 @pytest.fixture

@@ -118,6 +118,10 @@ def checks(report) -> dict:
     return {item["check"]: (item["status"], item.get("code")) for item in items}
 
 
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def test_two_nodes_one_service(two_nodes):
     origin, a, b, token_file = two_nodes
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -164,10 +168,11 @@ def test_two_nodes_one_service(two_nodes):
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         loaded = list(pool.map(issue, range(48)))
+    # One revocation entry each by default (an issuer may add suspension: README "Status lists").
     positions = [(entry["statusListCredential"], entry["statusPurpose"], entry["statusListIndex"])
                  for issued_credential in [credential, next_one.body["credential"], *loaded]
-                 for entry in issued_credential["credentialStatus"]]
-    assert len(positions) == len(set(positions)) == 2 * 50
+                 for entry in as_list(issued_credential["credentialStatus"])]
+    assert len(positions) == len(set(positions)) == 50
 
     # Throttling is counted in the shared Redis: failed authentications add up across nodes.
     for node in (a, a, b):
