@@ -75,7 +75,7 @@ def start_browser(profile: Path, *, javascript: bool = True):
 
 
 @contextmanager
-def live_app(tmp: Path, name: str, issue, *, config: dict | None = None):
+def live_app(tmp: Path, name: str, issue, *, config: dict | None = None, status_list_policy=SUSPENDING):
     """The app on a free loopback port over a fresh SQLite database, its base URL the server's own
     address, so issued ids (and any status list) point back at this server. Before the server
     starts, `issue(client, headers, services)` sets up data through the API (the test client shares
@@ -95,7 +95,7 @@ def live_app(tmp: Path, name: str, issue, *, config: dict | None = None):
             document_loader=bundled_document_loader(),
             urls=Urls(base),
             clock=Clock(datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)),  # as in tests/conftest.py
-            status_list_policy=SUSPENDING,  # pages show suspended credentials too
+            status_list_policy=status_list_policy,  # by default with suspension: pages show suspended credentials too
         )
         app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp / "instance"), "BASE_URL": base,
                           **(config or {})}, services=services)

@@ -15,6 +15,7 @@ import json
 
 import pytest
 
+from issuer.statuslists import StatusListPolicy
 from tests.browser.support import DESKTOP, PHONE, live_app, screenshot
 from tests.conftest import ACHIEVEMENT, ISSUER, result_body
 
@@ -49,7 +50,9 @@ def live(tmp_path_factory):
     """The app on a free loopback port, its base URL the server's own address, so the issued
     credential's ids (and any status list) point back at this server. Yields (base, credential)."""
     with live_app(tmp_path_factory.mktemp("browser"), "verify-page", _issue,
-                  config={"VERIFY_ALLOW_HTTP_LOOPBACK": True}) as served:
+                  config={"VERIFY_ALLOW_HTTP_LOOPBACK": True},
+                  # a default instance's single status entry: valid against the OB 3.0 JSON Schema, so every check passes
+                  status_list_policy=StatusListPolicy()) as served:
         yield served
 
 
