@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer import audit, notify, public
 from issuer.db import get_session, transaction
+from issuer.errors import problem
 from issuer.models import Credential, is_id
 from issuer.pages import credential_status, credential_view
 from issuer.portfolio import services as portfolio
@@ -92,11 +93,19 @@ def _private(response):
     return response
 
 
+def _error(status: int, code: str, title: str, message: str, *, link: str | None = None):
+    """A page for a browser; the problem+json (with its stable code) for any other client."""
+    best = request.accept_mimetypes.best_match(["application/problem+json", "application/json", "text/html"])
+    if best == "text/html":
+        return render_template("portfolio/message.html", title=title, message=message, link=link), status
+    return problem(status, code, title, message)
+
+
 @bp.errorhandler(CSRFError)
 def _csrf_failed(error: CSRFError):
-    return render_template("portfolio/message.html", title="This form has expired",
-                           message="The form was too old or not sent from this site. Go back, reload the page "
-                                   "and try again.", link=url_for("portfolio.me")), 400
+    return _error(400, "csrf_failed", "This form has expired",
+                  "The form was too old or not sent from this site. Go back, reload the page and try again.",
+                  link=url_for("portfolio.me"))
 
 
 # ---------------------------------------------------------------- sign-in
@@ -171,9 +180,9 @@ def confirm(token):
 
 
 def _dead_link():
-    return render_template("portfolio/message.html", title="This sign-in link is not valid",
-                           message="It has been used already, has expired, or was never sent. Ask for a new one.",
-                           link=url_for("portfolio.me")), 404
+    return _error(404, "sign_in_link_not_found", "This sign-in link is not valid",
+                  "It has been used already, has expired, or was never sent. Ask for a new one.",
+                  link=url_for("portfolio.me"))
 
 
 @bp.post("/me/sign-in/<token>")
@@ -226,13 +235,10 @@ def _portfolio_page(email: str, *, error: str | None = None, status: int = 200, 
     ), status
 
 
-def _own_credential(session, email: str, credential_id: str) -> Credential:
+def _own_credential(session, email: str, credential_id: str) -> Credential | None:
     if not is_id(credential_id):
-        abort(404)
-    for credential in portfolio.credentials_of(session, email):
-        if credential.id == credential_id:
-            return credential
-    abort(404)
+        return None
+    return next((c for c in portfolio.credentials_of(session, email) if c.id == credential_id), None)
 
 
 @bp.post("/me/credentials/<credential_id>/visibility")
@@ -244,6 +250,9 @@ def set_visibility(credential_id):
         return _portfolio_page(email, error="Choose whether the page is public or hidden.", status=422)
     session = get_session()
     credential = _own_credential(session, email, credential_id)
+    if credential is None:
+        return _error(404, "credential_not_found", "No such credential of yours",
+                      "No credential with this id was issued to you here.", link=url_for("portfolio.me"))
     shown = visibility == "public"
     with transaction(session):
         session.execute(update(Credential).where(Credential.id == credential.id).values(public=shown))
@@ -299,8 +308,7 @@ def unpublish():
 def published(slug):
     found = portfolio.published(get_session(), slug)
     if found is None:
-        return render_template("portfolio/message.html", title="No such page",
-                               message="There is no portfolio at this address.", link=None), 404
+        return _error(404, "portfolio_not_found", "No such page", "There is no portfolio at this address.")
     page, credentials = found
     urls = current_app.extensions["badges"].urls
     items = [{"record": c, "view": credential_view(c), "status": credential_status(c),

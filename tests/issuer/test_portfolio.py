@@ -287,3 +287,20 @@ def test_a_revoked_credential_says_so_on_the_portfolio(client, app, api, mailbox
 def test_unknown_portfolio_and_odd_slugs(client):
     for slug in ("nobody", "x", "%00", "a" * 300):
         assert client.get(f"/p/{slug}").status_code == 404
+
+
+def test_signed_in_pages_have_the_security_headers(client, app, mailbox, held):
+    from tests.issuer.test_security_headers import HTML, assert_page_headers
+
+    sign_in(client, mailbox)
+    client.post("/me/portfolio", data={"slug": "ada", "title": "A", "credential": held["python"],
+                                       "csrf_token": csrf(client)})
+    for response in (client.get("/me", headers=HTML), app.test_client().get("/p/ada", headers=HTML),
+                     client.post("/me/portfolio", data={"slug": "x", "csrf_token": csrf(client)}, headers=HTML)):
+        assert response.mimetype == "text/html"
+        assert_page_headers(response, response.request.path)
+    assert client.get("/me").headers["Cache-Control"] == "no-store"
+    # A client that does not ask for a page gets the problem with its code.
+    problem = app.test_client().get("/p/nobody", headers={"Accept": "application/json"})
+    assert problem.status_code == 404 and problem.json["code"] == "portfolio_not_found"
+    assert client.post("/me", data={"email": ADA}).json["code"] == "csrf_failed"

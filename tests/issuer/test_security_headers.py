@@ -20,6 +20,11 @@ PAGES = {
     ("GET", "public.credential"), ("GET", "public.issuer_profile"), ("GET", "public.achievement"),
     ("GET", "verifier.verify_page"), ("POST", "verifier.verify_page_post"),
     ("GET", "manage.manage_page"), ("POST", "manage.save_choices"),
+    # The earner portfolio (signed out: forms without a CSRF token answer a 400 page, the rest redirect to /me).
+    ("GET", "portfolio.me"), ("POST", "portfolio.request_link"), ("GET", "portfolio.confirm"),
+    ("POST", "portfolio.sign_in"), ("POST", "portfolio.sign_out"), ("POST", "portfolio.set_visibility"),
+    ("GET", "portfolio.download_everything"), ("POST", "portfolio.publish"), ("POST", "portfolio.unpublish"),
+    ("GET", "portfolio.published"),
 }
 
 
@@ -34,7 +39,8 @@ def ids(api, achievement):
     status_list = answer.json["credential"]["credentialStatus"][0]["statusListCredential"]
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
-            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css"}
+            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css",
+            "pathway_id": achievement["id"]}
 
 
 def page_requests(app, ids):
