@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from issuer import openbadges
@@ -93,7 +93,10 @@ def hash_token(token: str) -> str:
 
 
 def new_sign_in_link(session: Session, email: str, *, now: datetime, lifetime: timedelta) -> str:
-    """Record a one-time link for `email` and return its token (only its SHA-256 is stored). The caller commits."""
+    """Record a one-time link for `email` and return its token (only its SHA-256 is stored), and forget
+    expired links. The caller commits."""
+    # Links that can no longer be used are of no use to keep.
+    session.execute(delete(EarnerSignInLink).where(EarnerSignInLink.expires_at < now))
     token = secrets.token_urlsafe(32)
     session.add(EarnerSignInLink(token_hash=hash_token(token), earner=earner_key(email), created_at=now,
                                  expires_at=now + lifetime))
