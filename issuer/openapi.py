@@ -143,8 +143,8 @@ _ISSUER = {"slug": "$response.body#/slug"}
 _ACHIEVEMENT = {"achievement_id": "$response.body#/id"}
 _IMAGE = {"image/png": {"schema": _BINARY}, "image/svg+xml": {"schema": _BINARY}}
 
-# The earner portfolio's pages and forms. A form without a valid csrf_token is refused 400
-# (csrf_failed); an earner who is not signed in is sent to /me (303).
+# The earner portfolio's pages and forms. A form without a valid csrf_token is refused
+# 403 (csrf_failed); an earner who is not signed in is sent to /me (303).
 _PAGE_OR_PROBLEM = {**HTML, **_PROBLEM_CONTENT}
 _FORM = "application/x-www-form-urlencoded"
 _CSRF = {"csrf_token": {**_TEXT, "description": "the token of the form's page"}}
@@ -162,20 +162,20 @@ PORTFOLIO_OPERATIONS = [
     Operation("post", "/me", "requestSignInLink",
               "Email a one-time sign-in link to the address, when credentials were issued to it (the same page either way)",
               {200: ("The page saying a link was sent if credentials were issued to the address", HTML),
-               400: _CSRF_FAILED, 422: ("The form, saying the address is not one", HTML)},
+               403: _CSRF_FAILED, 422: ("The form, saying the address is not one", HTML)},
               _form(email={**_TEXT, "format": "email"}), secured=False),
     Operation("get", "/me/sign-in/{token}", "getSignInPage", "The page with the button that spends the sign-in link",
               {200: ("The page", HTML), 404: ("Used, expired or unknown (sign_in_link_not_found)", _PAGE_OR_PROBLEM)},
               secured=False),
     Operation("post", "/me/sign-in/{token}", "signIn", "Spend the sign-in link and set the earner's cookie",
-              {303: ("Signed in: to /me", None), 400: _CSRF_FAILED,
+              {303: ("Signed in: to /me", None), 403: _CSRF_FAILED,
                404: ("Used, expired or unknown (sign_in_link_not_found)", _PAGE_OR_PROBLEM)},
               _form(), secured=False),
     Operation("post", "/me/sign-out", "signOut", "Forget the earner's cookie",
-              {303: ("Signed out: to /me", None), 400: _CSRF_FAILED}, _form(), secured=False),
+              {303: ("Signed out: to /me", None), 403: _CSRF_FAILED}, _form(), secured=False),
     Operation("post", "/me/credentials/{credential_id}/visibility", "setCredentialVisibility",
               "Show or hide the public page of one of the earner's credentials",
-              {303: _TO_SIGN_IN, 400: _CSRF_FAILED,
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED,
                404: ("Not a credential of this earner (credential_not_found)", _PAGE_OR_PROBLEM),
                422: ("The portfolio, saying what to correct", HTML)},
               _form(visibility={"type": "string", "enum": ["public", "hidden"]}), secured=False),
@@ -184,12 +184,12 @@ PORTFOLIO_OPERATIONS = [
               {200: ("The zip", {"application/zip": {"schema": _BINARY}}), 303: ("Not signed in: to /me", None)},
               secured=False),
     Operation("post", "/me/portfolio", "publishPortfolio", "Publish (or change) the earner's portfolio page at /p/{slug}",
-              {303: _TO_SIGN_IN, 400: _CSRF_FAILED, 409: ("The address was taken meanwhile", HTML),
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED, 409: ("The address was taken meanwhile", HTML),
                422: ("The portfolio, saying what to correct (slug, title, credentials)", HTML)},
               _form(slug={**_TEXT, "pattern": "^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"}, title=_TEXT,
                     credential={"type": "array", "items": _TEXT}), secured=False),
     Operation("post", "/me/portfolio/unpublish", "unpublishPortfolio", "Take the earner's portfolio page down",
-              {303: _TO_SIGN_IN, 400: _CSRF_FAILED}, _form(), secured=False),
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED}, _form(), secured=False),
     Operation("get", "/p/{slug}", "getPublishedPortfolio",
               "An earner's published portfolio: the credentials they picked, each verified now",
               {200: ("The page", HTML), 404: ("No portfolio at this address (portfolio_not_found)", _PAGE_OR_PROBLEM)},

@@ -108,7 +108,8 @@ def _error(status: int, code: str, title: str, message: str, *, link: str | None
 
 @bp.errorhandler(CSRFError)
 def _csrf_failed(error: CSRFError):
-    return _error(400, "csrf_failed", "This form has expired",
+    # 403, not Flask-WTF's 400: the request may be well formed, it is the missing proof of origin that is refused.
+    return _error(403, "csrf_failed", "This form has expired",
                   "The form was too old or not sent from this site. Go back, reload the page and try again.",
                   link=url_for("portfolio.me"))
 
@@ -248,8 +249,8 @@ def _own_credential(session, email: str, credential_id: str) -> Credential | Non
 
 @bp.post("/me/credentials/<credential_id>/visibility")
 def set_visibility(credential_id):
+    _check_form()  # before the sign-in check: a forged form is refused, not redirected
     email = _signed_in()
-    _check_form()
     visibility = request.form.get("visibility")
     if visibility not in ("public", "hidden"):
         return _portfolio_page(email, error="Choose whether the page is public or hidden.", status=422)
@@ -279,8 +280,8 @@ def download_everything():
 
 @bp.post("/me/portfolio")
 def publish():
+    _check_form()  # before the sign-in check: a forged form is refused, not redirected
     email = _signed_in()
-    _check_form()
     session = get_session()
     picked = request.form.getlist("credential")
     values = {"slug": request.form.get("slug", ""), "title": request.form.get("title", ""), "picked": set(picked)}
@@ -298,8 +299,8 @@ def publish():
 
 @bp.post("/me/portfolio/unpublish")
 def unpublish():
+    _check_form()  # before the sign-in check: a forged form is refused, not redirected
     email = _signed_in()
-    _check_form()
     session = get_session()
     with transaction(session):
         portfolio.unpublish(session, email)

@@ -148,15 +148,15 @@ def test_link_lifetime_is_configurable(services, config, clock, mailbox, held):
 
 
 def test_forms_need_the_csrf_token(client, mailbox, held):
-    assert client.post("/me", data={"email": ADA}).status_code == 400
-    assert client.post("/me", data={"email": ADA, "csrf_token": "forged"}).status_code == 400
+    assert client.post("/me", data={"email": ADA}).status_code == 403
+    assert client.post("/me", data={"email": ADA, "csrf_token": "forged"}).status_code == 403
     token = csrf(client)
     as_json = client.post("/me", json={"email": ADA, "csrf_token": token})  # forms are read as forms only
-    assert as_json.status_code == 400 and as_json.json["code"] == "csrf_failed"
+    assert as_json.status_code == 403 and as_json.json["code"] == "csrf_failed"
     assert mailbox.messages == []
     sign_in(client, mailbox)
     response = client.post(f"/me/credentials/{held['python']}/visibility", data={"visibility": "hidden"})
-    assert response.status_code == 400
+    assert response.status_code == 403
 
 
 def test_a_bad_address_is_refused_with_a_message(client, mailbox):
