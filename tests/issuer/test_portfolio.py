@@ -9,14 +9,13 @@ import io
 import json
 import re
 import zipfile
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from issuer import create_app
-from issuer.models import AuditEntry, Credential, EarnerSignInLink, Portfolio
-from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, Api, make_token, result_body
+from issuer.models import AuditEntry, EarnerSignInLink, Portfolio
+from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, result_body
 from tests.issuer.test_notify import LoopbackSmtp, Mailbox
 
 ADA = "ada.lovelace@example.org"
@@ -307,3 +306,26 @@ def test_signed_in_pages_have_the_security_headers(client, app, mailbox, held):
     problem = app.test_client().get("/p/nobody", headers={"Accept": "application/json"})
     assert problem.status_code == 404 and problem.json["code"] == "portfolio_not_found"
     assert client.post("/me", data={"email": ADA}).json["code"] == "csrf_failed"
+
+
+def test_a_link_signs_in_once_when_two_requests_race(app, client, mailbox, held):
+    import threading
+
+    ask_for_link(client, ADA)
+    token = LINK.search(mailbox.messages[-1].get_content()).group(1)
+    browsers = [app.test_client() for _ in range(4)]
+    forms = [{"csrf_token": CSRF.search(b.get(f"/me/sign-in/{token}").get_data(as_text=True)).group(1)}
+             for b in browsers]
+    start, answers = threading.Barrier(len(browsers)), []
+
+    def press(browser, form):
+        start.wait()
+        answers.append(browser.post(f"/me/sign-in/{token}", data=form).status_code)
+
+    threads = [threading.Thread(target=press, args=pair) for pair in zip(browsers, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == [303, 404, 404, 404]
+    assert sum("Download everything" in b.get("/me").get_data(as_text=True) for b in browsers) == 1
