@@ -81,17 +81,22 @@ def init_csrf(app: Flask) -> None:
 
     if not app.config.get("SECRET_KEY"):
         import secrets
+        import tempfile
 
         path = Path(app.instance_path) / "session-secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Written whole under another name, then linked in place: a worker starting at the same
+            # moment never reads a half-written file, and the first link wins.
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".session-secret-")  # mode 0600
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another worker made it meanwhile
-            else:
                 with os.fdopen(fd, "w") as out:
                     out.write(secrets.token_urlsafe(48))
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temporary)
         app.config["SECRET_KEY"] = path.read_text().strip()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"

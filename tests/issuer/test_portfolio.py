@@ -329,3 +329,14 @@ def test_a_link_signs_in_once_when_two_requests_race(app, client, mailbox, held)
         thread.join(timeout=30)
     assert sorted(answers) == [303, 404, 404, 404]
     assert sum("Download everything" in b.get("/me").get_data(as_text=True) for b in browsers) == 1
+
+
+def test_the_cookie_key_is_kept_in_the_instance_folder_and_shared(services, config, tmp_path):
+    import os
+    import stat
+
+    first, second = create_app(config, services=services), create_app(config, services=services)
+    secret = tmp_path / "instance" / "session-secret"
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    assert first.secret_key == second.secret_key == secret.read_text().strip()  # every worker signs alike
+    assert create_app({**config, "SECRET_KEY": "configured"}, services=services).secret_key == "configured"
