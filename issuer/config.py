@@ -89,4 +89,15 @@ DEFAULTS = {
     # Reverse proxies in front of the service whose X-Forwarded-For/-Proto are trusted (0: none,
     # the client's address is the connection's).
     "TRUSTED_PROXY_COUNT": 0,
+    # The earner portfolio (/me, issuer/portfolio): a sign-in link works once within this many
+    # minutes; the earner stays signed in this long; credentials expiring within this many days are
+    # listed as needing renewal. Sign-in requests are throttled per address and per email asked for.
+    "PORTFOLIO_LINK_MINUTES": 15,
+    "PORTFOLIO_SESSION_MINUTES": 720,
+    "PORTFOLIO_RENEWAL_WINDOW_DAYS": 30,
+    "THROTTLE_SIGN_IN": "10 per 10 minutes",
+    "THROTTLE_SIGN_IN_PER_EMAIL": "5 per hour",
+    # Signs cookies (CSRF tokens, the earner's session). None: read or create <instance>/session-secret
+    # (mode 0600); several nodes need the same value.
+    "SECRET_KEY": None,
 }

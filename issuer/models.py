@@ -408,3 +408,32 @@ def _refuse_bulk_changes(state: ORMExecuteState):
     """`session.execute(update(AuditEntry))` and `delete(AuditEntry)` skip the mapper events above."""
     if (state.is_update or state.is_delete) and state.bind_mapper is not None and state.bind_mapper.class_ is AuditEntry:
         raise AuditLogImmutable("audit entries cannot be changed or deleted")
+
+
+class EarnerSignInLink(Base):
+    """A one-time sign-in link to an earner's portfolio (/me), mailed to the address their
+    credentials were issued to. Only the token's SHA-256 is kept; `used_at` makes it single use."""
+
+    __tablename__ = "earner_sign_in_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "mailto:<lower-cased email>", as Credential.earner holds it.
+    earner: Mapped[str] = mapped_column(String(2048), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Portfolio(Base):
+    """An earner's published portfolio page, /p/<slug>: the credentials they picked. One per earner;
+    unpublishing removes the row (and frees the slug)."""
+
+    __tablename__ = "portfolios"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    earner: Mapped[str] = mapped_column(String(2048), unique=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    credential_ids: Mapped[list] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -143,6 +143,60 @@ _ISSUER = {"slug": "$response.body#/slug"}
 _ACHIEVEMENT = {"achievement_id": "$response.body#/id"}
 _IMAGE = {"image/png": {"schema": _BINARY}, "image/svg+xml": {"schema": _BINARY}}
 
+# The earner portfolio's pages and forms. A form without a valid csrf_token is refused
+# 403 (csrf_failed); an earner who is not signed in is sent to /me (303).
+_PAGE_OR_PROBLEM = {**HTML, **_PROBLEM_CONTENT}
+_FORM = "application/x-www-form-urlencoded"
+_CSRF = {"csrf_token": {**_TEXT, "description": "the token of the form's page"}}
+_CSRF_FAILED = ("No valid csrf_token (csrf_failed): a page for browsers, a problem otherwise", _PAGE_OR_PROBLEM)
+_TO_SIGN_IN = ("Done, or not signed in: to /me", None)
+
+
+def _form(**properties) -> dict:
+    return {_FORM: {"schema": {"type": "object", "properties": {**_CSRF, **properties}}}}
+
+
+PORTFOLIO_OPERATIONS = [
+    Operation("get", "/me", "getPortfolio", "The earner's portfolio, or the sign-in form when not signed in",
+              {200: ("The page", HTML)}, secured=False),
+    Operation("post", "/me", "requestSignInLink",
+              "Email a one-time sign-in link to the address, when credentials were issued to it (the same page either way)",
+              {200: ("The page saying a link was sent if credentials were issued to the address", HTML),
+               403: _CSRF_FAILED, 422: ("The form, saying the address is not one", HTML)},
+              _form(email={**_TEXT, "format": "email"}), secured=False),
+    Operation("get", "/me/sign-in/{token}", "getSignInPage", "The page with the button that spends the sign-in link",
+              {200: ("The page", HTML), 404: ("Used, expired or unknown (sign_in_link_not_found)", _PAGE_OR_PROBLEM)},
+              secured=False),
+    Operation("post", "/me/sign-in/{token}", "signIn", "Spend the sign-in link and set the earner's cookie",
+              {303: ("Signed in: to /me", None), 403: _CSRF_FAILED,
+               404: ("Used, expired or unknown (sign_in_link_not_found)", _PAGE_OR_PROBLEM)},
+              _form(), secured=False),
+    Operation("post", "/me/sign-out", "signOut", "Forget the earner's cookie",
+              {303: ("Signed out: to /me", None), 403: _CSRF_FAILED}, _form(), secured=False),
+    Operation("post", "/me/credentials/{credential_id}/visibility", "setCredentialVisibility",
+              "Show or hide the public page of one of the earner's credentials",
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED,
+               404: ("Not a credential of this earner (credential_not_found)", _PAGE_OR_PROBLEM),
+               422: ("The portfolio, saying what to correct", HTML)},
+              _form(visibility={"type": "string", "enum": ["public", "hidden"]}), secured=False),
+    Operation("get", "/me/credentials.zip", "downloadEverything",
+              "Every credential of the earner: signed JSON (and VC-JWT) and baked PNG badges, zipped",
+              {200: ("The zip", {"application/zip": {"schema": _BINARY}}), 303: ("Not signed in: to /me", None)},
+              secured=False),
+    Operation("post", "/me/portfolio", "publishPortfolio", "Publish (or change) the earner's portfolio page at /p/{slug}",
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED, 409: ("The address was taken meanwhile", HTML),
+               422: ("The portfolio, saying what to correct (slug, title, credentials)", HTML)},
+              _form(slug={**_TEXT, "pattern": "^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"}, title=_TEXT,
+                    credential={"type": "array", "items": _TEXT}), secured=False),
+    Operation("post", "/me/portfolio/unpublish", "unpublishPortfolio", "Take the earner's portfolio page down",
+              {303: _TO_SIGN_IN, 403: _CSRF_FAILED}, _form(), secured=False),
+    Operation("get", "/p/{slug}", "getPublishedPortfolio",
+              "An earner's published portfolio: the credentials they picked, each verified now",
+              {200: ("The page", HTML), 404: ("No portfolio at this address (portfolio_not_found)", _PAGE_OR_PROBLEM)},
+              secured=False),
+]
+
+
 OPERATIONS = [
     # --- the admin and integration API (Bearer token) ---------------------------------------
     Operation("post", "/api/v1/issuers", "createIssuer", "Create an issuer (instance token)",
@@ -360,6 +414,8 @@ OPERATIONS = [
               {200: ("The baked PNG", PNG), 304: ("Not modified", None)}, secured=False),
     Operation("get", "/manage/{token}/badge.svg", "getManagedBadgeSvg", "The baked badge SVG, also while hidden",
               {200: ("The baked SVG", SVG), 304: ("Not modified", None)}, secured=False),
+    # --- the earner portfolio (issuer/portfolio): forms for browsers, each with its CSRF token --------
+    *PORTFOLIO_OPERATIONS,
     Operation("get", "/api/openapi.json", "getOpenApiDocument", "This document",
               {200: ("The OpenAPI document", {"application/json": {"schema": _ANY_OBJECT}})}, secured=False),
 ]

@@ -20,6 +20,11 @@ PAGES = {
     ("GET", "public.credential"), ("GET", "public.issuer_profile"), ("GET", "public.achievement"),
     ("GET", "verifier.verify_page"), ("POST", "verifier.verify_page_post"),
     ("GET", "manage.manage_page"), ("POST", "manage.save_choices"),
+    # The earner portfolio (signed out: forms without a CSRF token answer a 403 page, the rest redirect to /me).
+    ("GET", "portfolio.me"), ("POST", "portfolio.request_link"), ("GET", "portfolio.confirm"),
+    ("POST", "portfolio.sign_in"), ("POST", "portfolio.sign_out"), ("POST", "portfolio.set_visibility"),
+    ("GET", "portfolio.download_everything"), ("POST", "portfolio.publish"), ("POST", "portfolio.unpublish"),
+    ("GET", "portfolio.published"),
 }
 
 
