@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from issuer import audit, auth, expiry
+from issuer import audit, auth, events, expiry
 from issuer.bootstrap import create_issuer
 from issuer.lifecycle import Lifecycle
 from issuer.manage import new_management_link
@@ -233,6 +233,7 @@ def record_issue(session, credential: Credential, **details) -> None:
                  subject_type="credential", subject_id=credential.id, at=credential.issued_at,
                  details={**renewal, "achievement_id": credential.achievement_id, "result_id": credential.result_id,
                           **details})
+    events.credential_issued(session, credential, now=credential.issued_at)
 
 
 def result_answer(outcome):

@@ -24,6 +24,9 @@ ACTIONS = (
     "credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue",
     # An earner's management link made by an admin; the earner's own choices through it (actor "earner").
     "credential.management_link", "credential.earner_update",
+    # Relying parties and webhook endpoints (issuer/webhooks.py); "webhook.disable": deliveries
+    # failed for the whole retry period, so the endpoint was turned off (actor "cli": the service).
+    "party.create", "webhook.create", "webhook.rotate", "webhook.delete", "webhook.disable", "webhook.redeliver",
 )
 
 

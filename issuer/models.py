@@ -376,7 +376,8 @@ class WebhookEndpoint(Base):
 class WebhookMessage(Base):
     """The outbox: one event for one endpoint, written in the transaction of the change it tells
     of. `id` is the Standard Webhooks `webhook-id`, the same on every attempt. `sequence` orders one
-    endpoint's messages about one credential: a message is not sent before the earlier ones."""
+    endpoint's messages about one `subject` (a credential; a watch for a relying party's events): a
+    message is not sent before the earlier ones about the same subject."""
 
     __tablename__ = "webhook_messages"
     # `dedupe_key`: an event that must be told once per endpoint (an expiry) carries one.
@@ -386,13 +387,15 @@ class WebhookMessage(Base):
     id: Mapped[str] = mapped_column(String(64), unique=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
     type: Mapped[str] = mapped_column(String(64))
-    credential_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
     payload: Mapped[dict] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # "pending" | "delivered" | "failed" (gave up after the retry period)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Retries stop WEBHOOK_RETRY_PERIOD_SECONDS after this (its creation, or a manual redelivery).
+    retry_from: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # A worker sending it holds it until then; a worker that died lets go when it passes.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

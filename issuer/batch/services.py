@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from dataintegrity import DataIntegrityError, add_proof
+from issuer import events
 from issuer.bodies import refuse_nul_text
 from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body
@@ -323,6 +324,8 @@ class BatchIssuance:
             if renewed:
                 self._session.execute(update(Credential), renewed)
             self._session.execute(insert(AuditEntry), audits)
+            for credential in credentials.values():
+                events.credential_issued(self._session, credential, now=now)
         for item, result in zip(chunk, results):
             credential = credentials.get(result.id)
             answers[item.index] = _result_answer(item.index, result, credential, replayed=False)

@@ -45,12 +45,13 @@ def upgrade():
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('endpoint_id', sa.String(length=36), nullable=False),
     sa.Column('type', sa.String(length=64), nullable=False),
-    sa.Column('credential_id', sa.String(length=64), nullable=True),
+    sa.Column('subject', sa.String(length=64), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=128), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('retry_from', sa.DateTime(timezone=True), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
@@ -60,7 +61,7 @@ def upgrade():
     sa.UniqueConstraint('id')
     )
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_webhook_messages_credential_id'), ['credential_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_messages_subject'), ['subject'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_messages_endpoint_id'), ['endpoint_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_messages_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_messages_state'), ['state'], unique=False)
@@ -103,7 +104,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_webhook_messages_state'))
         batch_op.drop_index(batch_op.f('ix_webhook_messages_next_attempt_at'))
         batch_op.drop_index(batch_op.f('ix_webhook_messages_endpoint_id'))
-        batch_op.drop_index(batch_op.f('ix_webhook_messages_credential_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_messages_subject'))
 
     op.drop_table('webhook_messages')
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
