@@ -88,12 +88,9 @@ def settings_from_config(config) -> WebhookSettings:
 def fetcher_for(settings: WebhookSettings) -> Fetcher:
     """The verifier's guarded client with the webhook policy: public addresses only, plain http to
     loopback only with WEBHOOK_ALLOW_LOOPBACK (tests)."""
-    policy = FetchPolicy()
-    policy.allow_http_loopback = settings.allow_loopback
-    policy.connect_timeout = min(policy.connect_timeout, settings.timeout_seconds)
-    policy.read_timeout = settings.timeout_seconds
-    policy.max_bytes = 64 * 1024
-    return Fetcher(policy)
+    return Fetcher(FetchPolicy(allow_http_loopback=settings.allow_loopback,
+                               connect_timeout=min(FetchPolicy.connect_timeout, settings.timeout_seconds),
+                               read_timeout=settings.timeout_seconds, max_bytes=64 * 1024))
 
 
 # --- endpoints -----------------------------------------------------------------------------------
