@@ -29,6 +29,7 @@ def make_huey(config, instance_path: Path):
 
             raise ConfigurationError(f"QUEUE_URL={url!r} must be a redis:// URL (or unset: the embedded queue)")
         return RedisHuey(name=name, url=url, results=False)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return SqliteHuey(name=name, filename=str(instance_path / "queue.sqlite3"), results=False)
 
 
