@@ -149,12 +149,14 @@ def _start_worker(app) -> None:
     click.echo(f"Task-queue worker started (pid {child.pid})", err=True)
 
     def stop():
+        # SIGTERM stops huey's consumer at once; a job it was running is found again by the next
+        # worker's sweep. Not waited for long: the server's own shutdown must stay quick.
         if child.poll() is None:
             child.terminate()
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                child.kill()
+                pass
 
     atexit.register(stop)
 
