@@ -391,3 +391,34 @@ def test_killing_the_worker_mid_delivery_loses_nothing(admin, hook_config, live_
     ids = {r["headers"]["webhook-id"] for r in receiver.received}
     assert ids == {message.id}  # a duplicate, and only with the same event id
     assert [e["type"] for e in receiver.events(hook["secret"])] == ["credential.issued"] * len(receiver.received)
+
+
+def test_every_change_of_an_issuers_credential_is_published_in_its_transaction(admin, hook_app, live_services,
+                                                                             receiver):
+    """Issuance (single and batch), renewal, the lifecycle: each writes its event to the outbox with
+    the change; a refused change writes none. (No worker runs here: the rows are what is checked.)"""
+    _, achievement = setup_issuer(admin)
+    hook = register(admin, receiver.url, issuer="acme")
+    first = issue(admin, achievement, "a-1")
+    renewal = issue(admin, achievement, "a-2")  # the same earner passes again: a renewal
+    batch = admin.post(f"/api/v1/achievements/{achievement['id']}/results/batch",
+                       json={"results": [result_body("b-1", email="grace@example.org")]})
+    assert batch.status_code == 200
+    batch_credential = batch.json["items"][0]["credential_id"]
+    for action in ("suspend", "unsuspend"):
+        assert admin.post(f"/api/v1/credentials/{renewal}/{action}", json={"reason": action}).status_code == 200
+    assert admin.post(f"/api/v1/credentials/{renewal}/unsuspend", json={"reason": "again"}).status_code == 409
+    reissued = admin.post(f"/api/v1/credentials/{renewal}/reissue", json={"reason": "typo"}).json["credential_id"]
+    assert admin.post("/api/v1/credentials/revoke", json={"credential_ids": [first, batch_credential],
+                                                          "reason": "bulk"}).status_code == 200
+    told = [(m.type, m.payload["data"]["credential_id"], m.payload["data"]["state"])
+            for m in messages(live_services, hook["id"])]
+    assert told == [
+        ("credential.issued", first, "valid"), ("credential.renewed", renewal, "valid"),
+        ("credential.issued", batch_credential, "valid"),
+        ("credential.suspended", renewal, "suspended"), ("credential.reinstated", renewal, "valid"),
+        ("credential.reissued", renewal, "revoked"),
+        ("credential.revoked", first, "revoked"), ("credential.revoked", batch_credential, "revoked"),
+    ]
+    [reissue] = [m for m in messages(live_services, hook["id"]) if m.type == "credential.reissued"]
+    assert reissue.payload["data"]["successor"] == reissued and reissue.payload["data"]["reason"] == "typo"
