@@ -48,7 +48,7 @@ def create_party():
         session.flush()
         audit.record(session, action="party.create", token=g.token, issuer_id=None, subject_type="party",
                      subject_id=party.id, at=now, details={"name": party.name, "token_id": token.id})
-    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "token": plain}), 201
+    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "token": plain, "token_id": token.id}), 201
 
 
 def _view(endpoint: WebhookEndpoint, **extra) -> dict:

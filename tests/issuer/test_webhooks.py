@@ -125,7 +125,7 @@ def test_party_token_sees_nothing_of_issuers_and_issuers_nothing_of_the_party(ad
     issuer, achievement = setup_issuer(admin)
     credential_id = issue(admin, achievement)
     created = admin.post("/api/v1/parties", json={"name": "Acme Hiring"})
-    assert created.status_code == 201 and set(created.json) == {"id", "name", "token"}
+    assert created.status_code == 201 and set(created.json) == {"id", "name", "token", "token_id"}
     party = admin.as_token(created.json["token"])
     issuer_api = admin.as_token(make_token(live_services, issuer["slug"]))
 
