@@ -354,7 +354,7 @@ def token_list(slug):
         if slug:
             statement = statement.where(ApiToken.issuer_id == _issuer(session, slug).id)
         for row in session.scalars(statement):
-            scope = row.issuer.slug if row.issuer else "(instance)"
+            scope = row.issuer.slug if row.issuer else f"(party {row.party_id})" if row.party_id else "(instance)"
             revoked = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
             click.echo("\t".join([row.id, scope, row.created_at.isoformat(), revoked, row.label or ""]))
 

@@ -127,6 +127,8 @@ def test_party_token_sees_nothing_of_issuers_and_issuers_nothing_of_the_party(ad
     created = admin.post("/api/v1/parties", json={"name": "Acme Hiring"})
     assert created.status_code == 201 and set(created.json) == {"id", "name", "token", "token_id"}
     party = admin.as_token(created.json["token"])
+    listed = {t["id"]: t for t in admin.get("/api/v1/tokens").json["items"]}
+    assert listed[created.json["token_id"]]["party_id"] == created.json["id"]
     issuer_api = admin.as_token(make_token(live_services, issuer["slug"]))
 
     for method, path in [("get", "/api/v1/credentials"), ("get", f"/api/v1/credentials/{credential_id}"),
