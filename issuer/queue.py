@@ -13,11 +13,17 @@ carry ids only; what they act on is read from the database when they run.
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey, crontab
 
 log = logging.getLogger(__name__)
+
+# Award emails of a burst of issuances go out in one notify run, this long after the first.
+_COALESCE_SECONDS = 2.0
 
 
 def make_huey(config, instance_path: Path):
@@ -41,6 +47,8 @@ class Queue:
         self._config, self._instance_path, self._services = config, Path(instance_path), services
         self._huey = None
         self._tasks = {}
+        self._lock = threading.Lock()
+        self._notify_enqueued_at = -math.inf
 
     @property
     def huey(self):
@@ -125,12 +133,28 @@ class Queue:
 
     def enqueue_after_commit(self, jobs: list[tuple]) -> None:
         """Called when a transaction that published events commits. A failure here loses nothing:
-        the messages are in the database, and the next sweep finds them."""
+        the messages are in the database, and the next sweep finds them.
+
+        A notify run sends every email that is due, so of a burst of issuances one run suffices:
+        it is put on the queue at most once every _COALESCE_SECONDS by this process, that long
+        after the first commit of the burst (an enqueue costs a write to the queue's storage)."""
         try:
             for job in dict.fromkeys(jobs):
-                self.enqueue(*job)
+                if job == ("notify",):
+                    self._notify_soon()
+                else:
+                    self.enqueue(*job)
         except Exception as error:  # the queue's storage is down: the sweep catches up
             log.warning("could not put %d job(s) on the queue (the sweep will): %s", len(jobs), error)
+
+    def _notify_soon(self) -> None:
+        window = _COALESCE_SECONDS
+        with self._lock:
+            now = time.monotonic()
+            if now - self._notify_enqueued_at < window:
+                return
+            self._notify_enqueued_at = now
+        self.task("notify").schedule(delay=window)
 
     def consumer(self, *, workers: int = 2, periodic: bool = True):
         """A huey consumer of this queue (threads). Anything left behind by an earlier worker is
