@@ -89,6 +89,13 @@ class Queue:
             for following in outcome.next_ids:
                 deliver(following)
 
+        @huey.task(name="badges.fan_out")
+        def fan_out(message_ids: list[str]):
+            # One enqueue in the request that published many messages (a batch); the worker
+            # puts each on the queue, so they are delivered in parallel.
+            for message_id in message_ids:
+                deliver(message_id)
+
         @huey.task(name="badges.sweep")
         def sweep():
             with services.sessionmaker() as session:
@@ -122,7 +129,7 @@ class Queue:
         def notify_periodic():
             send_notifications.call_local()
 
-        self._tasks = {"deliver": deliver, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
+        self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
 
     def task(self, name: str):
         self.huey  # registers the tasks
@@ -139,10 +146,16 @@ class Queue:
         it is put on the queue at most once every _COALESCE_SECONDS by this process, that long
         after the first commit of the burst (an enqueue costs a write to the queue's storage)."""
         try:
-            for job in dict.fromkeys(jobs):
-                if job == ("notify",):
-                    self._notify_soon()
-                else:
+            jobs = list(dict.fromkeys(jobs))
+            deliveries = [job[1] for job in jobs if job[0] == "deliver"]
+            if len(deliveries) > 1:
+                self.enqueue("fan_out", deliveries)
+            elif deliveries:
+                self.enqueue("deliver", deliveries[0])
+            if ("notify",) in jobs:
+                self._notify_soon()
+            for job in jobs:
+                if job[0] not in ("deliver", "notify"):
                     self.enqueue(*job)
         except Exception as error:  # the queue's storage is down: the sweep catches up
             log.warning("could not put %d job(s) on the queue (the sweep will): %s", len(jobs), error)
