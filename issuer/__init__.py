@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, headers, manage, openapi, pages, public, throttle, vcapi
+    from issuer import api, db, errors, headers, hooks_api, manage, openapi, pages, public, queue, throttle, vcapi
     from issuer.batch import api as batch_api
     from issuer.pathways import api as pathways_api
     from issuer import portfolio
@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.extensions["badges"] = services or build_services(app.config, instance_path)
     verifier = build_verifier(app.config, app.extensions["badges"])
     app.extensions["verifier"] = lambda: verifier
+    queue.init_app(app)
     app.teardown_appcontext(db.close_session)
     errors.init_app(app)
     trust_proxies(app)
@@ -46,6 +47,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(pathways_api.bp)
+    app.register_blueprint(hooks_api.bp)
     pages.init_app(app)
     public.init_app(app)
     app.register_blueprint(manage.bp)

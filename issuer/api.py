@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from issuer import audit, auth, expiry
+from issuer import audit, auth, events, expiry
 from issuer.bootstrap import create_issuer
 from issuer.lifecycle import Lifecycle
 from issuer.manage import new_management_link
@@ -249,6 +249,7 @@ def record_issue(session, credential: Credential, **details) -> None:
                  subject_type="credential", subject_id=credential.id, at=credential.issued_at,
                  details={**renewal, "achievement_id": credential.achievement_id, "result_id": credential.result_id,
                           **details})
+    events.credential_issued(session, credential, now=credential.issued_at)
 
 
 def answered_form(credential: Credential):
@@ -446,7 +447,8 @@ def create_token_view():
     with transaction(session):
         token, plain = auth.create_token(session, issuer=issuer, label=data["label"], now=now)
         audit.token_created(session, token, by=g.token)
-    body = TokenCreatedSchema().dump({**{c: getattr(token, c) for c in ("id", "label", "created_at", "revoked_at")},
+    body = TokenCreatedSchema().dump({**{c: getattr(token, c) for c in ("id", "label", "created_at", "revoked_at",
+                                                                          "party_id")},
                                       "issuer": issuer, "token": plain})
     return body, 201, {"Cache-Control": "no-store"}
 

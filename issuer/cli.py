@@ -90,7 +90,9 @@ def main():
 @click.option("--keyfile", type=click.Path(dir_okay=False), help="the certificate's PEM private key")
 @click.option("--token-file", type=click.Path(dir_okay=False),
               help="write the first instance admin token to this file (mode 0600) instead of printing it")
-def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
+@click.option("--no-worker", is_flag=True,
+              help="start no task-queue worker (run `badges worker` yourself, e.g. on another machine)")
+def serve(host, port, dev, workers, threads, certfile, keyfile, token_file, no_worker):
     """Start the service (creating the database, keys and first token on a fresh instance).
 
     Gunicorn serves it with WORKERS processes of THREADS threads; --dev runs werkzeug's
@@ -143,6 +145,8 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
         click.echo("Instance admin token (shown once; store it now):")
         click.echo(started.admin_token)
     click.echo(f"Instance folder: {app.instance_path}")
+    if not no_worker:
+        _start_worker(app)
     if dev:
         _serve_dev(app, host, port, certfile=app.config.get("CERTFILE"), keyfile=app.config.get("KEYFILE"))
         return
@@ -154,6 +158,90 @@ def serve(host, port, dev, workers, threads, certfile, keyfile, token_file):
     click.echo(f"Serving on {scheme}://{host}:{port} with gunicorn: {settings['workers']} worker(s) "
                f"of {settings['threads']} threads", err=True)
     GunicornServer({**settings, "bind": [f"{host}:{port}"]}, lambda: start_app(defaults, overrides)).run()
+
+
+def _start_worker(app) -> None:
+    """`badges worker` as a child process, with this server's base URL and instance folder; it is
+    stopped when the server stops."""
+    import atexit
+    import os
+    import subprocess
+
+    env = {**os.environ, "BADGES_BASE_URL": app.config["BASE_URL"], "BADGES_INSTANCE_PATH": app.instance_path}
+    child = subprocess.Popen([sys.executable, "-c", "from issuer.cli import main; main()", "worker"], env=env,
+                             preexec_fn=_stop_with_parent)
+    click.echo(f"Task-queue worker started (pid {child.pid})", err=True)
+
+    def stop():
+        # SIGTERM stops huey's consumer at once; a job it was running is found again by the next
+        # worker's sweep. Not waited for long: the server's own shutdown must stay quick.
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+
+    atexit.register(stop)
+
+
+def _stop_with_parent() -> None:
+    """In the worker child, before it starts: on Linux, SIGTERM it when the server dies, however
+    the server dies (a SIGKILL runs no atexit)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+@main.command()
+@click.option("--workers", type=int, help="worker threads [default: QUEUE_WORKERS, 2]")
+def worker(workers):
+    """Run the task queue's worker: webhook deliveries, award emails and reminders, expiry events.
+
+    The queue is huey's SQLite storage in the instance folder, or Redis with BADGES_QUEUE_URL.
+    Stop it with Ctrl-C (SIGINT) or SIGTERM.
+    """
+    import logging
+
+    if not logging.getLogger().hasHandlers():
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = _app()
+    count = workers if workers is not None else int(app.config.get("QUEUE_WORKERS") or 2)
+    if count < 1:
+        raise click.ClickException("--workers must be at least 1")
+    try:
+        consumer = app.extensions["queue"].consumer(workers=count)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+    consumer.run()
+
+
+@main.group("party")
+def party_group():
+    """Relying parties (employers): they verify, and keep their own webhook endpoints."""
+
+
+@party_group.command("create")
+@click.argument("name")
+def party_create(name):
+    """Create a relying party; its token is printed alone on the last line, once."""
+    from issuer.auth import create_party
+
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise click.ClickException("NAME must be 1 to 255 characters")
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        with transaction(session):
+            party, _, plain = create_party(session, name=name, by=None, now=services.clock())
+    click.echo(f"Relying party {name!r}: {party.id}")
+    click.echo("Its token (store it now; it is not shown again):")
+    click.echo(plain)
 
 
 def _serve_dev(app, host, port, *, certfile, keyfile):
@@ -292,7 +380,7 @@ def token_list(slug):
         if slug:
             statement = statement.where(ApiToken.issuer_id == _issuer(session, slug).id)
         for row in session.scalars(statement):
-            scope = row.issuer.slug if row.issuer else "(instance)"
+            scope = row.issuer.slug if row.issuer else f"(party {row.party_id})" if row.party_id else "(instance)"
             revoked = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
             click.echo("\t".join([row.id, scope, row.created_at.isoformat(), revoked, row.label or ""]))
 

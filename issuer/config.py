@@ -100,4 +100,25 @@ DEFAULTS = {
     # Signs cookies (CSRF tokens, the earner's session). None: read or create <instance>/session-secret
     # (mode 0600); several nodes need the same value.
     "SECRET_KEY": None,
+    # The task queue (issuer/queue.py): None: huey's SQLite storage in the instance folder;
+    # "redis://host:6379/0": Redis. QUEUE_NAME keeps several instances apart on one Redis.
+    "QUEUE_URL": None,
+    "QUEUE_NAME": "badges",
+    # Threads of `badges worker` (and of the worker `badges serve` starts).
+    "QUEUE_WORKERS": 2,
+    # Award emails and reminders run on the queue every this many minutes (and after each issuance).
+    "NOTIFY_EVERY_MINUTES": 15,
+    # Webhooks (issuer/webhooks.py): plain http to loopback for endpoint URLs (tests only); the
+    # time one delivery may take; retries: the first delay, doubling up to the largest, for the
+    # retry period (then the endpoint is disabled); how long a worker's claim on a message lasts.
+    "WEBHOOK_ALLOW_LOOPBACK": False,
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_RETRY_BASE_SECONDS": 5,
+    "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 3600,
+    "WEBHOOK_RETRY_PERIOD_SECONDS": 86400,
+    "WEBHOOK_CLAIM_SECONDS": 60,
+    # credential.expiring is told this many days before validUntil; credential.expired for
+    # credentials that expired at most this many days back (a worker that was down catches up).
+    "WEBHOOK_EXPIRING_DAYS": 30,
+    "WEBHOOK_EXPIRED_LOOKBACK_DAYS": 7,
 }

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError
-from issuer import audit, openbadges
+from issuer import audit, events, openbadges
 from issuer.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from issuer.issuance import IssuanceFailed, earner_of
 from issuer.models import ApiToken, Credential, StatusEntry, StatusList, is_id
@@ -42,17 +42,18 @@ SUPERSEDED = "superseded"
 @dataclass(frozen=True)
 class Transition:
     action: str  # the audit action
+    event: str  # the webhook event (issuer/events.py)
     done: str  # what a credential is then said to be: "can be <done>"
     allowed: tuple[str, ...]  # the statuses it may start from
     target: str  # the status it ends in
     purpose: str  # the status list that must publish the change
 
 
-REVOKE = Transition("credential.revoke", "revoked", ("active", "suspended"), "revoked", "revocation")
-SUSPEND = Transition("credential.suspend", "suspended", ("active",), "suspended", "suspension")
-UNSUSPEND = Transition("credential.unsuspend", "unsuspended", ("suspended",), "active", "suspension")
+REVOKE = Transition("credential.revoke", events.REVOKED, "revoked", ("active", "suspended"), "revoked", "revocation")
+SUSPEND = Transition("credential.suspend", events.SUSPENDED, "suspended", ("active",), "suspended", "suspension")
+UNSUSPEND = Transition("credential.unsuspend", events.REINSTATED, "unsuspended", ("suspended",), "active", "suspension")
 # A reissue revokes the credential it corrects, so it starts from where a revocation may.
-REISSUE = Transition("credential.reissue", "reissued", ("active", "suspended"), "revoked", "revocation")
+REISSUE = Transition("credential.reissue", events.REISSUED, "reissued", ("active", "suspended"), "revoked", "revocation")
 
 
 def unpublished(session: Session, credential_ids: list[str], purpose: str) -> list[str]:
@@ -175,6 +176,7 @@ class Lifecycle:
             audit.record(session, action=REVOKE.action, token=token, issuer_id=credential.issuer_id,
                          subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                          details={"bulk": len(credential_ids)})
+            events.publish(session, type=REVOKE.event, credential=credential, now=now, reason=reason)
             session.expire(credential)
         self._in_step(list(credential_ids), token)
         return list(credential_ids)
@@ -256,6 +258,8 @@ class Lifecycle:
         audit.record(session, action=REISSUE.action, token=token, issuer_id=credential.issuer_id,
                      subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                      details={"successor": successor.id, "corrected": corrected})
+        events.publish(session, type=REISSUE.event, credential=credential, now=now, reason=reason,
+                       data={"successor": successor.id})
         session.flush()
         session.expire(credential)
         self._in_step([credential.id], token)
@@ -270,6 +274,7 @@ class Lifecycle:
         audit.record(self._session, action=transition.action, token=token, issuer_id=credential.issuer_id,
                      subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                      details={"status": transition.target})
+        events.publish(self._session, type=transition.event, credential=credential, now=now, reason=reason)
         self._in_step([credential.id], token)
 
     def _in_step(self, credential_ids: list[str], token: ApiToken | None) -> None:

@@ -342,8 +342,10 @@ class ApiToken(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # Null: the token acts on the whole instance (create issuers, any issuer's data).
+    # Null: the token acts on the whole instance (create issuers, any issuer's data), unless it
+    # is a relying party's token (`party_id`), which sees no issuer's data at all.
     issuer_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id"), index=True)
+    party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -437,3 +439,80 @@ class Portfolio(Base):
     title: Mapped[str] = mapped_column(String(255))
     credential_ids: Mapped[list] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- relying parties and webhooks (issuer/events.py, issuer/webhooks.py) -----------------------
+
+class Party(Base):
+    """A relying party (an employer): it verifies, and keeps its own webhook endpoints (and
+    watches); its tokens see nothing of any issuer's data."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookEndpoint(Base):
+    """Where events are posted, owned by one issuer or one relying party (exactly one is set).
+    The signing secret is sealed with the key-encryption key; it is shown once, when made or
+    rotated."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    issuer_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id"), index=True)
+    party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    # The event types sent; null: all of them.
+    events: Mapped[list | None] = mapped_column(JSON)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when deliveries failed for good (every retry for the retry period); nothing more is sent.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookMessage(Base):
+    """The outbox: one event for one endpoint, written in the transaction of the change it tells
+    of. `id` is the Standard Webhooks `webhook-id`, the same on every attempt. `sequence` orders one
+    endpoint's messages about one `subject` (a credential; a watch for a relying party's events): a
+    message is not sent before the earlier ones about the same subject."""
+
+    __tablename__ = "webhook_messages"
+    # `dedupe_key`: an event that must be told once per endpoint (an expiry) carries one.
+    __table_args__ = (UniqueConstraint("endpoint_id", "dedupe_key"),)
+
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "pending" | "delivered" | "failed" (gave up after the retry period)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Retries stop WEBHOOK_RETRY_PERIOD_SECONDS after this (its creation, or a manual redelivery).
+    retry_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A worker sending it holds it until then; a worker that died lets go when it passes.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("webhook_messages.id"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None: no answer (refused, timed out)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -23,6 +23,9 @@ from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.batch import MAX_BATCH_ITEMS, BatchAnswerSchema, BatchCreateSchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
+from schemas.hooks import (DeliveryListSchema, DeliveryQuerySchema, PartyCreateSchema, PartyCreatedSchema,
+                           RedeliveredSchema, WebhookCreateSchema, WebhookCreatedSchema, WebhookListSchema,
+                           WebhookSchema, WebhookSecretSchema)
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
 from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
 from schemas.manage import ManagementLinkSchema
@@ -327,6 +330,37 @@ OPERATIONS = [
               "Revoke a token; it is refused from its next request on. The body is optional.",
               {200: ("The revoked token", TokenSchema), 409: ("Revoked already (token_already_revoked), or the last instance token revoking itself (last_instance_token)", None)},
               TokenRevokeSchema, body_required=False),
+    # --- relying parties and webhooks (a party's token reaches only the webhook routes) --------------
+    Operation("post", "/api/v1/parties", "createParty",
+              "Create a relying party (an employer) and its token (instance token); the party's token verifies and "
+              "manages its own webhook endpoints, and is refused (403 token_scope) everywhere else",
+              {201: ("Created: the plain token, shown once", PartyCreatedSchema)}, PartyCreateSchema,
+              links={201: {"RevokePartyToken": ("revokeToken", {"token_id": "$response.body#/token_id"}, None)}}),
+    Operation("post", "/api/v1/webhooks", "createWebhook",
+              "Register a webhook endpoint (party or issuer token; an instance token names the issuer). Deliveries "
+              "follow Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)",
+              {201: ("Created: the signing secret (whsec_...), shown once", WebhookCreatedSchema),
+               422: ("Invalid fields; an event the owner cannot receive; or a URL the address guard refuses "
+                     "(loopback, private, not https)", None)},
+              WebhookCreateSchema, links={201: {
+                  "GetWebhook": ("getWebhook", {"endpoint_id": "$response.body#/id"}, None),
+                  "ListDeliveries": ("listWebhookDeliveries", {"endpoint_id": "$response.body#/id"}, None),
+                  "RotateWebhookSecret": ("rotateWebhookSecret", {"endpoint_id": "$response.body#/id"}, None)}}),
+    Operation("get", "/api/v1/webhooks", "listWebhooks", "The token's own webhook endpoints",
+              {200: ("The endpoints", WebhookListSchema)}),
+    Operation("get", "/api/v1/webhooks/{endpoint_id}", "getWebhook", "One webhook endpoint (never its secret)",
+              {200: ("The endpoint", WebhookSchema)}),
+    Operation("delete", "/api/v1/webhooks/{endpoint_id}", "deleteWebhook", "Delete a webhook endpoint",
+              {204: ("Deleted", None)}),
+    Operation("post", "/api/v1/webhooks/{endpoint_id}/rotate-secret", "rotateWebhookSecret",
+              "A new signing secret; the old one signs nothing more", {200: ("The new secret, shown once",
+                                                                             WebhookSecretSchema)}),
+    Operation("get", "/api/v1/webhooks/{endpoint_id}/deliveries", "listWebhookDeliveries",
+              "The endpoint's delivery attempts, newest first: status code (null: no answer) and latency",
+              {200: ("The attempts", DeliveryListSchema)}, query=DeliveryQuerySchema),
+    Operation("post", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver", "redeliverWebhookMessage",
+              "Send a message again (same webhook-id), retrying for a new retry period; enables a disabled endpoint",
+              {202: ("Queued", RedeliveredSchema)}),
     # --- verification (no token) -------------------------------------------------------------
     Operation("post", "/api/v1/verify", "verify",
               "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",

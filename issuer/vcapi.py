@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy import select
 
 from dataintegrity import DataIntegrityError, parse_date_time_stamp
-from issuer import audit, auth
+from issuer import audit, auth, events
 from issuer.bodies import json_body, load
 from issuer.db import get_session, transaction
 from issuer.errors import ApiError
@@ -63,6 +63,7 @@ def issue():
             audit.record(session, action="credential.issue", token=g.token, issuer_id=issuer.id,
                          subject_type="credential", subject_id=record.id, at=record.issued_at,
                          details={"via": "vc-api"})
+            events.credential_issued(session, record, now=record.issued_at)
     except DataIntegrityError as error:
         raise Unprocessable(error.code, str(error)) from None
     return jsonify({"verifiableCredential": record.document}), 201

@@ -22,6 +22,8 @@ before anything connects:
 - The body is read in chunks and abandoned past `max_bytes`, whatever Content-Length says.
 - Nothing but `Accept`, `User-Agent` and `Connection: close` is sent: no cookies, no credentials
   (URLs with user:password@ are refused), and proxy settings from the environment are not used.
+  (`post`, which the service's webhook deliveries use, adds the caller's headers and body, and
+  follows no redirect.)
 
 Not covered: `getaddrinfo` has no timeout of its own (a slow resolver is bounded by the system's
 resolver settings only).
@@ -185,7 +187,8 @@ class Transport(Protocol):
              connect_timeout: float, read_timeout: float) -> Response:
         """Send GET `url` to one of `addresses` (never resolving the host again); the response's
         headers are read, its body not yet. Once connected, the whole response, body included,
-        must arrive within `read_timeout` seconds."""
+        must arrive within `read_timeout` seconds. (`Fetcher.post` also passes `method="POST"` and
+        `body=`.)"""
 
 
 class _PinnedConnectionMixin:
@@ -254,7 +257,7 @@ class HttpTransport:
         self._ssl_context = ssl_context or ssl.create_default_context()
 
     def open(self, url: str, addresses: list[str], headers: dict[str, str], *,
-             connect_timeout: float, read_timeout: float) -> Response:
+             connect_timeout: float, read_timeout: float, method: str = "GET", body: bytes | None = None) -> Response:
         parts = urlsplit(url)
         # The port is always given: http.client would read the end of a bare IPv6 host as a port.
         if parts.scheme == "https":
@@ -269,7 +272,7 @@ class HttpTransport:
             connection.connect()
             deadline = time.monotonic() + read_timeout
             _set_remaining_timeout(connection, deadline)
-            connection.request("GET", target, headers=headers)
+            connection.request(method, target, body=body, headers=headers)
             response = _headers_by(connection, deadline)
         except BaseException:
             connection.close()
@@ -442,6 +445,36 @@ class Fetcher:
         if lifetime is not None:
             self.cache.put(url, accept, document, min(lifetime, self.policy.max_staleness))
         return document
+
+    def check(self, url: str) -> None:
+        """:raise FetchError: this fetcher would not send a request to `url` (FetchRefused: its
+        rules forbid it; FetchError: its host does not resolve)."""
+        self._check(url)
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST `body` to `url` by the same rules as a fetch (the address checks, the pinned
+        address, the timeouts), with `headers` added to ours; no redirect is followed. The answer's
+        body is read (up to `max_bytes`) and dropped. Returns the answer's status.
+
+        :raise FetchError: refused, unreachable, timed out (FetchTimeout), or too large an answer.
+        """
+        addresses = self._check(url)
+        self._budget.spend(url)
+        sent = {"User-Agent": USER_AGENT, "Connection": "close", **headers}
+        try:
+            response = self._transport.open(url, addresses, sent, connect_timeout=self.policy.connect_timeout,
+                                            read_timeout=self.policy.read_timeout, method="POST", body=body)
+        except TimeoutError:
+            raise FetchTimeout(f"{url}: timed out") from None
+        except ssl.SSLError as error:
+            raise FetchError(f"{url}: TLS failed ({error.reason or error.__class__.__name__})") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise FetchError(f"{url}: {_describe(error)}") from None
+        try:
+            self._read_body(url, response)
+        finally:
+            response.close()
+        return response.status
 
     def _fetch_following_redirects(self, url: str, accept: str) -> tuple[FetchedDocument, str | None]:
         current = url

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from dataintegrity import DataIntegrityError, add_proof
+from issuer import events
 from issuer.bodies import refuse_nul_text
 from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body
@@ -338,6 +339,8 @@ class BatchIssuance:
             if renewed:
                 self._session.execute(update(Credential), renewed)
             self._session.execute(insert(AuditEntry), audits)
+            for credential in credentials.values():
+                events.credential_issued(self._session, credential, now=now)
         # What these passes complete is awarded in the same transaction, as on the single route.
         awards = Pathways(self._session, self._services, token=self._token).after_issue(
             (c["id"], c["achievement_id"], c["earner"]) for c in credentials.values()) if credentials else {}
