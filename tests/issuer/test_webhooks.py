@@ -22,7 +22,7 @@ from issuer.models import AuditEntry, Notification, WebhookEndpoint, WebhookMess
 from issuer.services import Services, utc_now
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
-from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, TEST_KEK, Api, make_token, result_body
+from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, SUSPENDING, TEST_KEK, Api, make_token, result_body
 from tests.issuer.webhook_receiver import Receiver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,7 +44,8 @@ def live_services(database_url, document_loader):
     engine = make_engine(database_url)
     upgrade(engine)
     yield Services(sessionmaker=make_sessionmaker(engine), key_encryption_key=KeyEncryptionKey.from_text(TEST_KEK),
-                   document_loader=document_loader, urls=Urls(BASE_URL), clock=utc_now)
+                   document_loader=document_loader, urls=Urls(BASE_URL), clock=utc_now,
+                   status_list_policy=SUSPENDING)  # suspension events are told too
     engine.dispose()
 
 
