@@ -27,7 +27,8 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, headers, manage, openapi, pages, public, throttle, vcapi
+    from issuer import api, db, errors, headers, manage, openapi, pages, public, throttle, vcapi, websession
+    from issuer.console import bp as console_bp
     from issuer.batch import api as batch_api
     from issuer.pathways import api as pathways_api
     from issuer.bootstrap import build_services
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     errors.init_app(app)
     trust_proxies(app)
     throttle.init_app(app)
+    websession.init_app(app, instance_path)
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(pathways_api.bp)
@@ -50,6 +52,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(vcapi.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(verifier_http.bp)
+    app.register_blueprint(console_bp)
     headers.init_app(app)
     return app
 

@@ -34,9 +34,12 @@ ACTIONS = (
 
 def record(session: Session, *, action: str, token: ApiToken | None, issuer_id: str | None,
            subject_type: str, subject_id: str, at: datetime, reason: str | None = None,
-           details: dict | None = None, actor: str | None = None) -> AuditEntry:
+           details: dict | None = None, actor: str | None = None, user: str | None = None) -> AuditEntry:
     """Add one entry. `token` is the token that acted, or None for the command line; `actor`
-    names who acted when it was neither (the earner, through their management link)."""
+    names who acted when it was neither (the earner, through their management link); `user` is
+    the email of the person who acted in the console (actor "user", the email in the details)."""
+    if user is not None:
+        actor, details = "user", {**(details or {}), "user": user}
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     entry = AuditEntry(

@@ -21,6 +21,12 @@ DEFAULTS = {
     # Or a file holding it (a container secret; not readable by others). Every node of a deployment
     # needs the same key; a node creates the instance folder's file only on a database without keys.
     "KEY_ENCRYPTION_KEY_FILE": None,
+    # Signs the console's session cookies (issuer/websession.py); None: read or create
+    # <instance>/secret-key (mode 0600). Every node of a deployment needs the same one.
+    "SECRET_KEY": None,
+    # Console sign-in (issuer/console): failed attempts allowed per account and per address.
+    "THROTTLE_SIGNIN_PER_ACCOUNT": "5 per 15 minutes",
+    "THROTTLE_SIGNIN_PER_ADDRESS": "20 per 15 minutes",
     # Strict-Transport-Security max-age sent on answers over https (0: none).
     "HSTS_MAX_AGE_SECONDS": 31536000,
     # Largest request body accepted, in bytes.

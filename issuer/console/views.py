@@ -1,0 +1,565 @@
+"""The console's routes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
+                   url_for)
+from sqlalchemy import case, func, select
+
+from issuer import audit
+from issuer.auth import create_token, revoke_token
+from issuer.db import get_session, transaction
+from issuer.errors import ApiError
+from issuer.lifecycle import Lifecycle
+from issuer.models import (Achievement, ApiToken, AssessmentResult, AuditEntry, Credential, Issuer, SigningKey,
+                           User, VerificationCount, is_id)
+from issuer.console.charts import bar_chart
+from issuer.people import accounts
+from issuer.websession import protect_forms
+
+bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
+protect_forms(bp)
+
+PAGE_SIZE = 25
+SESSION_HOURS = 12
+STATUSES = ("active", "suspended", "revoked")
+ACTIONS = {"revoke": ("revoke", "Revoke"), "suspend": ("suspend", "Suspend"), "unsuspend": ("unsuspend", "Unsuspend"),
+           "reissue": ("reissue", "Reissue")}
+
+
+def services():
+    return current_app.extensions["badges"]
+
+
+def now() -> datetime:
+    return services().clock()
+
+
+# --- who is signed in ----------------------------------------------------------------------------
+
+def signed_in_user() -> User | None:
+    user_id, epoch, since = session.get("uid"), session.get("epoch"), session.get("since")
+    if not user_id or not session.get("full") or since is None:
+        return None
+    if now().timestamp() - since > SESSION_HOURS * 3600:
+        session.clear()
+        return None
+    user = get_session().get(User, user_id)
+    if user is None or user.session_epoch != epoch:
+        session.clear()
+        return None
+    return user
+
+
+def signin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.user = signed_in_user()
+        if g.user is None:
+            return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require(issuer_id: str, need: str) -> None:
+    if not accounts.may(g.user, issuer_id, need):
+        abort(403)
+
+
+def scope(query, column):
+    """Only the rows of issuers the user may see."""
+    visible = accounts.visible_issuer_ids(g.user)
+    return query if visible is None else query.where(column.in_(visible))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/admin") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("console.dashboard")
+
+
+# --- signing in ----------------------------------------------------------------------------------
+
+def _throttle_keys(email: str):
+    limiter = current_app.extensions["throttle"]
+    config = current_app.config
+    if not config["THROTTLE_ENABLED"]:
+        return None
+    from limits import parse
+
+    account = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return limiter.limiter, [
+        (parse(config["THROTTLE_SIGNIN_PER_ACCOUNT"]), (config["THROTTLE_KEY_PREFIX"], "signin-account", account)),
+        (parse(config["THROTTLE_SIGNIN_PER_ADDRESS"]), (config["THROTTLE_KEY_PREFIX"], "signin-address",
+                                                        request.remote_addr or "")),
+    ]
+
+
+def _throttled(keys) -> bool:
+    if keys is None:
+        return False
+    strategy, limits = keys
+    return any(not strategy.test(limit, *ids) for limit, ids in limits)
+
+
+def _count_failure(keys) -> None:
+    if keys is not None:
+        strategy, limits = keys
+        for limit, ids in limits:
+            strategy.hit(limit, *ids)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error, status = None, 200
+    if request.method == "POST":
+        email, password = request.form.get("email", ""), request.form.get("password", "")
+        keys = _throttle_keys(email)
+        if _throttled(keys):
+            error, status = "Too many failed sign-ins: wait 15 minutes and try again.", 429
+        else:
+            db = get_session()
+            with transaction(db):
+                user = accounts.authenticate(db, email, password)
+            if user is None:
+                _count_failure(keys)
+                error, status = "The email or the password is not right.", 401
+            else:
+                session.clear()
+                session.update(uid=user.id, epoch=user.session_epoch, since=now().timestamp(),
+                               full=user.totp_secret is None)
+                if user.totp_secret is not None:
+                    return redirect(url_for("console.second_factor", next=request.args.get("next")))
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("console/login.html", error=error), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    user_id = session.get("uid")
+    user = get_session().get(User, user_id) if user_id else None
+    if user is None or user.totp_secret is None:
+        return redirect(url_for("console.login"))
+    error, status = None, 200
+    if request.method == "POST":
+        keys = _throttle_keys(user.email)
+        if _throttled(keys):
+            error, status = "Too many failed sign-ins: wait 15 minutes and try again.", 429
+        elif accounts.code_matches(accounts.open_totp(services().key_encryption_key, user), request.form.get("code", ""),
+                                   now()):
+            session["full"] = True
+            return redirect(_safe_next(request.args.get("next")))
+        else:
+            _count_failure(keys)
+            error, status = "That code is not right (or has expired): enter the current one.", 401
+    return render_template("console/code.html", error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    sent = False
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        keys = _throttle_keys(email)
+        if not _throttled(keys):
+            _count_failure(keys)  # every request counts: links cannot be sent in floods
+            db = get_session()
+            with transaction(db):
+                try:
+                    user = db.scalar(select(User).where(User.email == accounts.normal_email(email)))
+                except accounts.AccountError:
+                    user = None
+                token = accounts.start_reset(db, user, now=now()) if user is not None else None
+            if token is not None:
+                _send_reset(user, token)
+        sent = True  # the same answer whether or not the email names a user
+    return render_template("console/forgot.html", sent=sent)
+
+
+def _send_reset(user: User, token: str) -> None:
+    from issuer.notify import transport_from_config
+
+    transport = current_app.extensions.get("mail_transport") or transport_from_config(current_app.config)
+    link = services().urls.base_url.rstrip("/") + url_for("console.reset", token=token)
+    message = EmailMessage()
+    message["Subject"] = "Reset your password for the badges console"
+    message["From"] = current_app.config.get("MAIL_FROM") or "badges@localhost"
+    message["To"] = user.email
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(f"Someone asked to reset the password of {user.email}. To choose a new one, open this link "
+                        f"within an hour (it works once):\n{link}\n\nIf it was not you, ignore this email.\n")
+    try:
+        transport.send(message)
+    except Exception:  # noqa: BLE001 - the page says the same either way; the log says why
+        current_app.logger.exception("could not send a password reset email")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    error, status = None, 200
+    db = get_session()
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("confirm", ""):
+            error, status = "The two passwords differ.", 422
+        else:
+            try:
+                with transaction(db):
+                    accounts.complete_reset(db, token, password, now=now())
+            except accounts.AccountError as problem:
+                error, status = str(problem), (404 if problem.code == "reset_invalid" else 422)
+            else:
+                session.clear()
+                return redirect(url_for("console.login", reset="done"))
+    elif accounts.reset_user(db, token) is None:
+        error, status = "This reset link is not valid: ask for a new one.", 404
+    return render_template("console/reset.html", error=error), status
+
+
+@bp.route("/security", methods=["GET", "POST"])
+@signin_required
+def security():
+    """Enrol (or replace) the TOTP second factor: a new secret is shown as text and as a QR code;
+    it is kept only once a code from it is entered."""
+    db = get_session()
+    error, status, done = None, 200, False
+    if request.method == "POST":
+        secret = session.get("pending_totp")
+        if secret and accounts.code_matches(secret, request.form.get("code", ""), now()):
+            with transaction(db):
+                user = db.get(User, g.user.id)
+                accounts.seal_totp(services().key_encryption_key, user, secret)
+            session.pop("pending_totp", None)
+            done = True
+        else:
+            error, status = "That code is not right: enter the current code from your app.", 422
+    if not done:
+        session.setdefault("pending_totp", accounts.new_totp_secret())
+    secret = session.get("pending_totp")
+    uri = accounts.provisioning_uri(secret, g.user.email) if secret and not done else None
+    return render_template("console/security.html", secret=secret, uri=uri, qr=_qr(uri) if uri else None,
+                           done=done, error=error, enrolled=g.user.totp_secret is not None), status
+
+
+def _qr(uri: str):
+    import segno
+    from markupsafe import Markup
+
+    out = io.BytesIO()
+    segno.make(uri, micro=False).save(out, kind="svg", scale=4, border=4, xmldecl=False, svgns=True,
+                                      title="QR code of the sign-in app link")
+    return Markup(out.getvalue().decode("utf-8"))
+
+
+# --- the dashboard -------------------------------------------------------------------------------
+
+@bp.get("/")
+@signin_required
+def dashboard():
+    db = get_session()
+    moment = now()
+    charts = []
+
+    weeks = 12
+    start = (moment - timedelta(days=moment.weekday())).replace(hour=0, minute=0, second=0, microsecond=0) \
+        - timedelta(weeks=weeks - 1)
+    issued = db.scalars(scope(select(Credential.issued_at).where(Credential.issued_at >= start),
+                              Credential.issuer_id)).all()
+    per_week = [0] * weeks
+    for at in issued:
+        per_week[min(weeks - 1, (at - start).days // 7)] += 1
+    rows = [(f"Week of {(start + timedelta(weeks=i)).date().isoformat()}", n) for i, n in enumerate(per_week)]
+    charts.append(("issued", "Credentials issued per week", f"Credentials issued in each of the last {weeks} weeks",
+                   rows, ("Week", "Issued"), ""))
+
+    passed = func.sum(case((AssessmentResult.passed.is_(True), 1), else_=0))
+    rates = db.execute(scope(select(Achievement.name, func.count(AssessmentResult.id), passed)
+                             .join(AssessmentResult, AssessmentResult.achievement_id == Achievement.id)
+                             .group_by(Achievement.id, Achievement.name).order_by(Achievement.name),
+                             Achievement.issuer_id)).all()
+    rows = [(name, round(100 * (ok or 0) / total, 1)) for name, total, ok in rates if total]
+    charts.append(("passrate", "Pass rate per achievement", "Share of recorded results that passed, per achievement",
+                   rows, ("Achievement", "Passed (%)"), "%"))
+
+    statuses = dict(db.execute(scope(select(Credential.status, func.count()).group_by(Credential.status),
+                                     Credential.issuer_id)).all())
+    rows = [(status, statuses.get(status, 0)) for status in STATUSES]
+    charts.append(("status", "Status of credentials", "How many credentials are active, suspended and revoked",
+                   rows, ("Status", "Credentials"), ""))
+
+    rows = []
+    for days in (30, 90):
+        count = db.scalar(scope(select(func.count()).select_from(Credential).where(
+            Credential.status == "active", Credential.valid_until > moment,
+            Credential.valid_until <= moment + timedelta(days=days)), Credential.issuer_id))
+        rows.append((f"Next {days} days", count))
+    charts.append(("expiring", "Credentials expiring soon", "Active credentials whose validity ends in the next 30 "
+                   "and 90 days", rows, ("Within", "Credentials"), ""))
+
+    days = [(moment - timedelta(days=i)).date().isoformat() for i in range(13, -1, -1)]
+    counted = dict(db.execute(scope(select(VerificationCount.day, func.sum(VerificationCount.count))
+                                    .where(VerificationCount.day >= days[0]).group_by(VerificationCount.day),
+                                    VerificationCount.issuer_id)).all())
+    rows = [(day, int(counted.get(day) or 0)) for day in days]
+    charts.append(("verifications", "Verifications per day", "How many times our verifier checked one of our "
+                   "credentials on each of the last 14 days", rows, ("Day", "Verifications"), ""))
+
+    shown = [dict(id=cid, title=title, svg=bar_chart(f"chart-{cid}", title, desc, rows, unit=unit), rows=rows,
+                  headings=headings) for cid, title, desc, rows, headings, unit in charts]
+    return render_template("console/dashboard.html", charts=shown)
+
+
+# --- credentials ---------------------------------------------------------------------------------
+
+def _day(text: str | None, *, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime((text or "").strip(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return day + timedelta(days=1) if end else day
+
+
+@bp.get("/credentials")
+@signin_required
+def credentials():
+    db = get_session()
+    args = request.args
+    query = scope(select(Credential), Credential.issuer_id)
+    email = args.get("email", "").strip().lower()
+    if email:
+        query = query.where(Credential.earner == f"mailto:{email}")
+    achievement_id = args.get("achievement", "")
+    if achievement_id and is_id(achievement_id):
+        query = query.where(Credential.achievement_id == achievement_id)
+    status = args.get("status", "")
+    if status in STATUSES:
+        query = query.where(Credential.status == status)
+    if (since := _day(args.get("from"))) is not None:
+        query = query.where(Credential.issued_at >= since)
+    if (until := _day(args.get("to"), end=True)) is not None:
+        query = query.where(Credential.issued_at < until)
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(query.order_by(Credential.issued_at.desc(), Credential.id)
+                      .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    achievements = db.scalars(scope(select(Achievement).order_by(Achievement.name), Achievement.issuer_id)).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    base = {k: v for k, v in args.items() if k != "page" and v}
+    return render_template("console/credentials.html", rows=rows, total=total, page=page, pages=pages,
+                           achievements=achievements, args=args, statuses=STATUSES,
+                           prev_url=url_for("console.credentials", **base, page=page - 1) if page > 1 else None,
+                           next_url=url_for("console.credentials", **base, page=page + 1) if page < pages else None)
+
+
+def _credential(credential_id: str, need: str) -> Credential:
+    credential = get_session().get(Credential, credential_id) if is_id(credential_id) else None
+    if credential is None:
+        abort(404)
+    require(credential.issuer_id, need)
+    return credential
+
+
+@bp.get("/credentials/<credential_id>")
+@signin_required
+def credential(credential_id):
+    record = _credential(credential_id, "viewer")
+    return render_template("console/credential.html", c=record, actions=ACTIONS,
+                           may_change=accounts.may(g.user, record.issuer_id, "editor"))
+
+
+@bp.post("/credentials/<credential_id>/<action>")
+@signin_required
+def change_credential(credential_id, action):
+    """A status change: the first post shows what will happen (the confirmation step); the second,
+    with confirm=yes, does it."""
+    if action not in ACTIONS:
+        abort(404)
+    record = _credential(credential_id, "editor")
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        return render_template("console/credential.html", c=record, actions=ACTIONS, may_change=True,
+                               error="Give a reason: it goes into the audit log."), 422
+    if request.form.get("confirm") != "yes":
+        return render_template("console/confirm.html", items=[record], action=action, label=ACTIONS[action][1],
+                               reason=reason, target=url_for("console.change_credential", credential_id=record.id,
+                                                             action=action))
+    db = get_session()
+    lifecycle = Lifecycle(db, services(), user=g.user.email)
+    try:
+        with transaction(db):
+            if action == "reissue":
+                lifecycle.reissue(record, reason=reason, token=None)
+            else:
+                getattr(lifecycle, ACTIONS[action][0])(record, reason=reason, token=None)
+    except ApiError as problem:
+        db.refresh(record)
+        return render_template("console/credential.html", c=record, actions=ACTIONS, may_change=True,
+                               error=problem.detail), 409
+    return redirect(url_for("console.credential", credential_id=record.id, done=action), 303)
+
+
+@bp.post("/credentials/revoke")
+@signin_required
+def bulk_revoke():
+    db = get_session()
+    ids = [i for i in request.form.getlist("credential_id") if is_id(i)]
+    items = [_credential(i, "editor") for i in dict.fromkeys(ids)]
+    reason = request.form.get("reason", "").strip()
+    if not items or not reason:
+        return render_template("console/message.html", title="Nothing revoked",
+                               message="Select at least one credential and give a reason."), 422
+    if request.form.get("confirm") != "yes":
+        return render_template("console/confirm.html", items=items, action="revoke", label="Revoke", reason=reason,
+                               target=url_for("console.bulk_revoke"))
+    try:
+        with transaction(db):
+            revoked = Lifecycle(db, services(), user=g.user.email).revoke_many([c.id for c in items], reason=reason,
+                                                                               token=None)
+    except ApiError as problem:
+        return render_template("console/message.html", title="Nothing revoked", message=problem.detail), 409
+    return render_template("console/message.html", title="Revoked",
+                           message=f"{len(revoked)} credential(s) revoked.")
+
+
+# --- issuers -------------------------------------------------------------------------------------
+
+@bp.get("/issuers")
+@signin_required
+def issuers():
+    rows = get_session().scalars(scope(select(Issuer).order_by(Issuer.name), Issuer.id)).all()
+    return render_template("console/issuers.html", issuers=rows)
+
+
+@bp.get("/issuers/<slug>")
+@signin_required
+def issuer(slug):
+    db = get_session()
+    record = db.scalar(select(Issuer).where(Issuer.slug == slug))
+    if record is None:
+        abort(404)
+    require(record.id, "viewer")
+    keys = db.scalars(select(SigningKey).where(SigningKey.issuer_id == record.id).order_by(SigningKey.sequence)).all()
+    return render_template("console/issuer.html", i=record, keys=keys,
+                           did_url=services().urls.did_document(record.slug) if record.did_method == "web" else None)
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@signin_required
+def tokens():
+    db = get_session()
+    created, error, status = None, None, 200
+    if request.method == "POST":
+        slug = request.form.get("issuer", "")
+        target = db.scalar(select(Issuer).where(Issuer.slug == slug)) if slug else None
+        if slug and target is None:
+            error, status = f"There is no issuer {slug!r}.", 422
+        elif target is None and not g.user.is_admin:
+            error, status = "Only an instance admin may make an instance token.", 403
+        elif target is not None and not accounts.may(g.user, target.id, "owner"):
+            error, status = "Only an owner of the issuer may make its tokens.", 403
+        else:
+            with transaction(db):
+                token, created = create_token(db, issuer=target, label=request.form.get("label", "").strip()[:255]
+                                              or None, now=now())
+                db.flush()
+                audit.record(db, action="token.create", token=None, user=g.user.email, issuer_id=token.issuer_id,
+                             subject_type="api_token", subject_id=token.id, at=token.created_at,
+                             details={"label": token.label})
+    query = select(ApiToken).order_by(ApiToken.created_at.desc())
+    visible = accounts.visible_issuer_ids(g.user)
+    if visible is not None:
+        owned = [i for i in visible if accounts.may(g.user, i, "owner")]
+        query = query.where(ApiToken.issuer_id.in_(owned))
+    issuers_owned = [i for i in db.scalars(select(Issuer).order_by(Issuer.name)) if accounts.may(g.user, i.id, "owner")]
+    return render_template("console/tokens.html", tokens=db.scalars(query).all(), created=created, error=error,
+                           issuers=issuers_owned), status
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@signin_required
+def revoke_token_page(token_id):
+    db = get_session()
+    token = db.get(ApiToken, token_id) if is_id(token_id) else None
+    if token is None:
+        abort(404)
+    if token.issuer_id is None and not g.user.is_admin or token.issuer_id and not accounts.may(g.user, token.issuer_id,
+                                                                                                "owner"):
+        abort(403)
+    try:
+        with transaction(db):
+            revoke_token(db, token, reason=request.form.get("reason", "").strip() or None, by=None, now=now(),
+                             user=g.user.email)
+    except ApiError as problem:
+        return render_template("console/message.html", title="Not revoked", message=problem.detail), 409
+    return redirect(url_for("console.tokens"), 303)
+
+
+# --- the audit log -------------------------------------------------------------------------------
+
+def _audit_query():
+    args = request.args
+    query = scope(select(AuditEntry), AuditEntry.issuer_id)
+    if args.get("action") in audit.ACTIONS:
+        query = query.where(AuditEntry.action == args["action"])
+    if subject := args.get("subject", "").strip():
+        query = query.where(AuditEntry.subject_id == subject[:64])
+    if (since := _day(args.get("from"))) is not None:
+        query = query.where(AuditEntry.at >= since)
+    if (until := _day(args.get("to"), end=True)) is not None:
+        query = query.where(AuditEntry.at < until)
+    return query.order_by(AuditEntry.id.desc())
+
+
+@bp.get("/audit")
+@signin_required
+def audit_log():
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows = get_session().scalars(_audit_query().offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    base = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("console/audit.html", rows=rows[:PAGE_SIZE], actions=audit.ACTIONS, args=request.args,
+                           csv_url=url_for("console.audit_csv", **base),
+                           next_url=url_for("console.audit_log", **base, page=page + 1) if len(rows) > PAGE_SIZE
+                           else None,
+                           prev_url=url_for("console.audit_log", **base, page=page - 1) if page > 1 else None)
+
+
+@bp.get("/audit.csv")
+@signin_required
+def audit_csv():
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "action", "actor", "user", "issuer_id", "subject_type", "subject_id", "reason"])
+    for entry in get_session().scalars(_audit_query().limit(100_000)):
+        writer.writerow([entry.id, entry.at.isoformat(), entry.action, entry.actor, (entry.details or {}).get("user", ""),
+                         entry.issuer_id or "", entry.subject_type, entry.subject_id,
+                         _cell(entry.reason or "")])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
