@@ -226,7 +226,7 @@ def reset(token):
             else:
                 session.clear()
                 return redirect(url_for("console.login", reset="done"))
-    elif accounts.reset_user(db, token) is None:
+    elif accounts.reset_user(db, token, now=now()) is None:
         error, status = "This reset link is not valid: ask for a new one.", 404
     return render_template("console/reset.html", error=error), status
 

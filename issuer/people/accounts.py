@@ -158,10 +158,12 @@ def start_reset(session: Session, user: User, *, now: datetime) -> str:
     return token
 
 
-def reset_user(session: Session, token: str) -> User | None:
-    """The user a still usable reset token is for (it is not used up by looking)."""
+def reset_user(session: Session, token: str, *, now: datetime) -> User | None:
+    """The user a still usable (unused, unexpired) reset token is for; looking does not use it up."""
     reset = session.scalar(select(PasswordReset).where(PasswordReset.token_hash == _hash(token)))
-    return session.get(User, reset.user_id) if reset is not None else None
+    if reset is None or reset.used_at is not None or now >= reset.expires_at:
+        return None
+    return session.get(User, reset.user_id)
 
 
 def complete_reset(session: Session, token: str, password: str, *, now: datetime) -> User:

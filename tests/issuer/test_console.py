@@ -1,0 +1,242 @@
+"""The admin console: people sign in (password, TOTP, throttling, reset by email), see the
+dashboard, find a credential and change its status with a reason and a confirmation step, and the
+audit log names them. Runs on the real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from click.testing import CliRunner
+
+from issuer import create_app
+from issuer.cli import main
+from issuer.db import transaction
+from issuer.models import Issuer
+from issuer.people import accounts
+from tests.conftest import BASE_URL, ISSUER, TEST_KEK, result_body
+from sqlalchemy import select
+
+PASSWORD = "correct horse battery staple"
+ORIGIN = {"base_url": BASE_URL}
+
+
+class Browser:
+    """The test client, as a browser on our https origin: it keeps the session cookie and sends
+    each form with the CSRF token the page gave."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **ORIGIN, **kwargs)
+
+    def token(self, path):
+        page = self.get(path)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+        assert found, (path, page.status_code)
+        return found.group(1)
+
+    def post(self, path, data, *, form_at=None, csrf=True):
+        data = dict(data)
+        if csrf:
+            data["csrf_token"] = self.token(form_at or path)
+        return self.client.post(path, data=data, headers={"Referer": BASE_URL + (form_at or path)}, **ORIGIN)
+
+    def sign_in(self, email, password=PASSWORD):
+        return self.post("/admin/login", {"email": email, "password": password})
+
+
+class Outbox:
+    delivers = True
+
+    def __init__(self):
+        self.messages = []
+
+    def send(self, message):
+        self.messages.append(message)
+
+
+def add_user(services, email, *, admin=False, slug=None, role=None):
+    with services.sessionmaker() as session, transaction(session):
+        issuer = session.scalar(select(Issuer).where(Issuer.slug == slug)) if slug else None
+        accounts.create_user(session, email, PASSWORD, now=services.clock(), is_admin=admin, issuer=issuer, role=role)
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def credential_id(api, achievement):
+    answer = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
+    assert answer.status_code == 201, answer.json
+    return answer.json["credential_id"]
+
+
+def test_the_cli_makes_the_first_admin_who_signs_in(services, database_url, tmp_path, browser):
+    env = {"BADGES_INSTANCE_PATH": str(tmp_path / "cli"), "BADGES_BASE_URL": BASE_URL,
+           "BADGES_DATABASE_URL": database_url, "BADGES_KEY_ENCRYPTION_KEY": TEST_KEK}
+    runner = CliRunner()
+    made = runner.invoke(main, ["user", "create", "--admin", "Root@Example.org"], input=PASSWORD + "\n", env=env)
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(main, ["user", "create", "root@example.org"], input=PASSWORD + "\n", env=env)
+    assert again.exit_code != 0 and "already" in again.output
+    short = runner.invoke(main, ["user", "create", "x@example.org"], input="short\n", env=env)
+    assert short.exit_code != 0 and "12 characters" in short.output
+
+    assert browser.get("/admin/").status_code == 302
+    wrong = browser.sign_in("root@example.org", "not the password")
+    assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
+    signed_in = browser.sign_in("root@example.org")
+    assert signed_in.status_code == 302
+    dashboard = browser.get("/admin/")
+    assert dashboard.status_code == 200
+    html = dashboard.get_data(as_text=True)
+    assert html.count('role="img"') == 5 and html.count("<table>") == 5 and "<desc id=" in html
+
+
+def test_forms_without_the_csrf_token_are_refused(services, browser):
+    add_user(services, "ada@example.org", admin=True)
+    refused = browser.post("/admin/login", {"email": "ada@example.org", "password": PASSWORD}, csrf=False)
+    assert refused.status_code == 400
+    assert browser.get("/admin/").status_code == 302  # not signed in
+
+
+def test_the_session_cookie_is_secure_httponly_and_lax(services, browser):
+    add_user(services, "ada@example.org", admin=True)
+    answer = browser.sign_in("ada@example.org")
+    cookie = answer.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_is_throttled_per_account_and_per_address(services, tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "throttled"), "BASE_URL": BASE_URL,
+                      "THROTTLE_ENABLED": True, "THROTTLE_SIGNIN_PER_ADDRESS": "8 per 15 minutes"},
+                     services=services)
+    browser = Browser(app.test_client())
+    add_user(services, "ada@example.org", admin=True)
+    add_user(services, "bob@example.org", admin=True)
+    for _ in range(5):
+        assert browser.sign_in("ada@example.org", "wrong password!").status_code == 401
+    # Even the right password waits now; another account does not (yet).
+    assert browser.sign_in("ada@example.org").status_code == 429
+    for _ in range(3):
+        assert browser.sign_in("bob@example.org", "wrong password!").status_code == 401
+    assert browser.sign_in("bob@example.org").status_code == 429  # the address has spent its 8
+
+
+def test_a_second_factor_is_enrolled_and_then_asked_for(services, browser, clock):
+    add_user(services, "ada@example.org", admin=True)
+    browser.sign_in("ada@example.org")
+    page = browser.get("/admin/security").get_data(as_text=True)
+    secret = re.search(r"<dt>Key</dt><dd><code>([A-Z2-7]+)</code>", page).group(1)
+    assert "otpauth://totp/" in page and "<svg" in page
+    assert browser.post("/admin/security", {"code": "000000"}).status_code == 422
+    code = pyotp.TOTP(secret).at(clock())
+    assert "is on" in browser.post("/admin/security", {"code": code}).get_data(as_text=True)
+
+    browser.post("/admin/logout", {}, form_at="/admin/")
+    assert browser.sign_in("ada@example.org").location.startswith("/admin/login/code")
+    assert browser.get("/admin/").status_code == 302  # the password alone is not enough
+    assert browser.post("/admin/login/code", {"code": "123456"}).status_code == 401
+    assert browser.post("/admin/login/code", {"code": pyotp.TOTP(secret).at(clock())}).status_code == 302
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_a_password_is_reset_by_a_single_use_expiring_link(app, services, browser, clock):
+    outbox = Outbox()
+    app.extensions["mail_transport"] = outbox
+    add_user(services, "ada@example.org", admin=True)
+    assert "on its way" in browser.post("/admin/forgot", {"email": "nobody@example.org"}).get_data(as_text=True)
+    assert outbox.messages == []
+    browser.post("/admin/forgot", {"email": "Ada@Example.org"})
+    link = re.search(r"https://\S+/admin/reset/\S+", outbox.messages[0].get_content()).group(0)
+    path = link.removeprefix(BASE_URL)
+    new = "a brand new long password"
+    assert browser.post(path, {"password": new, "confirm": new}).status_code == 302
+    assert browser.post(path, {"password": new, "confirm": new}, form_at="/admin/login").status_code == 404
+    assert browser.sign_in("ada@example.org").status_code == 401
+    assert browser.sign_in("ada@example.org", new).status_code == 302
+
+    browser.post("/admin/forgot", {"email": "ada@example.org"})
+    late = re.search(r"/admin/reset/\S+", outbox.messages[1].get_content()).group(0)
+    clock.advance(hours=2)
+    assert browser.get(late).status_code == 404
+
+
+def test_an_editor_revokes_with_a_reason_and_a_confirmation_and_the_log_names_them(services, browser,
+                                                                                 credential_id):
+    add_user(services, "ed@example.org", slug=ISSUER["slug"], role="editor")
+    browser.sign_in("ed@example.org")
+    found = browser.get("/admin/credentials?email=ada.lovelace@example.org&status=active").get_data(as_text=True)
+    assert f"/admin/credentials/{credential_id}" in found and "1 found" in found
+
+    target = f"/admin/credentials/{credential_id}/revoke"
+    page = f"/admin/credentials/{credential_id}"
+    assert browser.post(target, {"reason": ""}, form_at=page).status_code == 422
+    confirm = browser.post(target, {"reason": "exam fraud"}, form_at=page)
+    assert confirm.status_code == 200 and "A revocation is final" in confirm.get_data(as_text=True)
+    assert "active" in browser.get(page).get_data(as_text=True)  # not yet
+    done = browser.post(target, {"reason": "exam fraud", "confirm": "yes"}, form_at=page)
+    assert done.status_code == 303
+    assert "revoked (exam fraud)" in browser.get(page).get_data(as_text=True)
+
+    log = browser.get("/admin/audit?action=credential.revoke").get_data(as_text=True)
+    assert "ed@example.org" in log and "exam fraud" in log
+    rows = list(csv.DictReader(io.StringIO(browser.get("/admin/audit.csv?action=credential.revoke")
+                                           .get_data(as_text=True))))
+    assert [(r["action"], r["user"], r["subject_id"]) for r in rows] == [("credential.revoke", "ed@example.org",
+                                                                        credential_id)]
+    dashboard = browser.get("/admin/").get_data(as_text=True)
+    assert "<td>revoked</td><td>1</td>" in dashboard
+
+
+def test_a_viewer_reads_but_cannot_change_and_others_see_nothing(services, browser, api, credential_id):
+    add_user(services, "viewer@example.org", slug=ISSUER["slug"], role="viewer")
+    api.post("/api/v1/issuers", json={**ISSUER, "slug": "other", "name": "Other"})
+    add_user(services, "stranger@example.org", slug="other", role="owner")
+    browser.sign_in("viewer@example.org")
+    assert browser.get(f"/admin/credentials/{credential_id}").status_code == 200
+    page = f"/admin/credentials/{credential_id}"
+    refused = browser.post(f"/admin/credentials/{credential_id}/revoke", {"reason": "x", "confirm": "yes"},
+                           form_at="/admin/credentials")
+    assert refused.status_code == 403
+    browser.post("/admin/logout", {}, form_at="/admin/")
+    browser.sign_in("stranger@example.org")
+    assert browser.get(page).status_code == 404 or browser.get(page).status_code == 403
+    assert "0 found" in browser.get("/admin/credentials").get_data(as_text=True)
+
+
+def test_bulk_revoke_revokes_the_selection(services, browser, api, achievement):
+    ids = []
+    for n in range(3):
+        answer = api.post(f"/api/v1/achievements/{achievement['id']}/results",
+                          json=result_body(f"attempt-{n}", email=f"earner{n}@example.org"))
+        ids.append(answer.json["credential_id"])
+    add_user(services, "admin@example.org", admin=True)
+    browser.sign_in("admin@example.org")
+    chosen = {"credential_id": ids[:2], "reason": "course withdrawn"}
+    confirm = browser.post("/admin/credentials/revoke", chosen, form_at="/admin/credentials")
+    assert "Revoke 2 credentials?" in confirm.get_data(as_text=True)
+    done = browser.post("/admin/credentials/revoke", {**chosen, "confirm": "yes"}, form_at="/admin/credentials")
+    assert "2 credential(s) revoked" in done.get_data(as_text=True)
+    listed = browser.get("/admin/credentials?status=revoked").get_data(as_text=True)
+    assert "2 found" in listed and ids[2] not in listed
+
+
+def test_tokens_are_made_and_revoked_in_the_console(services, browser, api, issuer):
+    add_user(services, "owner@example.org", slug=ISSUER["slug"], role="owner")
+    browser.sign_in("owner@example.org")
+    made = browser.post("/admin/tokens", {"label": "lms", "issuer": ISSUER["slug"]})
+    token = re.search(r"<code>(bdg_[^<]+)</code>", made.get_data(as_text=True)).group(1)
+    assert api.as_token(token).get(f"/api/v1/issuers/{ISSUER['slug']}").status_code == 200
+    assert browser.post("/admin/tokens", {"label": "all", "issuer": ""}).status_code == 403
+    token_id = re.search(r"/admin/tokens/([0-9a-f-]{36})/revoke", browser.get("/admin/tokens").get_data(as_text=True))
+    assert browser.post(f"/admin/tokens/{token_id.group(1)}/revoke", {}, form_at="/admin/tokens").status_code == 303
+    assert api.as_token(token).get(f"/api/v1/issuers/{ISSUER['slug']}").status_code == 401
