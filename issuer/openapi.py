@@ -143,6 +143,24 @@ _ISSUER = {"slug": "$response.body#/slug"}
 _ACHIEVEMENT = {"achievement_id": "$response.body#/id"}
 _IMAGE = {"image/png": {"schema": _BINARY}, "image/svg+xml": {"schema": _BINARY}}
 
+_CONSOLE_ANSWERS = {
+    200: ("The page", HTML),
+    302: ("Not signed in: to the sign-in page; or done: to the next page", None),
+    303: ("Done: back to the page", None),
+    401: ("The page, saying the email, password or code is not right", HTML),
+    403: ("The user's role does not allow it", None),
+    409: ("The page, saying why it cannot be done now", HTML),
+    422: ("The page, saying what to correct", HTML),
+}
+
+
+def _console_form(fields) -> dict:
+    properties = {"csrf_token": {**_TEXT, "description": "the token of the page the form is on"}}
+    properties.update({name: _TEXT for name in fields})
+    return {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": properties,
+                                                             "required": ["csrf_token"]}}}
+
+
 OPERATIONS = [
     # --- the admin and integration API (Bearer token) ---------------------------------------
     Operation("post", "/api/v1/issuers", "createIssuer", "Create an issuer (instance token)",
@@ -360,6 +378,47 @@ OPERATIONS = [
               {200: ("The baked PNG", PNG), 304: ("Not modified", None)}, secured=False),
     Operation("get", "/manage/{token}/badge.svg", "getManagedBadgeSvg", "The baked badge SVG, also while hidden",
               {200: ("The baked SVG", SVG), 304: ("Not modified", None)}, secured=False),
+    # --- the admin console (a session cookie from signing in; every form carries csrf_token) -------
+    *[Operation(method, path, op_id, summary, {**{status: _CONSOLE_ANSWERS[status] for status in answers}},
+                _console_form(fields) if fields else None, secured=False)
+      for method, path, op_id, summary, answers, fields in [
+          ("get", "/admin/login", "getConsoleLogin", "The console's sign-in page", (200,), None),
+          ("post", "/admin/login", "consoleLogin", "Sign in with email and password",
+           (200, 302, 401), ("email", "password")),
+          ("get", "/admin/login/code", "getConsoleCode", "The second step of signing in: a TOTP code", (200, 302), None),
+          ("post", "/admin/login/code", "consoleCode", "Give the TOTP code", (200, 302, 401), ("code",)),
+          ("post", "/admin/logout", "consoleLogout", "Sign out", (302,), ()),
+          ("get", "/admin/forgot", "getConsoleForgot", "Ask for a password-reset link", (200,), None),
+          ("post", "/admin/forgot", "consoleForgot", "Send a password-reset link (the same answer for any email)",
+           (200,), ("email",)),
+          ("get", "/admin/reset/{token}", "getConsoleReset", "Choose a new password", (200,), None),
+          ("post", "/admin/reset/{token}", "consoleReset", "Set the new password (the link works once)",
+           (302, 422), ("password", "confirm")),
+          ("get", "/admin/security", "getConsoleSecurity", "Enrol a TOTP second factor", (200, 302), None),
+          ("post", "/admin/security", "consoleSecurity", "Confirm the enrolment with a code", (200, 302), ("code",)),
+          ("get", "/admin/", "getConsoleDashboard", "Dashboard: charts with their data tables", (200, 302), None),
+          ("get", "/admin/credentials", "getConsoleCredentials",
+           "Find credentials (email, achievement, status, from, to, page)", (200, 302), None),
+          ("get", "/admin/credentials/{credential_id}", "getConsoleCredential", "A credential and its actions",
+           (200, 302, 403), None),
+          ("post", "/admin/credentials/{credential_id}/{action}", "consoleChangeCredential",
+           "revoke, suspend, unsuspend or reissue: first the confirmation page, then (confirm=yes) the change",
+           (200, 302, 303, 403, 409), ("reason", "confirm")),
+          ("post", "/admin/credentials/revoke", "consoleBulkRevoke",
+           "Revoke the selected credentials: first the confirmation page, then (confirm=yes) all or none",
+           (200, 302, 403, 409), ("credential_id", "reason", "confirm")),
+          ("get", "/admin/issuers", "getConsoleIssuers", "The issuers the user may see", (200, 302), None),
+          ("get", "/admin/issuers/{slug}", "getConsoleIssuer", "An issuer: profile, keys and their history",
+           (200, 302, 403), None),
+          ("get", "/admin/tokens", "getConsoleTokens", "API tokens", (200, 302), None),
+          ("post", "/admin/tokens", "consoleCreateToken", "Make an API token (shown once)", (200, 302, 403),
+           ("label", "issuer")),
+          ("post", "/admin/tokens/{token_id}/revoke", "consoleRevokeToken", "Revoke an API token",
+           (302, 303, 403, 409), ("reason",)),
+          ("get", "/admin/audit", "getConsoleAudit", "The audit log (action, subject, from, to, page)", (200, 302),
+           None),
+          ("get", "/admin/audit.csv", "getConsoleAuditCsv", "The filtered audit log as CSV", (200, 302), None),
+      ]],
     Operation("get", "/api/openapi.json", "getOpenApiDocument", "This document",
               {200: ("The OpenAPI document", {"application/json": {"schema": _ANY_OBJECT}})}, secured=False),
 ]

@@ -140,7 +140,7 @@ def login():
                 if user.totp_secret is not None:
                     return redirect(url_for("console.second_factor", next=request.args.get("next")))
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("console/login.html", error=error), status
+    return render_template("console/login.html", error=error), status, _retry_after(status)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -161,7 +161,11 @@ def second_factor():
         else:
             _count_failure(keys)
             error, status = "That code is not right (or has expired): enter the current one.", 401
-    return render_template("console/code.html", error=error), status
+    return render_template("console/code.html", error=error), status, _retry_after(status)
+
+
+def _retry_after(status: int) -> dict:
+    return {"Retry-After": "900"} if status == 429 else {}
 
 
 @bp.post("/logout")
