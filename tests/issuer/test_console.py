@@ -240,3 +240,13 @@ def test_tokens_are_made_and_revoked_in_the_console(services, browser, api, issu
     token_id = re.search(r"/admin/tokens/([0-9a-f-]{36})/revoke", browser.get("/admin/tokens").get_data(as_text=True))
     assert browser.post(f"/admin/tokens/{token_id.group(1)}/revoke", {}, form_at="/admin/tokens").status_code == 303
     assert api.as_token(token).get(f"/api/v1/issuers/{ISSUER['slug']}").status_code == 401
+
+
+def test_verifications_of_our_credentials_are_counted_per_day(services, browser, api, issued, clock):
+    for _ in range(2):
+        answer = api.post("/api/v1/verify", json={"credential": issued})
+        assert answer.status_code == 200 and answer.json["verified"], answer.json
+    add_user(services, "admin@example.org", admin=True)
+    browser.sign_in("admin@example.org")
+    dashboard = browser.get("/admin/").get_data(as_text=True)
+    assert f"<td>{clock().date().isoformat()}</td><td>2</td>" in dashboard
