@@ -145,7 +145,15 @@ def create_achievement(slug):
     issuer = issuer_by_slug(slug)
     data = load(AchievementCreateSchema())
     session = get_session()
-    achievement = Achievement(
+    achievement = new_achievement(issuer, data, now=services().clock())
+    with transaction(session):
+        session.add(achievement)
+    return achievement_view(achievement), 201, {"Location": url_for("api.get_achievement", achievement_id=achievement.id)}
+
+
+def new_achievement(issuer: Issuer, data: dict, *, now) -> Achievement:
+    """An achievement from what AchievementCreateSchema loaded (the console makes them this way too)."""
+    return Achievement(
         id=new_id(),
         issuer_id=issuer.id,
         name=data["name"],
@@ -159,11 +167,8 @@ def create_achievement(slug):
         max_score=data["max_score"],
         valid_for=data["valid_for"],
         credential_format=data["credential_format"],
-        created_at=services().clock(),
+        created_at=now,
     )
-    with transaction(session):
-        session.add(achievement)
-    return achievement_view(achievement), 201, {"Location": url_for("api.get_achievement", achievement_id=achievement.id)}
 
 
 @bp.get("/achievements/<achievement_id>")
@@ -193,13 +198,18 @@ def upload_achievement_image(achievement_id):
         raise IMAGE_ERRORS[error.code](error.code, error.message) from None
     session = get_session()
     with transaction(session):
-        achievement.image_data = image.data
-        achievement.image_media_type = image.media_type
-        audit.record(session, action="achievement.image", token=g.token, issuer_id=achievement.issuer_id,
-                     subject_type="achievement", subject_id=achievement.id, at=services().clock(),
-                     details={"media_type": image.media_type, "bytes": len(image.data),
-                              "width": image.width, "height": image.height})
+        set_image(session, achievement, image, token=g.token, now=services().clock())
     return achievement_view(achievement)
+
+
+def set_image(session, achievement: Achievement, image, *, token, now, user: str | None = None) -> None:
+    """Store a checked image as the achievement's, with its audit entry (the caller commits)."""
+    achievement.image_data = image.data
+    achievement.image_media_type = image.media_type
+    audit.record(session, action="achievement.image", token=token, issuer_id=achievement.issuer_id,
+                 subject_type="achievement", subject_id=achievement.id, at=now, user=user,
+                 details={"media_type": image.media_type, "bytes": len(image.data),
+                          "width": image.width, "height": image.height})
 
 
 @bp.post("/achievements/<achievement_id>/results")

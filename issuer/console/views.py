@@ -567,3 +567,155 @@ def audit_csv():
 def _cell(text: str) -> str:
     """A cell a spreadsheet will not run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- achievements --------------------------------------------------------------------------------
+
+def _achievement(achievement_id: str, need: str) -> Achievement:
+    record = get_session().get(Achievement, achievement_id) if is_id(achievement_id) else None
+    if record is None:
+        abort(404)
+    require(record.issuer_id, need)
+    return record
+
+
+@bp.get("/achievements")
+@signin_required
+def achievements():
+    db = get_session()
+    rows = db.scalars(scope(select(Achievement).order_by(Achievement.name), Achievement.issuer_id)).all()
+    issuers_editable = [i for i in db.scalars(select(Issuer).order_by(Issuer.name))
+                        if accounts.may(g.user, i.id, "editor")]
+    return render_template("console/achievements.html", achievements=rows, issuers=issuers_editable)
+
+
+def _achievement_body(form) -> dict:
+    """The API's request body from the form's fields (blank fields left out)."""
+    body = {"name": form.get("name", ""), "description": form.get("description", ""),
+            "criteria": {"narrative": form.get("criteria", "")},
+            "passing_score": form.get("passing_score", ""), "max_score": form.get("max_score", "")}
+    for name in ("achievement_type", "valid_for"):
+        if form.get(name, "").strip():
+            body[name] = form[name].strip()
+    tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+    if tags:
+        body["tags"] = tags
+    alignments = []
+    for n in range(1, 4):
+        fields = {key: form.get(f"alignment{n}_{key}", "").strip()
+                  for key in ("target_name", "target_url", "target_framework", "target_code")}
+        if any(fields.values()):
+            alignments.append({k: v for k, v in fields.items() if v})
+    if alignments:
+        body["alignments"] = alignments
+    return body
+
+
+def _scores(body: dict) -> dict:
+    for name in ("passing_score", "max_score"):
+        text = str(body.get(name, "")).strip()
+        try:
+            body[name] = int(text) if text.lstrip("-").isdigit() else float(text)
+        except ValueError:
+            pass  # left as text: the schema says what is wrong
+    return body
+
+
+@bp.route("/issuers/<slug>/achievements/new", methods=["GET", "POST"])
+@signin_required
+def new_achievement(slug):
+    from marshmallow import ValidationError
+
+    from issuer.api import new_achievement as build
+    from schemas.achievement import AchievementCreateSchema
+
+    db = get_session()
+    owner = db.scalar(select(Issuer).where(Issuer.slug == slug))
+    if owner is None:
+        abort(404)
+    require(owner.id, "editor")
+    errors, status = None, 200
+    if request.method == "POST":
+        try:
+            data = AchievementCreateSchema().load(_scores(_achievement_body(request.form)))
+        except ValidationError as error:
+            errors, status = _flatten(error.messages), 422
+        else:
+            record = build(owner, data, now=now())
+            with transaction(db):
+                db.add(record)
+            return redirect(url_for("console.achievement", achievement_id=record.id, done="created"), 303)
+    return render_template("console/achievement_form.html", issuer=owner, errors=errors, form=request.form), status
+
+
+def _flatten(messages, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in messages.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_flatten(value, name + "."))
+        else:
+            out.extend(f"{name}: {text}" for text in value)
+    return out
+
+
+@bp.get("/achievements/<achievement_id>")
+@signin_required
+def achievement(achievement_id):
+    record = _achievement(achievement_id, "viewer")
+    return render_template("console/achievement.html", a=record,
+                           may_change=accounts.may(g.user, record.issuer_id, "editor"))
+
+
+@bp.post("/achievements/<achievement_id>/image")
+@signin_required
+def achievement_image(achievement_id):
+    from issuer.api import set_image
+    from issuer.images import ImageError, check_image
+
+    record = _achievement(achievement_id, "editor")
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        error = "Choose a PNG or SVG file."
+    else:
+        try:
+            image = check_image(upload.read(), upload.mimetype or "")
+        except ImageError as problem:
+            error = problem.message
+        else:
+            db = get_session()
+            with transaction(db):
+                set_image(db, record, image, token=None, now=now(), user=g.user.email)
+            return redirect(url_for("console.achievement", achievement_id=record.id, done="image"), 303)
+    return render_template("console/achievement.html", a=record, may_change=True, error=error), 422
+
+
+@bp.route("/achievements/<achievement_id>/import", methods=["GET", "POST"])
+@signin_required
+def import_results(achievement_id):
+    """Results from a CSV file (the columns of `badges results import`): first a preview of what
+    was read, then (confirm=yes) each row recorded through the batch path, answered row by row."""
+    from issuer.batch.rows import CsvInvalid, read_results
+    from issuer.batch.services import BatchIssuance
+    from schemas.batch import MAX_BATCH_ITEMS
+
+    record = _achievement(achievement_id, "editor")
+    if request.method == "GET":
+        return render_template("console/import.html", a=record, stage="upload")
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8", "replace") if upload is not None and upload.filename else \
+        request.form.get("csv", "")
+    try:
+        parsed = read_results(text, max_rows=MAX_BATCH_ITEMS)
+        if not parsed.items:
+            raise CsvInvalid("the file has a header but no rows")
+    except CsvInvalid as error:
+        return render_template("console/import.html", a=record, stage="upload", error=str(error)), 422
+    if request.form.get("confirm") != "yes":
+        return render_template("console/import.html", a=record, stage="preview", csv=text,
+                               items=list(zip(parsed.rows, parsed.items)))
+    answers = BatchIssuance(get_session(), services(), token=None, user=g.user.email).record(
+        record, parsed.items, rows=parsed.rows)
+    issued = sum(1 for answer in answers if not answer.failed and answer.body.get("credential_id"))
+    return render_template("console/import.html", a=record, stage="done", answers=answers, issued=issued,
+                           failed=sum(1 for answer in answers if answer.failed))

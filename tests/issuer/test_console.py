@@ -250,3 +250,50 @@ def test_verifications_of_our_credentials_are_counted_per_day(services, browser,
     browser.sign_in("admin@example.org")
     dashboard = browser.get("/admin/").get_data(as_text=True)
     assert f"<td>{clock().date().isoformat()}</td><td>2</td>" in dashboard
+
+
+def png(side: int = 128) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), (11, 83, 148)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_editor_creates_an_achievement_uploads_its_image_and_imports_results(services, browser, issuer, api):
+    add_user(services, "ed@example.org", slug=ISSUER["slug"], role="editor")
+    browser.sign_in("ed@example.org")
+    form = f"/admin/issuers/{ISSUER['slug']}/achievements/new"
+    fields = {"name": "Data Literacy", "description": "Reads and questions data.", "criteria": "Pass the exam.",
+              "achievement_type": "Badge", "passing_score": "60", "max_score": "100", "valid_for": "P2Y",
+              "tags": "data, literacy", "alignment1_target_name": "Data literacy",
+              "alignment1_target_url": "https://esco.example/skill/data", "alignment1_target_code": "D1"}
+    bad = browser.post(form, {**fields, "passing_score": "120"})
+    assert bad.status_code == 422 and "passing_score" in bad.get_data(as_text=True)
+    made = browser.post(form, fields)
+    assert made.status_code == 303
+    page = made.location
+    achievement_id = page.rsplit("/", 1)[1].split("?")[0]
+    assert api.get(f"/api/v1/achievements/{achievement_id}").json["alignments"][0]["target_code"] == "D1"
+
+    image = browser.client.post(f"/admin/achievements/{achievement_id}/image", base_url=BASE_URL,
+                                headers={"Referer": BASE_URL + page},
+                                data={"csrf_token": browser.token(page),
+                                      "image": (io.BytesIO(png()), "badge.png", "image/png")})
+    assert image.status_code == 303
+    assert f"/achievements/{achievement_id}/image" in browser.get(page).get_data(as_text=True)  # the preview
+
+    rows = ("external_id,email,name,score,completed_at\n"
+            "r1,grace@example.org,Grace Hopper,90,2026-11-20T10:00:00Z\n"
+            "r2,alan@example.org,Alan Turing,40,2026-11-20T10:00:00Z\n")
+    target = f"/admin/achievements/{achievement_id}/import"
+    preview = browser.client.post(target, base_url=BASE_URL, headers={"Referer": BASE_URL + target},
+                                  data={"csrf_token": browser.token(target),
+                                        "file": (io.BytesIO(rows.encode()), "results.csv", "text/csv")})
+    assert preview.status_code == 200 and "2 rows read" in preview.get_data(as_text=True)
+    assert "0 found" in browser.get(f"/admin/credentials?achievement={achievement_id}").get_data(as_text=True)
+    done = browser.post(target, {"csv": rows, "confirm": "yes"})
+    assert "1 credential issued, 0 refused" in done.get_data(as_text=True)
+    assert "1 found" in browser.get(f"/admin/credentials?achievement={achievement_id}").get_data(as_text=True)
+    log = browser.get("/admin/audit?action=credential.issue").get_data(as_text=True)
+    assert "ed@example.org" in log
