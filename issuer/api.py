@@ -112,11 +112,16 @@ def update_issuer(slug):
     data = load(IssuerUpdateSchema())
     session = get_session()
     with transaction(session):
-        for field, value in data.items():
-            setattr(issuer, field, value)
-        audit.record(session, action="issuer.update", token=g.token, issuer_id=issuer.id, subject_type="issuer",
-                     subject_id=issuer.id, at=services().clock(), details=data)
+        change_issuer(session, issuer, data, token=g.token, now=services().clock())
     return issuer_view(issuer)
+
+
+def change_issuer(session, issuer: Issuer, data: dict, *, token, now, user: str | None = None) -> None:
+    """Apply what IssuerUpdateSchema loaded, with its audit entry (the caller commits)."""
+    for field, value in data.items():
+        setattr(issuer, field, value)
+    audit.record(session, action="issuer.update", token=token, issuer_id=issuer.id, subject_type="issuer",
+                 subject_id=issuer.id, at=now, details=data, user=user)
 
 
 @bp.post("/issuers/<slug>/keys/rotate")
@@ -124,19 +129,26 @@ def update_issuer(slug):
 def rotate_key(slug):
     issuer = issuer_by_slug(slug)
     session = get_session()
-    now = services().clock()
+    rotate_issuer_key(session, issuer, token=g.token, now=services().clock())
+    session.refresh(issuer)
+    return issuer_view(issuer)
+
+
+def rotate_issuer_key(session, issuer: Issuer, *, token, now, user: str | None = None) -> None:
+    """Retire the issuer's key and make a new one, with its audit entry, committed.
+
+    :raise Conflict: another rotation of the issuer ran at the same time (nothing was changed).
+    """
     try:
         with transaction(session):
             key = services().keystore(session).rotate(issuer, now=now)
-            audit.key_rotated(session, issuer, key, token=g.token, at=now)
+            audit.key_rotated(session, issuer, key, token=token, at=now, user=user)
     except (IntegrityError, OperationalError) as error:
         # Two rotations at once: PostgreSQL serializes them on the issuer row; SQLite (no row
         # locks) lets one fail on the key sequence or on its write lock. Nothing was changed.
         if isinstance(error, OperationalError) and "locked" not in str(error.orig):
             raise
         raise Conflict("concurrent_change", "another key rotation of this issuer happened at the same time; try again") from None
-    session.refresh(issuer)
-    return issuer_view(issuer)
 
 
 @bp.post("/issuers/<slug>/achievements")

@@ -69,7 +69,7 @@ def token_created(session: Session, created: ApiToken, *, by: ApiToken | None) -
 
 
 def key_rotated(session: Session, issuer: Issuer, key: SigningKey, *, token: ApiToken | None,
-                at: datetime) -> AuditEntry:
+                at: datetime, user: str | None = None) -> AuditEntry:
     session.flush()
     return record(session, action="key.rotate", token=token, issuer_id=issuer.id, subject_type="signing_key",
-                  subject_id=key.id, at=at, details={"verification_method": key.verification_method})
+                  subject_id=key.id, at=at, details={"verification_method": key.verification_method}, user=user)

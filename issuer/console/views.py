@@ -460,9 +460,7 @@ def issuer(slug):
     if record is None:
         abort(404)
     require(record.id, "viewer")
-    keys = db.scalars(select(SigningKey).where(SigningKey.issuer_id == record.id).order_by(SigningKey.sequence)).all()
-    return render_template("console/issuer.html", i=record, keys=keys,
-                           did_url=services().urls.did_document(record.slug) if record.did_method == "web" else None)
+    return _issuer_page(record)
 
 
 # --- tokens --------------------------------------------------------------------------------------
@@ -719,3 +717,57 @@ def import_results(achievement_id):
     issued = sum(1 for answer in answers if not answer.failed and answer.body.get("credential_id"))
     return render_template("console/import.html", a=record, stage="done", answers=answers, issued=issued,
                            failed=sum(1 for answer in answers if answer.failed))
+
+
+# --- an issuer's settings and key (owners) -------------------------------------------------------
+
+def _owned_issuer(slug: str) -> Issuer:
+    record = get_session().scalar(select(Issuer).where(Issuer.slug == slug))
+    if record is None:
+        abort(404)
+    require(record.id, "owner")
+    return record
+
+
+@bp.post("/issuers/<slug>/settings")
+@signin_required
+def issuer_settings(slug):
+    from marshmallow import ValidationError
+
+    from issuer.api import change_issuer
+    from schemas.issuer import IssuerUpdateSchema
+
+    record = _owned_issuer(slug)
+    suspension = {"default": None, "on": True, "off": False}.get(request.form.get("suspension", ""), "invalid")
+    body = {"credentials_public": request.form.get("credentials_public") == "yes", "suspension": suspension}
+    try:
+        data = IssuerUpdateSchema().load(body)
+    except ValidationError as error:
+        return _issuer_page(record, error="; ".join(_flatten(error.messages))), 422
+    db = get_session()
+    with transaction(db):
+        change_issuer(db, record, data, token=None, now=now(), user=g.user.email)
+    return redirect(url_for("console.issuer", slug=slug, done="settings"), 303)
+
+
+@bp.post("/issuers/<slug>/keys/rotate")
+@signin_required
+def rotate_key(slug):
+    from issuer.api import rotate_issuer_key
+
+    record = _owned_issuer(slug)
+    if request.form.get("confirm") != "yes":
+        return render_template("console/rotate.html", i=record)
+    try:
+        rotate_issuer_key(get_session(), record, token=None, now=now(), user=g.user.email)
+    except ApiError as problem:
+        return _issuer_page(record, error=problem.detail), 409
+    return redirect(url_for("console.issuer", slug=slug, done="key rotated"), 303)
+
+
+def _issuer_page(record: Issuer, *, error: str | None = None):
+    db = get_session()
+    keys = db.scalars(select(SigningKey).where(SigningKey.issuer_id == record.id).order_by(SigningKey.sequence)).all()
+    return render_template("console/issuer.html", i=record, keys=keys, error=error,
+                           may_own=accounts.may(g.user, record.id, "owner"),
+                           did_url=services().urls.did_document(record.slug) if record.did_method == "web" else None)

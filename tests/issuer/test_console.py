@@ -297,3 +297,29 @@ def test_an_editor_creates_an_achievement_uploads_its_image_and_imports_results(
     assert "1 found" in browser.get(f"/admin/credentials?achievement={achievement_id}").get_data(as_text=True)
     log = browser.get("/admin/audit?action=credential.issue").get_data(as_text=True)
     assert "ed@example.org" in log
+
+
+def test_an_owner_changes_settings_and_rotates_the_key_an_editor_cannot(services, browser, api, issuer):
+    add_user(services, "owner@example.org", slug=ISSUER["slug"], role="owner")
+    add_user(services, "ed@example.org", slug=ISSUER["slug"], role="editor")
+    page = f"/admin/issuers/{ISSUER['slug']}"
+    browser.sign_in("ed@example.org")
+    assert "Rotate the key" not in browser.get(page).get_data(as_text=True)
+    assert browser.post(f"{page}/keys/rotate", {"confirm": "yes"}, form_at=page).status_code == 403
+    browser.post("/admin/logout", {}, form_at="/admin/")
+
+    browser.sign_in("owner@example.org")
+    saved = browser.post(f"{page}/settings", {"suspension": "on"}, form_at=page)
+    assert saved.status_code == 303
+    settings = api.get(f"/api/v1/issuers/{ISSUER['slug']}").json
+    assert settings["credentials_public"] is False and settings["suspension"] is True
+    confirm = browser.post(f"{page}/keys/rotate", {}, form_at=page)
+    assert "Rotate the signing key" in confirm.get_data(as_text=True)
+    assert len(api.get(f"/api/v1/issuers/{ISSUER['slug']}").json["keys"]) == 1
+    assert browser.post(f"{page}/keys/rotate", {"confirm": "yes"}, form_at=page).status_code == 303
+    keys = api.get(f"/api/v1/issuers/{ISSUER['slug']}").json["keys"]
+    assert len(keys) == 2
+    shown = browser.get(page).get_data(as_text=True)
+    assert all(k["verification_method"] in shown for k in keys) and "in use" in shown
+    log = browser.get("/admin/audit?action=key.rotate").get_data(as_text=True)
+    assert "owner@example.org" in log

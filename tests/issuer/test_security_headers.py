@@ -26,7 +26,7 @@ PAGES = {
         "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results")},
     *{("POST", f"console.{name}") for name in (
         "login", "second_factor", "logout", "forgot", "reset", "security", "change_credential", "bulk_revoke",
-        "tokens", "new_achievement", "achievement_image", "import_results")},
+        "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key")},
 }
 ADMIN = ("admin@example.org", "a long enough admin password")
 
