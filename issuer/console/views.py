@@ -27,6 +27,23 @@ from issuer.websession import protect_forms
 
 bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
 protect_forms(bp)
+MAX_PAGE = 100_000
+
+
+@bp.before_request
+def _refuse_nul():
+    """No text with a NUL character reaches the database (PostgreSQL refuses it with an error)."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        return render_template("console/message.html", title="Not accepted",
+                               message="The request holds a NUL character, which no field may hold."), 400
+
+
+def _page() -> int:
+    try:
+        return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
+    except ValueError:
+        return 1
 
 PAGE_SIZE = 25
 SESSION_HOURS = 12
@@ -333,9 +350,9 @@ def dashboard():
 def _day(text: str | None, *, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime((text or "").strip(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
+        return day + timedelta(days=1) if end else day
+    except (ValueError, OverflowError):
         return None
-    return day + timedelta(days=1) if end else day
 
 
 @bp.get("/credentials")
@@ -357,10 +374,7 @@ def credentials():
         query = query.where(Credential.issued_at >= since)
     if (until := _day(args.get("to"), end=True)) is not None:
         query = query.where(Credential.issued_at < until)
-    try:
-        page = max(1, int(args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = _page()
     total = db.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.scalars(query.order_by(Credential.issued_at.desc(), Credential.id)
                       .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
@@ -535,10 +549,7 @@ def _audit_query():
 @bp.get("/audit")
 @signin_required
 def audit_log():
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = _page()
     rows = get_session().scalars(_audit_query().offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     base = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("console/audit.html", rows=rows[:PAGE_SIZE], actions=audit.ACTIONS, args=request.args,
@@ -704,6 +715,8 @@ def import_results(achievement_id):
     text = upload.read().decode("utf-8", "replace") if upload is not None and upload.filename else \
         request.form.get("csv", "")
     try:
+        if "\x00" in text:
+            raise CsvInvalid("the file holds a NUL character: it is not a CSV text file")
         parsed = read_results(text, max_rows=MAX_BATCH_ITEMS)
         if not parsed.items:
             raise CsvInvalid("the file has a header but no rows")

@@ -113,6 +113,7 @@ def test_the_session_cookie_is_secure_httponly_and_lax(services, browser):
     answer = browser.sign_in("ada@example.org")
     cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_sign_in_is_throttled_per_account_and_per_address(services, tmp_path):
@@ -323,3 +324,29 @@ def test_an_owner_changes_settings_and_rotates_the_key_an_editor_cannot(services
     assert all(k["verification_method"] in shown for k in keys) and "in use" in shown
     log = browser.get("/admin/audit?action=key.rotate").get_data(as_text=True)
     assert "owner@example.org" in log
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/credentials?page=100000000000000000000000000000&status=x&from=9999-12-31&to=9999-12-31",
+    "/admin/credentials?email=a%00b&achievement=%00", "/admin/audit?subject=%00&page=-5&from=0000-01-01",
+    "/admin/audit.csv?action=nope&to=9999-12-31", "/admin/credentials/not-an-id", "/admin/achievements/%00",
+    "/admin/issuers/%FF%FE", "/admin/reset/%ED%A0%80", "/admin/credentials?email=" + "x" * 5000,
+])
+def test_odd_input_is_answered_without_a_server_error(services, browser, path):
+    add_user(services, "admin@example.org", admin=True)
+    browser.sign_in("admin@example.org")
+    assert browser.get(path).status_code < 500
+
+
+def test_odd_forms_are_answered_without_a_server_error(services, browser, credential_id, achievement):
+    add_user(services, "admin@example.org", admin=True)
+    browser.sign_in("admin@example.org")
+    page = f"/admin/credentials/{credential_id}"
+    for path, data in ((f"{page}/revoke", {"reason": "a\x00b", "confirm": "yes"}),
+                       (f"{page}/nonsense", {"reason": "x"}),
+                       ("/admin/credentials/revoke", {"credential_id": ["x", credential_id], "reason": "r" * 10000}),
+                       (f"/admin/achievements/{achievement['id']}/import", {"csv": "external_id\n\x00"}),
+                       (f"/admin/achievements/{achievement['id']}/import", {"csv": "nonsense,columns\n1,2"}),
+                       (f"/admin/issuers/{ISSUER['slug']}/settings", {"suspension": "maybe"}),
+                       ("/admin/tokens", {"issuer": "missing", "label": "x" * 1000})):
+        assert browser.post(path, data, form_at="/admin/credentials").status_code < 500, path
