@@ -438,9 +438,11 @@ class VerificationCount(Base):
     """How many times our verifier verified one of this issuer's credentials on one UTC day."""
 
     __tablename__ = "verification_counts"
+    __table_args__ = (UniqueConstraint("issuer_id", "day"),)
 
-    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -50,11 +50,13 @@ def upgrade():
     )
     op.create_index(op.f('ix_password_resets_user_id'), 'password_resets', ['user_id'], unique=False)
     op.create_table('verification_counts',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('issuer_id', sa.String(length=36), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['issuer_id'], ['issuers.id'], ),
-    sa.PrimaryKeyConstraint('issuer_id', 'day')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('issuer_id', 'day')
     )
 
 
