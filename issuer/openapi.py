@@ -148,7 +148,11 @@ _CONSOLE_ANSWERS = {
     302: ("Not signed in: to the sign-in page; or done: to the next page", None),
     303: ("Done: back to the page", None),
     401: ("The page, saying the email, password or code is not right", HTML),
+    400: ("A form without its CSRF token (a problem), or a field holding a NUL character (a page)",
+          {**HTML, **_PROBLEM_CONTENT}),
     403: ("The user's role does not allow it", None),
+    404: ("Nothing of that id, or the reset link is unknown, used or expired (a page)",
+          {**HTML, **_PROBLEM_CONTENT}),
     409: ("The page, saying why it cannot be done now", HTML),
     422: ("The page, saying what to correct", HTML),
 }
@@ -379,7 +383,7 @@ OPERATIONS = [
     Operation("get", "/manage/{token}/badge.svg", "getManagedBadgeSvg", "The baked badge SVG, also while hidden",
               {200: ("The baked SVG", SVG), 304: ("Not modified", None)}, secured=False),
     # --- the admin console (a session cookie from signing in; every form carries csrf_token) -------
-    *[Operation(method, path, op_id, summary, {**{status: _CONSOLE_ANSWERS[status] for status in answers}},
+    *[Operation(method, path, op_id, summary, {status: _CONSOLE_ANSWERS[status] for status in (*answers, 400, 404)},
                 _console_form(fields) if fields else None, secured=False)
       for method, path, op_id, summary, answers, fields in [
           ("get", "/admin/login", "getConsoleLogin", "The console's sign-in page", (200,), None),
