@@ -322,6 +322,34 @@ def user_group():
     """People who sign in to the console at /admin."""
 
 
+@user_group.command("password")
+@click.argument("email")
+def user_password(email):
+    """Set a console user's password (their other sessions end), read as by `user create`."""
+    from issuer.models import User
+    from issuer.people.accounts import AccountError, normal_email, set_password
+
+    password = _read_password()
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        try:
+            with transaction(session):
+                user = session.scalar(select(User).where(User.email == normal_email(email)))
+                if user is None:
+                    raise click.ClickException(f"there is no user {email}")
+                set_password(user, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Password of {user.email} changed")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @user_group.command("create")
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="an instance admin (may do everything, at every issuer)")
@@ -334,10 +362,7 @@ def user_create(email, admin, slug, role):
 
     if bool(slug) != bool(role):
         raise click.ClickException("give --issuer and --role together")
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password()
     app = _app()
     services = _services(app)
     with services.sessionmaker() as session:

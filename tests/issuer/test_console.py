@@ -89,12 +89,19 @@ def test_the_cli_makes_the_first_admin_who_signs_in(services, database_url, tmp_
     assert again.exit_code != 0 and "already" in again.output
     short = runner.invoke(main, ["user", "create", "x@example.org"], input="short\n", env=env)
     assert short.exit_code != 0 and "12 characters" in short.output
+    nobody = runner.invoke(main, ["user", "password", "nobody@example.org"], input=PASSWORD + "\n", env=env)
+    assert nobody.exit_code != 0 and "no user" in nobody.output
 
     assert browser.get("/admin/").status_code == 302
     wrong = browser.sign_in("root@example.org", "not the password")
     assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
     signed_in = browser.sign_in("root@example.org")
     assert signed_in.status_code == 302
+    # A new password set on the server ends the session.
+    changed = runner.invoke(main, ["user", "password", "root@example.org"], input="another long password\n", env=env)
+    assert changed.exit_code == 0, changed.output
+    assert browser.get("/admin/").status_code == 302
+    assert browser.sign_in("root@example.org", "another long password").status_code == 302
     dashboard = browser.get("/admin/")
     assert dashboard.status_code == 200
     html = dashboard.get_data(as_text=True)
