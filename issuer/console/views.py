@@ -11,7 +11,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
+                   stream_template, stream_with_context, url_for)
 from sqlalchemy import case, func, select
 
 from issuer import audit
@@ -705,7 +705,7 @@ def import_results(achievement_id):
     """Results from a CSV file (the columns of `badges results import`): first a preview of what
     was read, then (confirm=yes) each row recorded through the batch path, answered row by row."""
     from issuer.batch.rows import CsvInvalid, read_results
-    from issuer.batch.services import BatchIssuance
+    from issuer.batch.services import CHUNK_SIZE, BatchIssuance
     from schemas.batch import MAX_BATCH_ITEMS
 
     record = _achievement(achievement_id, "editor")
@@ -725,11 +725,21 @@ def import_results(achievement_id):
     if request.form.get("confirm") != "yes":
         return render_template("console/import.html", a=record, stage="preview", csv=text,
                                items=list(zip(parsed.rows, parsed.items)))
-    answers = BatchIssuance(get_session(), services(), token=None, user=g.user.email).record(
-        record, parsed.items, rows=parsed.rows)
-    issued = sum(1 for answer in answers if not answer.failed and answer.body.get("credential_id"))
-    return render_template("console/import.html", a=record, stage="done", answers=answers, issued=issued,
-                           failed=sum(1 for answer in answers if answer.failed))
+    items, rows = parsed.items, parsed.rows
+    app_services, user, achievement_id = services(), g.user.email, record.id
+
+    def chunks():
+        # The page is sent as each chunk is committed: its progress shows without JavaScript. The
+        # request's session is closed once the view returns, so this has its own.
+        with app_services.sessionmaker() as db:
+            batch = BatchIssuance(db, app_services, token=None, user=user)
+            achievement = db.get(Achievement, achievement_id)
+            for start in range(0, len(items), CHUNK_SIZE):
+                yield start, batch.record(achievement, items[start:start + CHUNK_SIZE],
+                                          rows=rows[start:start + CHUNK_SIZE])
+
+    return Response(stream_with_context(stream_template("console/import_done.html", achievement_id=record.id, name=record.name,
+                                                        total=len(items), chunks=chunks())))
 
 
 # --- an issuer's settings and key (owners) -------------------------------------------------------
