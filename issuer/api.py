@@ -163,6 +163,28 @@ def create_achievement(slug):
     return achievement_view(achievement), 201, {"Location": url_for("api.get_achievement", achievement_id=achievement.id)}
 
 
+EDITABLE = ("name", "description", "achievement_type", "alignments", "tags", "passing_score", "max_score",
+            "valid_for")
+
+
+def edit_achievement(session, achievement: Achievement, data: dict, *, now, token=None,
+                     user: str | None = None) -> list[str]:
+    """Change what AchievementCreateSchema loaded (but the image and the format), with an audit
+    entry naming the fields changed; credentials issued before keep what they were signed with.
+    Returns the fields changed; the caller commits."""
+    edited = new_achievement(achievement.issuer, data, now=now)
+    edited.criteria_narrative = data["criteria"]["narrative"]
+    changed = [name for name in (*EDITABLE, "criteria_narrative")
+               if getattr(edited, name) != getattr(achievement, name)]
+    for name in changed:
+        setattr(achievement, name, getattr(edited, name))
+    if changed:
+        audit.record(session, action="achievement.update", token=token, issuer_id=achievement.issuer_id,
+                     subject_type="achievement", subject_id=achievement.id, at=now, user=user,
+                     details={"fields": changed})
+    return changed
+
+
 def new_achievement(issuer: Issuer, data: dict, *, now) -> Achievement:
     """An achievement from what AchievementCreateSchema loaded (the console makes them this way too)."""
     return Achievement(

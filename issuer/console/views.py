@@ -794,3 +794,43 @@ def _issuer_page(record: Issuer, *, error: str | None = None):
     return render_template("console/issuer.html", i=record, keys=keys, error=error,
                            may_own=accounts.may(g.user, record.id, "owner"),
                            did_url=services().urls.did_document(record.slug) if record.did_method == "web" else None)
+
+
+@bp.route("/achievements/<achievement_id>/edit", methods=["GET", "POST"])
+@signin_required
+def edit_achievement(achievement_id):
+    from marshmallow import ValidationError
+
+    from issuer.api import edit_achievement as edit
+    from schemas.achievement import AchievementCreateSchema
+
+    record = _achievement(achievement_id, "editor")
+    errors, status = None, 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            data = AchievementCreateSchema().load(_scores(_achievement_body(form)))
+        except ValidationError as error:
+            errors, status = _flatten(error.messages), 422
+        else:
+            db = get_session()
+            with transaction(db):
+                changed = edit(db, record, data, now=now(), user=g.user.email)
+            return redirect(url_for("console.achievement", achievement_id=record.id,
+                                    done="saved" if changed else "nothing changed"), 303)
+    else:
+        form = _achievement_form(record)
+    return render_template("console/achievement_form.html", issuer=record.issuer, achievement=record, errors=errors,
+                           form=form), status
+
+
+def _achievement_form(record: Achievement) -> dict:
+    """The form's fields of a stored achievement."""
+    form = {"name": record.name, "description": record.description, "criteria": record.criteria_narrative,
+            "achievement_type": record.achievement_type or "", "passing_score": f"{record.passing_score.normalize():f}",
+            "max_score": f"{record.max_score.normalize():f}", "valid_for": record.valid_for or "",
+            "tags": ", ".join(record.tags or [])}
+    for n, alignment in enumerate((record.alignments or [])[:3], start=1):
+        for key in ("target_name", "target_url", "target_framework", "target_code"):
+            form[f"alignment{n}_{key}"] = alignment.get(key) or ""
+    return form

@@ -306,6 +306,17 @@ def test_an_editor_creates_an_achievement_uploads_its_image_and_imports_results(
     log = browser.get("/admin/audit?action=credential.issue").get_data(as_text=True)
     assert "ed@example.org" in log
 
+    edit = f"/admin/achievements/{achievement_id}/edit"
+    shown = browser.get(edit).get_data(as_text=True)
+    assert 'value="Data Literacy"' in shown and 'value="https://esco.example/skill/data"' in shown
+    unchanged = browser.post(edit, fields)
+    assert unchanged.status_code == 303 and "nothing" in unchanged.location
+    saved = browser.post(edit, {**fields, "valid_for": "P3Y", "alignment1_target_code": "D2"})
+    assert saved.status_code == 303
+    stored = api.get(f"/api/v1/achievements/{achievement_id}").json
+    assert stored["valid_for"] == "P3Y" and stored["alignments"][0]["target_code"] == "D2"
+    assert "achievement.update" in browser.get("/admin/audit?action=achievement.update").get_data(as_text=True)
+
 
 def test_an_owner_changes_settings_and_rotates_the_key_an_editor_cannot(services, browser, api, issuer):
     add_user(services, "owner@example.org", slug=ISSUER["slug"], role="owner")

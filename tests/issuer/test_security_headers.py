@@ -23,10 +23,11 @@ PAGES = {
     # The admin console, asked by a signed-in instance admin (see `ask`).
     *{("GET", f"console.{name}") for name in (
         "login", "second_factor", "forgot", "reset", "security", "dashboard", "credentials", "credential", "issuers",
-        "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results")},
+        "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results", "edit_achievement")},
     *{("POST", f"console.{name}") for name in (
         "login", "second_factor", "logout", "forgot", "reset", "security", "change_credential", "bulk_revoke",
-        "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key")},
+        "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key",
+        "edit_achievement")},
 }
 ADMIN = ("admin@example.org", "a long enough admin password")
 
