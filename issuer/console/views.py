@@ -125,14 +125,21 @@ def _throttled(keys) -> bool:
     if keys is None:
         return False
     strategy, limits = keys
-    return any(not strategy.test(limit, *ids) for limit, ids in limits)
+    try:
+        return any(not strategy.test(limit, *ids) for limit, ids in limits)
+    except Exception:  # noqa: BLE001 - the storage (Redis) is away: sign-in must not go with it
+        current_app.logger.warning("sign-in throttling storage unavailable", exc_info=True)
+        return False
 
 
 def _count_failure(keys) -> None:
     if keys is not None:
         strategy, limits = keys
-        for limit, ids in limits:
-            strategy.hit(limit, *ids)
+        try:
+            for limit, ids in limits:
+                strategy.hit(limit, *ids)
+        except Exception:  # noqa: BLE001 - as above
+            current_app.logger.warning("sign-in throttling storage unavailable", exc_info=True)
 
 
 @bp.route("/login", methods=["GET", "POST"])

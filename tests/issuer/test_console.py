@@ -368,3 +368,31 @@ def test_odd_forms_are_answered_without_a_server_error(services, browser, creden
                        (f"/admin/issuers/{ISSUER['slug']}/settings", {"suspension": "maybe"}),
                        ("/admin/tokens", {"issuer": "missing", "label": "x" * 1000})):
         assert browser.post(path, data, form_at="/admin/credentials").status_code < 500, path
+
+
+def _throttled_app(services, tmp_path, name, storage):
+    import uuid
+
+    return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / name), "BASE_URL": BASE_URL,
+                       "THROTTLE_ENABLED": True, "THROTTLE_STORAGE_URI": storage,
+                       "THROTTLE_KEY_PREFIX": f"console-{uuid.uuid5(uuid.NAMESPACE_URL, str(tmp_path)).hex}",
+                       "THROTTLE_SIGNIN_PER_ACCOUNT": "3 per 15 minutes"}, services=services)
+
+
+def test_failed_sign_ins_count_on_every_node_through_redis(services, tmp_path):
+    """Two nodes sharing the throttling Redis: failures on one count on the other."""
+    one = Browser(_throttled_app(services, tmp_path, "one", "redis://127.0.0.1:6379/0").test_client())
+    two = Browser(_throttled_app(services, tmp_path, "two", "redis://127.0.0.1:6379/0").test_client())
+    add_user(services, "ada@example.org", admin=True)
+    for _ in range(2):
+        assert one.sign_in("ada@example.org", "wrong password!").status_code == 401
+    assert two.sign_in("ada@example.org", "wrong password!").status_code == 401
+    assert two.sign_in("ada@example.org").status_code == 429
+    assert one.sign_in("ada@example.org").status_code == 429
+
+
+def test_sign_in_works_while_the_throttling_storage_is_away(services, tmp_path):
+    browser = Browser(_throttled_app(services, tmp_path, "away", "redis://127.0.0.1:1/0").test_client())
+    add_user(services, "ada@example.org", admin=True)
+    assert browser.sign_in("ada@example.org", "wrong password!").status_code == 401
+    assert browser.sign_in("ada@example.org").status_code == 302
