@@ -62,16 +62,25 @@ def now() -> datetime:
 
 # --- who is signed in ----------------------------------------------------------------------------
 
+ADMIN_KEYS = ("admin_uid", "admin_epoch", "admin_since", "admin_full", "admin_pending_totp")
+
+
+def end_session() -> None:
+    """Sign the console user out; what others keep in the session (the earner's portfolio) stays."""
+    for key in ADMIN_KEYS:
+        session.pop(key, None)
+
+
 def signed_in_user() -> User | None:
-    user_id, epoch, since = session.get("uid"), session.get("epoch"), session.get("since")
-    if not user_id or not session.get("full") or since is None:
+    user_id, epoch, since = session.get("admin_uid"), session.get("admin_epoch"), session.get("admin_since")
+    if not user_id or not session.get("admin_full") or since is None:
         return None
     if now().timestamp() - since > SESSION_HOURS * 3600:
-        session.clear()
+        end_session()
         return None
     user = get_session().get(User, user_id)
     if user is None or user.session_epoch != epoch:
-        session.clear()
+        end_session()
         return None
     return user
 
@@ -158,9 +167,9 @@ def login():
                 _count_failure(keys)
                 error, status = "The email or the password is not right.", 401
             else:
-                session.clear()
-                session.update(uid=user.id, epoch=user.session_epoch, since=now().timestamp(),
-                               full=user.totp_secret is None)
+                end_session()
+                session.update(admin_uid=user.id, admin_epoch=user.session_epoch, admin_since=now().timestamp(),
+                               admin_full=user.totp_secret is None)
                 if user.totp_secret is not None:
                     return redirect(url_for("console.second_factor", next=request.args.get("next")))
                 return redirect(_safe_next(request.args.get("next")))
@@ -169,7 +178,7 @@ def login():
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def second_factor():
-    user_id = session.get("uid")
+    user_id = session.get("admin_uid")
     user = get_session().get(User, user_id) if user_id else None
     if user is None or user.totp_secret is None:
         return redirect(url_for("console.login"))
@@ -180,7 +189,7 @@ def second_factor():
             error, status = "Too many failed sign-ins: wait 15 minutes and try again.", 429
         elif accounts.code_matches(accounts.open_totp(services().key_encryption_key, user), request.form.get("code", ""),
                                    now()):
-            session["full"] = True
+            session["admin_full"] = True
             return redirect(_safe_next(request.args.get("next")))
         else:
             _count_failure(keys)
@@ -194,7 +203,7 @@ def _retry_after(status: int) -> dict:
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_session()
     return redirect(url_for("console.login"))
 
 
@@ -252,7 +261,7 @@ def reset(token):
             except accounts.AccountError as problem:
                 error, status = str(problem), (404 if problem.code == "reset_invalid" else 422)
             else:
-                session.clear()
+                end_session()
                 return redirect(url_for("console.login", reset="done"))
     elif accounts.reset_user(db, token, now=now()) is None:
         error, status = "This reset link is not valid: ask for a new one.", 404
@@ -267,18 +276,18 @@ def security():
     db = get_session()
     error, status, done = None, 200, False
     if request.method == "POST":
-        secret = session.get("pending_totp")
+        secret = session.get("admin_pending_totp")
         if secret and accounts.code_matches(secret, request.form.get("code", ""), now()):
             with transaction(db):
                 user = db.get(User, g.user.id)
                 accounts.seal_totp(services().key_encryption_key, user, secret)
-            session.pop("pending_totp", None)
+            session.pop("admin_pending_totp", None)
             done = True
         else:
             error, status = "That code is not right: enter the current code from your app.", 422
     if not done:
-        session.setdefault("pending_totp", accounts.new_totp_secret())
-    secret = session.get("pending_totp")
+        session.setdefault("admin_pending_totp", accounts.new_totp_secret())
+    secret = session.get("admin_pending_totp")
     uri = accounts.provisioning_uri(secret, g.user.email) if secret and not done else None
     return render_template("console/security.html", secret=secret, uri=uri, qr=_qr(uri) if uri else None,
                            done=done, error=error, enrolled=g.user.totp_secret is not None), status
