@@ -65,6 +65,14 @@ def protect_forms(bp: Blueprint) -> None:
 
 def _load_or_create(instance_path: Path) -> str:
     path = Path(instance_path) / SECRET_KEY_FILE_NAME
+    try:
+        return _read_or_write(path)
+    except OSError as error:
+        raise ConfigurationError(f"cannot read or create {path} ({error.strerror}): set BADGES_SECRET_KEY, the same "
+                                 "on every node") from None
+
+
+def _read_or_write(path: Path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # As for the key-encryption key: written whole, then linked into place, so that two

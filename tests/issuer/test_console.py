@@ -395,3 +395,27 @@ def test_sign_in_works_while_the_throttling_storage_is_away(services, tmp_path):
     add_user(services, "ada@example.org", admin=True)
     assert browser.sign_in("ada@example.org", "wrong password!").status_code == 401
     assert browser.sign_in("ada@example.org").status_code == 302
+
+
+def test_the_secret_key_is_made_once_in_the_instance_folder_and_shared(services, tmp_path):
+    """Without SECRET_KEY the first start writes one (mode 0600); a second process with the same
+    instance folder uses it, so a session signed by one is valid on the other."""
+    import stat
+
+    from issuer.config import ConfigurationError
+
+    config = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "shared"), "BASE_URL": BASE_URL}
+    first, second = create_app(config, services=services), create_app(config, services=services)
+    path = tmp_path / "shared" / "secret-key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == path.read_text().strip()
+    add_user(services, "ada@example.org", admin=True)
+    one = Browser(first.test_client())
+    assert one.sign_in("ada@example.org").status_code == 302
+    cookie = one.client.get_cookie("badges_session", domain="badges.test")
+    other = second.test_client()
+    other.set_cookie("badges_session", cookie.value, domain="badges.test")
+    assert other.get("/admin/", base_url=BASE_URL).status_code == 200
+
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app({**config, "SECRET_KEY": "short"}, services=services)
