@@ -419,3 +419,25 @@ def test_the_secret_key_is_made_once_in_the_instance_folder_and_shared(services,
 
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app({**config, "SECRET_KEY": "short"}, services=services)
+
+
+def test_suspend_unsuspend_and_reissue_from_the_console(services, browser, api, credential_id):
+    add_user(services, "ed@example.org", slug=ISSUER["slug"], role="editor")
+    browser.sign_in("ed@example.org")
+    page = f"/admin/credentials/{credential_id}"
+    for action, status in (("suspend", "suspended"), ("suspend", None), ("unsuspend", "active")):
+        answer = browser.post(f"{page}/{action}", {"reason": f"{action} check", "confirm": "yes"}, form_at=page)
+        if status is None:  # suspending a suspended credential is refused, and the page says why
+            assert answer.status_code == 409 and "suspended" in answer.get_data(as_text=True)
+        else:
+            assert answer.status_code == 303
+            assert api.get(f"/api/v1/credentials/{credential_id}").json["status"] == status
+    reissued = browser.post(f"{page}/reissue", {"reason": "name corrected", "confirm": "yes"}, form_at=page)
+    assert reissued.status_code == 303
+    old = api.get(f"/api/v1/credentials/{credential_id}").json
+    assert old["status"] == "revoked"
+    shown = browser.get(page).get_data(as_text=True)
+    assert "the reissued credential" in shown
+    entries = api.get("/api/v1/audit").json["items"]
+    by_user = [e["action"] for e in entries if e["actor"] == "user"]
+    assert {"credential.suspend", "credential.unsuspend", "credential.reissue"} <= set(by_user)
