@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-WIDTH, ROW, LABEL, PAD = 640, 28, 220, 8
+WIDTH, ROW, LABEL, PAD = 480, 30, 170, 8
 
 
 def bar_chart(chart_id: str, title: str, desc: str, rows: list[tuple[str, float]], *, unit: str = "") -> Markup:
     """Horizontal bars, one per (label, value); values of 0 or more."""
     top = max((value for _, value in rows), default=0) or 1
     height = max(1, len(rows)) * ROW + PAD * 2
-    span = WIDTH - LABEL - 90
+    span = WIDTH - LABEL - 70
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" class="chart">',
@@ -23,16 +23,17 @@ def bar_chart(chart_id: str, title: str, desc: str, rows: list[tuple[str, float]
     if not rows:
         parts.append(f'<text x="0" y="{PAD + 16}" fill="#4d4d4d">No data yet</text>')
     for index, (label, value) in enumerate(rows):
+        label = label.removeprefix("Week of ")
         y = PAD + index * ROW
         length = round(span * value / top, 1)
         shown = f"{value:g}{unit}"
-        parts.append(f'<text x="{LABEL - 8}" y="{y + 18}" text-anchor="end" fill="#1a1a1a" font-size="13">'
+        parts.append(f'<text x="{LABEL - 8}" y="{y + 18}" text-anchor="end" fill="#1a1a1a" font-size="15">'
                      f'{escape(_short(label))}</text>')
-        parts.append(f'<rect x="{LABEL}" y="{y + 4}" width="{length}" height="{ROW - 10}" fill="#0b5394"/>')
-        parts.append(f'<text x="{LABEL + length + 6}" y="{y + 18}" fill="#1a1a1a" font-size="13">{escape(shown)}</text>')
+        parts.append(f'<rect x="{LABEL}" y="{y + 5}" width="{length}" height="{ROW - 10}" fill="#0b5394"/>')
+        parts.append(f'<text x="{LABEL + length + 6}" y="{y + 18}" fill="#1a1a1a" font-size="15">{escape(shown)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def _short(label: str, limit: int = 30) -> str:
+def _short(label: str, limit: int = 20) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
