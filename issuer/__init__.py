@@ -27,7 +27,8 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, headers, hooks_api, manage, openapi, pages, public, queue, throttle, vcapi
+    from issuer import api, db, errors, headers, hooks_api, manage, openapi, pages, public, queue, throttle, vcapi, websession
+    from issuer.console import bp as console_bp
     from issuer.batch import api as batch_api
     from issuer.pathways import api as pathways_api
     from issuer import portfolio
@@ -43,7 +44,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     errors.init_app(app)
     trust_proxies(app)
     throttle.init_app(app)
-    init_csrf(app)
+    websession.init_app(app, instance_path)
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(pathways_api.bp)
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(openapi.bp)
     app.register_blueprint(verifier_http.bp)
     portfolio.init_app(app)
+    app.register_blueprint(console_bp)
     headers.init_app(app)
     return app
 
@@ -73,33 +75,3 @@ def trust_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-
-
-def init_csrf(app: Flask) -> None:
-    """Flask-WTF's CSRF protection, checked by the forms that ask for it (FlaskForm), so the JSON
-    API (Bearer tokens) is not affected; and the key that signs cookies: SECRET_KEY, else one kept
-    in the instance folder (made on first start, readable by the owner only)."""
-    from flask_wtf.csrf import CSRFProtect
-
-    if not app.config.get("SECRET_KEY"):
-        import secrets
-        import tempfile
-
-        path = Path(app.instance_path) / "session-secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written whole under another name, then linked in place: a worker starting at the same
-            # moment never reads a half-written file, and the first link wins.
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".session-secret-")  # mode 0600
-            try:
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_urlsafe(48))
-                os.link(temporary, path)
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(temporary)
-        app.config["SECRET_KEY"] = path.read_text().strip()
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    CSRFProtect(app)

@@ -112,11 +112,16 @@ def update_issuer(slug):
     data = load(IssuerUpdateSchema())
     session = get_session()
     with transaction(session):
-        for field, value in data.items():
-            setattr(issuer, field, value)
-        audit.record(session, action="issuer.update", token=g.token, issuer_id=issuer.id, subject_type="issuer",
-                     subject_id=issuer.id, at=services().clock(), details=data)
+        change_issuer(session, issuer, data, token=g.token, now=services().clock())
     return issuer_view(issuer)
+
+
+def change_issuer(session, issuer: Issuer, data: dict, *, token, now, user: str | None = None) -> None:
+    """Apply what IssuerUpdateSchema loaded, with its audit entry (the caller commits)."""
+    for field, value in data.items():
+        setattr(issuer, field, value)
+    audit.record(session, action="issuer.update", token=token, issuer_id=issuer.id, subject_type="issuer",
+                 subject_id=issuer.id, at=now, details=data, user=user)
 
 
 @bp.post("/issuers/<slug>/keys/rotate")
@@ -124,19 +129,26 @@ def update_issuer(slug):
 def rotate_key(slug):
     issuer = issuer_by_slug(slug)
     session = get_session()
-    now = services().clock()
+    rotate_issuer_key(session, issuer, token=g.token, now=services().clock())
+    session.refresh(issuer)
+    return issuer_view(issuer)
+
+
+def rotate_issuer_key(session, issuer: Issuer, *, token, now, user: str | None = None) -> None:
+    """Retire the issuer's key and make a new one, with its audit entry, committed.
+
+    :raise Conflict: another rotation of the issuer ran at the same time (nothing was changed).
+    """
     try:
         with transaction(session):
             key = services().keystore(session).rotate(issuer, now=now)
-            audit.key_rotated(session, issuer, key, token=g.token, at=now)
+            audit.key_rotated(session, issuer, key, token=token, at=now, user=user)
     except (IntegrityError, OperationalError) as error:
         # Two rotations at once: PostgreSQL serializes them on the issuer row; SQLite (no row
         # locks) lets one fail on the key sequence or on its write lock. Nothing was changed.
         if isinstance(error, OperationalError) and "locked" not in str(error.orig):
             raise
         raise Conflict("concurrent_change", "another key rotation of this issuer happened at the same time; try again") from None
-    session.refresh(issuer)
-    return issuer_view(issuer)
 
 
 @bp.post("/issuers/<slug>/achievements")
@@ -145,7 +157,37 @@ def create_achievement(slug):
     issuer = issuer_by_slug(slug)
     data = load(AchievementCreateSchema())
     session = get_session()
-    achievement = Achievement(
+    achievement = new_achievement(issuer, data, now=services().clock())
+    with transaction(session):
+        session.add(achievement)
+    return achievement_view(achievement), 201, {"Location": url_for("api.get_achievement", achievement_id=achievement.id)}
+
+
+EDITABLE = ("name", "description", "achievement_type", "alignments", "tags", "passing_score", "max_score",
+            "valid_for")
+
+
+def edit_achievement(session, achievement: Achievement, data: dict, *, now, token=None,
+                     user: str | None = None) -> list[str]:
+    """Change what AchievementCreateSchema loaded (but the image and the format), with an audit
+    entry naming the fields changed; credentials issued before keep what they were signed with.
+    Returns the fields changed; the caller commits."""
+    edited = new_achievement(achievement.issuer, data, now=now)
+    edited.criteria_narrative = data["criteria"]["narrative"]
+    changed = [name for name in (*EDITABLE, "criteria_narrative")
+               if getattr(edited, name) != getattr(achievement, name)]
+    for name in changed:
+        setattr(achievement, name, getattr(edited, name))
+    if changed:
+        audit.record(session, action="achievement.update", token=token, issuer_id=achievement.issuer_id,
+                     subject_type="achievement", subject_id=achievement.id, at=now, user=user,
+                     details={"fields": changed})
+    return changed
+
+
+def new_achievement(issuer: Issuer, data: dict, *, now) -> Achievement:
+    """An achievement from what AchievementCreateSchema loaded (the console makes them this way too)."""
+    return Achievement(
         id=new_id(),
         issuer_id=issuer.id,
         name=data["name"],
@@ -159,11 +201,8 @@ def create_achievement(slug):
         max_score=data["max_score"],
         valid_for=data["valid_for"],
         credential_format=data["credential_format"],
-        created_at=services().clock(),
+        created_at=now,
     )
-    with transaction(session):
-        session.add(achievement)
-    return achievement_view(achievement), 201, {"Location": url_for("api.get_achievement", achievement_id=achievement.id)}
 
 
 @bp.get("/achievements/<achievement_id>")
@@ -193,13 +232,18 @@ def upload_achievement_image(achievement_id):
         raise IMAGE_ERRORS[error.code](error.code, error.message) from None
     session = get_session()
     with transaction(session):
-        achievement.image_data = image.data
-        achievement.image_media_type = image.media_type
-        audit.record(session, action="achievement.image", token=g.token, issuer_id=achievement.issuer_id,
-                     subject_type="achievement", subject_id=achievement.id, at=services().clock(),
-                     details={"media_type": image.media_type, "bytes": len(image.data),
-                              "width": image.width, "height": image.height})
+        set_image(session, achievement, image, token=g.token, now=services().clock())
     return achievement_view(achievement)
+
+
+def set_image(session, achievement: Achievement, image, *, token, now, user: str | None = None) -> None:
+    """Store a checked image as the achievement's, with its audit entry (the caller commits)."""
+    achievement.image_data = image.data
+    achievement.image_media_type = image.media_type
+    audit.record(session, action="achievement.image", token=token, issuer_id=achievement.issuer_id,
+                 subject_type="achievement", subject_id=achievement.id, at=now, user=user,
+                 details={"media_type": image.media_type, "bytes": len(image.data),
+                          "width": image.width, "height": image.height})
 
 
 @bp.post("/achievements/<achievement_id>/results")

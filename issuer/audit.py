@@ -18,6 +18,7 @@ from issuer.models import ApiToken, AuditEntry, Issuer, SigningKey
 ACTIONS = (
     "issuer.create", "issuer.update", "key.rotate", "token.create", "token.revoke",
     "achievement.image",  # an achievement's image uploaded (or replaced)
+    "achievement.update",  # an achievement's description or policy edited (the console); for credentials issued later
     "credential.issue",
     "credential.renew",  # a new pass of an earner holding a current credential (instead of credential.issue)
     # The lifecycle (issuer/lifecycle.py): the admin's reason is the entry's reason.
@@ -37,9 +38,12 @@ ACTIONS = (
 
 def record(session: Session, *, action: str, token: ApiToken | None, issuer_id: str | None,
            subject_type: str, subject_id: str, at: datetime, reason: str | None = None,
-           details: dict | None = None, actor: str | None = None) -> AuditEntry:
+           details: dict | None = None, actor: str | None = None, user: str | None = None) -> AuditEntry:
     """Add one entry. `token` is the token that acted, or None for the command line; `actor`
-    names who acted when it was neither (the earner, through their management link)."""
+    names who acted when it was neither (the earner, through their management link); `user` is
+    the email of the person who acted in the console (actor "user", the email in the details)."""
+    if user is not None:
+        actor, details = "user", {**(details or {}), "user": user}
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     entry = AuditEntry(
@@ -69,7 +73,7 @@ def token_created(session: Session, created: ApiToken, *, by: ApiToken | None) -
 
 
 def key_rotated(session: Session, issuer: Issuer, key: SigningKey, *, token: ApiToken | None,
-                at: datetime) -> AuditEntry:
+                at: datetime, user: str | None = None) -> AuditEntry:
     session.flush()
     return record(session, action="key.rotate", token=token, issuer_id=issuer.id, subject_type="signing_key",
-                  subject_id=key.id, at=at, details={"verification_method": key.verification_method})
+                  subject_id=key.id, at=at, details={"verification_method": key.verification_method}, user=user)

@@ -49,7 +49,7 @@ def create_party(session: Session, *, name: str, by: ApiToken | None, now: datet
 
 
 def revoke_token(session: Session, token: ApiToken, *, reason: str | None, by: ApiToken | None,
-                 now: datetime) -> None:
+                 now: datetime, user: str | None = None) -> None:
     """Revoke `token` (refused from its next request on) and record it in the audit log; `by` is
     the token that did it, None for the command line. The caller commits both together.
 
@@ -74,7 +74,7 @@ def revoke_token(session: Session, token: ApiToken, *, reason: str | None, by: A
     if not revoked:
         raise Conflict("token_already_revoked", f"token {token.id} was revoked already")
     audit.record(session, action="token.revoke", token=by, issuer_id=token.issuer_id, subject_type="api_token",
-                 subject_id=token.id, at=now, reason=reason, details={"label": token.label})
+                 subject_id=token.id, at=now, reason=reason, details={"label": token.label}, user=user)
 
 
 def authenticate(session: Session, header: str | None) -> ApiToken:

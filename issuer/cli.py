@@ -405,6 +405,66 @@ def token_revoke(token_id, reason):
     click.echo(f"revoked {token_id}")
 
 
+@main.group("user")
+def user_group():
+    """People who sign in to the console at /admin."""
+
+
+@user_group.command("password")
+@click.argument("email")
+def user_password(email):
+    """Set a console user's password (their other sessions end), read as by `user create`."""
+    from issuer.models import User
+    from issuer.people.accounts import AccountError, normal_email, set_password
+
+    password = _read_password()
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        try:
+            with transaction(session):
+                user = session.scalar(select(User).where(User.email == normal_email(email)))
+                if user is None:
+                    raise click.ClickException(f"there is no user {email}")
+                set_password(user, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Password of {user.email} changed")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="an instance admin (may do everything, at every issuer)")
+@click.option("--issuer", "slug", help="give a role at this issuer (with --role)")
+@click.option("--role", type=click.Choice(["owner", "editor", "viewer"]), help="the role at --issuer")
+def user_create(email, admin, slug, role):
+    """Create a console user. The password is asked for (twice) on a terminal, else read from
+    the first line of standard input."""
+    from issuer.people.accounts import AccountError, create_user
+
+    if bool(slug) != bool(role):
+        raise click.ClickException("give --issuer and --role together")
+    password = _read_password()
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        issuer = _issuer(session, slug) if slug else None
+        try:
+            with transaction(session):
+                user = create_user(session, email, password, now=services.clock(), is_admin=admin, issuer=issuer,
+                                   role=role)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+        what = "an instance admin" if admin else (f"{role} at {slug}" if slug else "no role yet")
+        click.echo(f"User {user.email} created ({what}); sign in at {services.urls.base_url}/admin")
+
+
 @main.group()
 def keys():
     """Signing keys."""

@@ -21,6 +21,13 @@ DEFAULTS = {
     # Or a file holding it (a container secret; not readable by others). Every node of a deployment
     # needs the same key; a node creates the instance folder's file only on a database without keys.
     "KEY_ENCRYPTION_KEY_FILE": None,
+    # Signs cookies: the console's session, CSRF tokens, the earner's portfolio session
+    # (issuer/websession.py); None: read or create
+    # <instance>/secret-key (mode 0600). Every node of a deployment needs the same one.
+    "SECRET_KEY": None,
+    # Console sign-in (issuer/console): failed attempts allowed per account and per address.
+    "THROTTLE_SIGNIN_PER_ACCOUNT": "5 per 15 minutes",
+    "THROTTLE_SIGNIN_PER_ADDRESS": "20 per 15 minutes",
     # Strict-Transport-Security max-age sent on answers over https (0: none).
     "HSTS_MAX_AGE_SECONDS": 31536000,
     # Largest request body accepted, in bytes.
@@ -97,9 +104,6 @@ DEFAULTS = {
     "PORTFOLIO_RENEWAL_WINDOW_DAYS": 30,
     "THROTTLE_SIGN_IN": "10 per 10 minutes",
     "THROTTLE_SIGN_IN_PER_EMAIL": "5 per hour",
-    # Signs cookies (CSRF tokens, the earner's session). None: read or create <instance>/session-secret
-    # (mode 0600); several nodes need the same value.
-    "SECRET_KEY": None,
     # The task queue (issuer/queue.py): None: huey's SQLite storage in the instance folder;
     # "redis://host:6379/0": Redis. QUEUE_NAME keeps several instances apart on one Redis.
     "QUEUE_URL": None,

@@ -94,7 +94,9 @@ class Lifecycle:
     """Status changes of issued credentials. `token` is the API token that acts, None for the
     command line; it goes into the audit entry."""
 
-    def __init__(self, session: Session, services):
+    def __init__(self, session: Session, services, *, user: str | None = None):
+        """`user`: the email of the console user who acts (issuer/console), for the audit log."""
+        self._user = user
         self._session = session
         self._services = services
         self._clock = services.clock
@@ -173,7 +175,7 @@ class Lifecycle:
                            "request; nothing was revoked",
                            errors={"credential_ids": {i: ["It was revoked meanwhile by another request."] for i in missed}})
         for credential in credentials:
-            audit.record(session, action=REVOKE.action, token=token, issuer_id=credential.issuer_id,
+            audit.record(session, user=self._user, action=REVOKE.action, token=token, issuer_id=credential.issuer_id,
                          subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                          details={"bulk": len(credential_ids)})
             events.publish(session, type=REVOKE.event, credential=credential, now=now, reason=reason)
@@ -255,7 +257,7 @@ class Lifecycle:
         )
         successor.manage_token_hash = manage_token_hash
         corrected = [name for name, value in (("score", score), ("evidence", evidence)) if value is not None]
-        audit.record(session, action=REISSUE.action, token=token, issuer_id=credential.issuer_id,
+        audit.record(session, user=self._user, action=REISSUE.action, token=token, issuer_id=credential.issuer_id,
                      subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                      details={"successor": successor.id, "corrected": corrected})
         events.publish(session, type=REISSUE.event, credential=credential, now=now, reason=reason,
@@ -271,7 +273,7 @@ class Lifecycle:
         now = self._clock()
         self._services.status_lists(self._session).changed([credential])  # list rows first (see the module doc)
         self._update_status(credential, transition, reason=reason, now=now)
-        audit.record(self._session, action=transition.action, token=token, issuer_id=credential.issuer_id,
+        audit.record(self._session, user=self._user, action=transition.action, token=token, issuer_id=credential.issuer_id,
                      subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                      details={"status": transition.target})
         events.publish(self._session, type=transition.event, credential=credential, now=now, reason=reason)

@@ -391,6 +391,64 @@ class DeploymentSetting(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class User(Base):
+    """A person who signs in to the console (issuer/people). The password is stored as an argon2
+    hash only; `totp_secret`, when set, is the second factor (sealed with the key-encryption key)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped by a password change or reset: sessions made before it end.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    """A user's role at one issuer: "owner", "editor" or "viewer"."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "issuer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    issuer: Mapped[Issuer] = relationship()
+
+
+class PasswordReset(Base):
+    """A password-reset link: only the SHA-256 of its token is stored; used once, before it expires."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VerificationCount(Base):
+    """How many times our verifier verified one of this issuer's credentials on one UTC day."""
+
+    __tablename__ = "verification_counts"
+    __table_args__ = (UniqueConstraint("issuer_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuditLogImmutable(Exception):
     """Someone tried to change or remove an audit entry."""
 

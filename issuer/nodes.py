@@ -146,11 +146,25 @@ def rotate_key_encryption_key(services, new: KeyEncryptionKey, *, on_key=None) -
             session.flush()
             if on_key is not None:
                 on_key(resealed)
+        _reseal_second_factors(session, old, new)
         if resealed:
             audit.record(session, action="kek.rotate", token=None, issuer_id=None, subject_type="deployment",
                          subject_id="key-encryption-key", at=services.clock(),
                          details={"resealed": resealed, "already": already})
     return Resealed(resealed, already)
+
+
+def _reseal_second_factors(session: Session, old: KeyEncryptionKey, new: KeyEncryptionKey) -> None:
+    """Console users' TOTP secrets are sealed with the key-encryption key too (issuer/people)."""
+    from issuer.models import User
+
+    for user in session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        key_id = f"totp:{user.id}"
+        try:
+            secret = old.open(user.totp_secret, key_id=key_id)
+        except KeyUnsealError:
+            continue  # sealed with the new one already (a rotation run again)
+        user.totp_secret = new.seal(secret, key_id=key_id)
 
 
 def _lock_signing_keys(session: Session) -> None:

@@ -118,7 +118,8 @@ def _text(answer: bytes | str) -> str:
     return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
 
 
-_MANAGE_LINK = re.compile(r"(/manage/)[A-Za-z0-9_-]+")
+# Secret links: an earner's management link, a console user's password-reset link.
+_MANAGE_LINK = re.compile(r"(/manage/|/admin/reset/)[A-Za-z0-9_-]+")
 
 
 class LogTransport:

@@ -11,9 +11,11 @@ class AuditEntrySchema(Schema):
     action = fields.String(metadata={"description": (
         "issuer.create, issuer.update, key.rotate, token.create, token.revoke, achievement.image, "
         "credential.issue, credential.renew, credential.revoke, credential.suspend, credential.unsuspend, "
-        "credential.reissue, credential.management_link, credential.earner_update"
+        "credential.reissue, credential.management_link, credential.earner_update, achievement.update"
     )})
-    actor = fields.String(metadata={"description": "token (an API token acted), cli (the command line) or earner (through their management link)"})
+    actor = fields.String(metadata={"description": (
+        "token (an API token acted), cli (the command line), earner (through their management link) or user "
+        "(a console user, whose email is details.user)")})
     token_id = fields.String(allow_none=True)
     issuer = IssuerSlug()
     subject_type = fields.String()

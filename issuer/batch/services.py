@@ -107,8 +107,10 @@ def _result_answer(index: int, result: AssessmentResult, credential: Credential 
 
 
 class BatchIssuance:
-    def __init__(self, session: Session, services, *, token: ApiToken | None):
-        """`token` is the token acting (its audit entries name it), None for the command line."""
+    def __init__(self, session: Session, services, *, token: ApiToken | None, user: str | None = None):
+        """`token` is the token acting (its audit entries name it), None for the command line;
+        `user` the email of the console user acting (issuer/console), named in the entries."""
+        self._user = user
         self._session = session
         self._services = services
         self._issuance = services.issuance(session)
@@ -399,11 +401,12 @@ class BatchIssuance:
         renews = credential["renews_id"]
         action, renewal = ("credential.renew", {"renews": renews}) if renews else ("credential.issue", {})
         return {
-            "at": credential["issued_at"], "action": action, "actor": "token" if self._token is not None else "cli",
+            "at": credential["issued_at"], "action": action,
+            "actor": "user" if self._user else "token" if self._token is not None else "cli",
             "token_id": self._token.id if self._token is not None else None, "issuer_id": credential["issuer_id"],
             "subject_type": "credential", "subject_id": credential["id"], "reason": None,
             "details": {**renewal, "achievement_id": credential["achievement_id"], "result_id": credential["result_id"],
-                        "external_id": external_id},
+                        "external_id": external_id, **({"user": self._user} if self._user else {})},
         }
 
 

@@ -336,7 +336,8 @@ def test_the_cookie_key_is_kept_in_the_instance_folder_and_shared(services, conf
     import stat
 
     first, second = create_app(config, services=services), create_app(config, services=services)
-    secret = tmp_path / "instance" / "session-secret"
+    secret = tmp_path / "instance" / "secret-key"
     assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
     assert first.secret_key == second.secret_key == secret.read_text().strip()  # every worker signs alike
-    assert create_app({**config, "SECRET_KEY": "configured"}, services=services).secret_key == "configured"
+    configured = "configured-and-at-least-32-characters-long"
+    assert create_app({**config, "SECRET_KEY": configured}, services=services).secret_key == configured

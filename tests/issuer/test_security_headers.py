@@ -25,7 +25,16 @@ PAGES = {
     ("POST", "portfolio.sign_in"), ("POST", "portfolio.sign_out"), ("POST", "portfolio.set_visibility"),
     ("GET", "portfolio.download_everything"), ("POST", "portfolio.publish"), ("POST", "portfolio.unpublish"),
     ("GET", "portfolio.published"),
+    # The admin console, asked by a signed-in instance admin (see `ask`).
+    *{("GET", f"console.{name}") for name in (
+        "login", "second_factor", "forgot", "reset", "security", "dashboard", "credentials", "credential", "issuers",
+        "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results", "edit_achievement")},
+    *{("POST", f"console.{name}") for name in (
+        "login", "second_factor", "logout", "forgot", "reset", "security", "change_credential", "bulk_revoke",
+        "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key",
+        "edit_achievement")},
 }
+ADMIN = ("admin@example.org", "a long enough admin password")
 
 
 @pytest.fixture
@@ -39,7 +48,7 @@ def ids(api, achievement):
     status_list = answer.json["credential"]["credentialStatus"][0]["statusListCredential"]
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
-            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css",
+            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css", "action": "suspend",
             "pathway_id": achievement["id"]}
 
 
@@ -55,6 +64,16 @@ def page_requests(app, ids):
 
 def ask(client, method, path, **kwargs):
     data = {"display_name": "Ada", "visibility": "public"} if path.startswith("/manage/") else {}
+    if path.startswith("/admin"):
+        # Signed in afresh each time (a route may sign out), forms sent with their CSRF token.
+        def csrf_token():
+            page = client.get("/admin/login").get_data(as_text=True)
+            return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+        client.post("/admin/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_token()})
+        csrf = csrf_token()  # signing in starts a new session, with a new token
+        data = {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf, "reason": "checking headers",
+                "code": "000000"}
     return client.open(path, method=method, headers=HTML, data=data, **kwargs)
 
 
@@ -76,7 +95,12 @@ def assert_page_headers(response, what):
         assert f"'sha256-{digest}'" in directives["style-src"], what
 
 
-def test_every_html_answer_has_the_security_headers(app, client, ids):
+def test_every_html_answer_has_the_security_headers(app, services, client, ids):
+    from issuer.db import transaction
+    from issuer.people.accounts import create_user
+
+    with services.sessionmaker() as session, transaction(session):
+        create_user(session, ADMIN[0], ADMIN[1], now=services.clock(), is_admin=True)
     answered_html = set()
     for method, endpoint, path in page_requests(app, ids):
         response = ask(client, method, path)

@@ -1,6 +1,6 @@
 """hooks: relying parties, webhook endpoints, outbox and delivery log
 
-Revision ID: 0005
+Revision ID: 0011_hooks
 Revises: 0010_portfolio
 Create Date: 2026-12-04 16:53:39.224065
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
+revision = '0011_hooks'
 down_revision = '0010_portfolio'
 branch_labels = None
 depends_on = None
