@@ -49,7 +49,7 @@ def ids(api, achievement):
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
             "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css", "action": "suspend",
-            "pathway_id": achievement["id"]}
+            "pathway_id": achievement["id"], "endpoint_id": "x", "message_id": "x"}
 
 
 def page_requests(app, ids):
@@ -57,7 +57,7 @@ def page_requests(app, ids):
     for rule in app.url_map.iter_rules():
         path = rule.rule
         for name in rule.arguments:
-            path = re.sub(rf"<(?:[a-z]+:)?{name}>", ids[name], path)
+            path = re.sub(rf"<(?:[a-z]+:)?{name}>", ids.get(name, "x"), path)  # "x": an unknown id
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, rule.endpoint, path
 
