@@ -4,8 +4,9 @@ to run), or Redis with QUEUE_URL=redis://... for several processes or machines.
 Jobs: `deliver` (one webhook message; it puts itself back on the queue for its retry), `sweep`
 (every minute, and when a worker starts: what is due and held by nobody, after a lost job or a
 dead worker), `crossings` (every minute: `credential.expiring` / `.expired` events), `notify`
-(award emails and expiry reminders: after each issuance, and every NOTIFY_EVERY_MINUTES). Jobs
-carry ids only; what they act on is read from the database when they run.
+(award emails and expiry reminders: after each issuance, and every NOTIFY_EVERY_MINUTES), `sign_in_link`
+(the earner portfolio's one-time link, for every well-formed address asked for on /me). Jobs carry
+ids only (`sign_in_link`: the address); what they act on is read from the database when they run.
 
 `badges worker` runs a consumer; `badges serve` starts one as a child process unless --no-worker.
 """
@@ -129,7 +130,16 @@ class Queue:
         def notify_periodic():
             send_notifications.call_local()
 
-        self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
+        @huey.task(name="badges.sign_in_link")
+        def sign_in_link(email: str):
+            # The earner portfolio's sign-in link: the job, not the request, looks the address up
+            # and makes the one-time token, so neither the answer's time nor the queue tells it.
+            from issuer.portfolio import mail
+
+            return mail.send_sign_in_link(services, config, email)
+
+        self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings,
+                       "notify": send_notifications, "sign_in_link": sign_in_link}
 
     def task(self, name: str):
         self.huey  # registers the tasks

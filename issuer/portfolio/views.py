@@ -2,8 +2,9 @@
 (a published portfolio, public).
 
 Signing in: the earner posts an email address; whatever it is, the answer is the same page, so
-nobody learns which addresses hold credentials here. When credentials were issued to it, a link
-is mailed that works once, for `PORTFOLIO_LINK_MINUTES`. Opening the link shows a button (a mail
+nobody learns which addresses hold credentials here. The request puts one job on the task queue
+for any well-formed address; the job mails a link when credentials were issued to it (mail.py), one
+that works once, for `PORTFOLIO_LINK_MINUTES`. Opening the link shows a button (a mail
 scanner that fetches the link does not spend it); pressing it spends the link and sets the
 earner's own cookie: signed, HttpOnly, SameSite=Lax, Secure over https, scoped to /me, lasting
 `PORTFOLIO_SESSION_MINUTES`. It is separate from any admin session. Every form carries a CSRF
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -24,7 +23,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from issuer import audit, notify, public
+from issuer import audit, public
 from issuer.db import get_session, transaction
 from issuer.errors import problem
 from issuer.models import Credential, is_id
@@ -134,48 +133,17 @@ def request_link():
     if email is None:
         return render_template("portfolio/sign_in.html", form=form, email=request.form.get("email", ""),
                                error="Enter the email address your credentials were sent to."), 422
-    session = get_session()
-    if portfolio.credentials_of(session, email):
-        _send_link(session, email)
-    # The same page whether or not anything was sent: no one learns which addresses hold credentials.
+    # The same work and the same page whatever the address: one job on the queue, which looks the
+    # address up and mails the link (issuer/portfolio/mail.py). Nothing here tells, by its answer or
+    # its time, which addresses hold credentials.
+    try:
+        current_app.extensions["queue"].enqueue("sign_in_link", email)
+    except Exception as error:  # the queue's storage is down: said the same way for every address
+        log.error("sign-in link not sent: could not put its job on the queue: %s", error)
     return render_template("portfolio/message.html", title="Check your email",
                            message=f"If credentials were issued to {email} here, we have sent a sign-in link to it. "
                                    f"The link works once, within {current_app.config['PORTFOLIO_LINK_MINUTES']} "
                                    "minutes.", link=None)
-
-
-def _send_link(session, email: str) -> None:
-    config = current_app.config
-    try:
-        transport = notify.transport_from_config(config)
-        settings = notify.settings_from_config(config)
-    except notify.ConfigError as error:
-        log.error("sign-in link not sent: %s", error)
-        return
-    if not transport.delivers:
-        # The log is read by others: a sign-in link there would let them in.
-        log.warning("sign-in link not sent: no SMTP_HOST is set")
-        return
-    now = _now()
-    with transaction(session):
-        token = portfolio.new_sign_in_link(session, email, now=now,
-                                           lifetime=timedelta(minutes=int(config["PORTFOLIO_LINK_MINUTES"])))
-    link = current_app.extensions["badges"].urls.base_url.rstrip("/") + url_for("portfolio.confirm", token=token)
-    message = EmailMessage()
-    message["Subject"] = "Your sign-in link"
-    message["From"] = formataddr(("Badges", settings.mail_from))
-    message["To"] = email
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or "localhost")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        "Hello,\n\nSomeone (we hope you) asked to see the credentials issued to this address. Open this link "
-        f"to sign in:\n{link}\n\nIt works once, within {config['PORTFOLIO_LINK_MINUTES']} minutes. If you did not "
-        "ask for it, ignore this email: nobody can sign in without the link.\n")
-    try:
-        transport.send(message)
-    except notify.MailError as error:
-        log.error("sign-in link not sent: %s", error)
 
 
 @bp.get("/me/sign-in/<token>")

@@ -1,5 +1,6 @@
 """The earner's portfolio in a real headless Chromium, with the keyboard only: ask for a sign-in
-link, open the link read from the mail (a real SMTP server on loopback caught it), sign in, see the
+link, open the link read from the mail (the queue's job, run by a real huey worker, sent it; a real
+SMTP server on loopback caught it), sign in, see the
 timeline, hide one credential, publish a portfolio, sign out and open the portfolio signed out.
 On the way: every form control has a label, the focused control is visibly outlined, nothing is
 loaded from elsewhere and the Content-Security-Policy is never violated. Screenshots at 390 and
@@ -8,12 +9,14 @@ loaded from elsewhere and the Content-Security-Policy is never violated. Screens
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from tests.browser.support import DESKTOP, PHONE, live_app, screenshot, start_browser
 from tests.conftest import ACHIEVEMENT, ISSUER, result_body
 from tests.issuer.test_notify import LoopbackSmtp, Mailbox
+from tests.issuer.test_webhooks import worker
 
 ADA = "ada.lovelace@example.org"
 OTHER_ISSUER = {"slug": "globex", "name": "Globex Institute", "url": "https://globex.example"}
@@ -34,7 +37,7 @@ def _issue(client, headers, services):
         issued = client.post(f"/api/v1/achievements/{made['id']}/results", json=result_body(f"{key}-1"), headers=headers)
         assert issued.status_code == 201, issued.json
         ids[key] = issued.json["credential_id"]
-    return ids
+    return ids, client.application
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +54,9 @@ def mailbox():
 def live(tmp_path_factory, mailbox):
     config = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": mailbox.port, "MAIL_FROM": "badges@acme.example",
               "SMTP_TIMEOUT_SECONDS": 5, "NOTIFY_CLAIM_TIMEOUT_SECONDS": 60}
-    with live_app(tmp_path_factory.mktemp("portfolio"), "portfolio", _issue, config=config) as served:
-        yield served
+    with live_app(tmp_path_factory.mktemp("portfolio"), "portfolio", _issue, config=config) as (base, (ids, app)):
+        with worker(app, workers=1):  # mails the sign-in link
+            yield base, ids
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +132,11 @@ def test_earner_walks_the_portfolio_with_the_keyboard(live, browser, mailbox):
     keys(browser, ADA)
     press_and_wait(browser, Keys.ENTER, "Check your email")
 
-    link = LINK.search(mailbox.messages[-1].get_content()).group(0)
+    deadline = time.monotonic() + 20
+    while not (mails := [m for m in list(mailbox.messages) if m["Subject"] == "Your sign-in link"]):
+        assert time.monotonic() < deadline, "no sign-in email"
+        time.sleep(0.05)
+    link = LINK.search(mails[-1].get_content()).group(0)
     browser.get(link)  # opened from the mail
     check_page(browser, base)
     tab_to(browser, lambda e: e["tag"] == "button" and e["text"] == "Sign in")
