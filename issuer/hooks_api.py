@@ -9,17 +9,16 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 
-from issuer import audit, auth, events, webhooks
+from issuer import auth, events, webhooks
 from issuer.api import issuer_by_slug
 from issuer.bodies import load
 from issuer.db import get_session, transaction
 from issuer.errors import Forbidden, NotFound, ValidationFailed
-from issuer.models import Issuer, WebhookAttempt, WebhookEndpoint, WebhookMessage, is_id
+from issuer.models import Issuer, WebhookEndpoint, is_id
 from marshmallow import ValidationError
 from schemas.hooks import (DeliveryListSchema, DeliveryQuerySchema, PartyCreateSchema, PartyCreatedSchema,
                            RedeliveredSchema, WebhookCreateSchema, WebhookCreatedSchema, WebhookListSchema,
                            WebhookSchema, WebhookSecretSchema)
-from verifier.fetcher import FetchError
 
 bp = Blueprint("hooks", __name__, url_prefix="/api/v1")
 
@@ -90,16 +89,13 @@ def create_webhook():
         else:
             raise ValidationFailed({"issuer": ["An instance token must name the issuer whose events are sent."]})
         allowed = events.ISSUER_EVENTS
-    if data["events"] is not None:
-        unknown = [e for e in data["events"] if e not in allowed]
-        if unknown:
-            raise ValidationFailed({"events": [f"Not an event this owner receives: {', '.join(unknown)}."]})
-        data["events"] = list(dict.fromkeys(data["events"]))
     try:
-        webhooks.fetcher_for(webhook_settings()).check(data["url"])
-    except FetchError as error:
-        raise ValidationFailed({"url": [f"Deliveries would not be sent there: {error}."]},
-                               "the webhook URL is refused by the address guard") from None
+        data["events"] = webhooks.check_new_endpoint(webhook_settings(), url=data["url"], events=data["events"],
+                                                     allowed=allowed)
+    except webhooks.EndpointInvalid as error:
+        if error.field == "url":
+            raise ValidationFailed({"url": [error.message]}, "the webhook URL is refused by the address guard") from None
+        raise ValidationFailed({error.field: [error.message]}) from None
     session = get_session()
     with transaction(session):
         endpoint, secret = webhooks.create_endpoint(
@@ -130,9 +126,7 @@ def delete_webhook(endpoint_id):
     session = get_session()
     now = services().clock()
     with transaction(session):
-        endpoint.deleted_at = now
-        audit.record(session, action="webhook.delete", token=g.token, issuer_id=endpoint.issuer_id,
-                     subject_type="webhook", subject_id=endpoint.id, at=now)
+        webhooks.delete_endpoint(session, endpoint, token=g.token, now=now)
     return "", 204
 
 
@@ -154,14 +148,7 @@ def list_deliveries(endpoint_id):
         query = DeliveryQuerySchema().load(request.args.to_dict())
     except ValidationError as error:
         raise ValidationFailed(error.messages) from None
-    rows = get_session().execute(
-        select(WebhookAttempt, WebhookMessage.type, WebhookMessage.state)
-        .join(WebhookMessage, WebhookMessage.id == WebhookAttempt.message_id)
-        .where(WebhookAttempt.endpoint_id == endpoint.id)
-        .order_by(WebhookAttempt.id.desc()).limit(query["limit"])
-    ).all()
-    items = [{"message_id": a.message_id, "type": type_, "state": state, "at": a.at, "status_code": a.status_code,
-              "latency_ms": a.latency_ms, "error": a.error} for a, type_, state in rows]
+    items = webhooks.attempts(get_session(), endpoint, limit=query["limit"])
     return DeliveryListSchema().dump({"items": items})
 
 
@@ -170,11 +157,9 @@ def list_deliveries(endpoint_id):
 def redeliver_message(endpoint_id, message_id):
     endpoint = _endpoint(endpoint_id)
     session = get_session()
-    message = session.scalar(select(WebhookMessage).where(WebhookMessage.id == message_id,
-                                                          WebhookMessage.endpoint_id == endpoint.id))
+    message = webhooks.message_of(session, endpoint, message_id)
     if message is None:
         raise NotFound("message_not_found", f"endpoint {endpoint.id} has no message {message_id!r}")
     with transaction(session):
         webhooks.redeliver(session, message, endpoint, token=g.token, now=services().clock())
-        events.after_commit(session, ("deliver", message.id))
     return RedeliveredSchema().dump({"message_id": message.id, "state": message.state}), 202

@@ -108,9 +108,33 @@ def secret_of(services, endpoint: WebhookEndpoint) -> str:
     return services.key_encryption_key.open(endpoint.sealed_secret, key_id=f"webhook:{endpoint.id}").decode()
 
 
+class EndpointInvalid(Exception):
+    """A new endpoint's field is refused: `field` (url or events) and why, for the form or the API."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def check_new_endpoint(settings: WebhookSettings, *, url: str, events: list[str] | None,
+                       allowed) -> list[str] | None:
+    """The events to store (None: all of `allowed`, the owner's), each once; raises EndpointInvalid
+    for an event the owner does not receive or a URL the address guard refuses."""
+    if events is not None:
+        unknown = [e for e in events if e not in allowed]
+        if unknown:
+            raise EndpointInvalid("events", f"Not an event this owner receives: {', '.join(unknown)}.")
+        events = list(dict.fromkeys(events))
+    try:
+        fetcher_for(settings).check(url)
+    except FetchError as error:
+        raise EndpointInvalid("url", f"Deliveries would not be sent there: {error}.") from None
+    return events
+
+
 def create_endpoint(session: Session, services, *, url: str, events: list[str] | None, issuer_id: str | None,
-                    party_id: str | None, token, now: datetime) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (returned here once)."""
+                    party_id: str | None, token, now: datetime, user: str | None = None) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret (returned here once). `user`: the console user who acted."""
     from issuer.models import new_id
 
     endpoint_id, secret = new_id(), new_secret()
@@ -118,16 +142,43 @@ def create_endpoint(session: Session, services, *, url: str, events: list[str] |
                                sealed_secret=_seal(services, endpoint_id, secret), created_at=now)
     session.add(endpoint)
     audit.record(session, action="webhook.create", token=token, issuer_id=issuer_id, subject_type="webhook",
-                 subject_id=endpoint_id, at=now, details={"url": url, "events": events, "party_id": party_id})
+                 subject_id=endpoint_id, at=now, details={"url": url, "events": events, "party_id": party_id},
+                 user=user)
     return endpoint, secret
 
 
-def rotate_secret(session: Session, services, endpoint: WebhookEndpoint, *, token, now: datetime) -> str:
+def rotate_secret(session: Session, services, endpoint: WebhookEndpoint, *, token, now: datetime,
+                  user: str | None = None) -> str:
     secret = new_secret()
     endpoint.sealed_secret = _seal(services, endpoint.id, secret)
     audit.record(session, action="webhook.rotate", token=token, issuer_id=endpoint.issuer_id,
-                 subject_type="webhook", subject_id=endpoint.id, at=now)
+                 subject_type="webhook", subject_id=endpoint.id, at=now, user=user)
     return secret
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint, *, token, now: datetime,
+                    user: str | None = None) -> None:
+    """Nothing more is sent to it; its messages and attempts stay (the audit trail)."""
+    endpoint.deleted_at = now
+    audit.record(session, action="webhook.delete", token=token, issuer_id=endpoint.issuer_id,
+                 subject_type="webhook", subject_id=endpoint.id, at=now, user=user)
+
+
+def attempts(session: Session, endpoint: WebhookEndpoint, *, limit: int, offset: int = 0) -> list[dict]:
+    """The endpoint's delivery attempts, newest first, each with its message's type and state."""
+    rows = session.execute(
+        select(WebhookAttempt, WebhookMessage.type, WebhookMessage.state)
+        .join(WebhookMessage, WebhookMessage.id == WebhookAttempt.message_id)
+        .where(WebhookAttempt.endpoint_id == endpoint.id)
+        .order_by(WebhookAttempt.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return [{"message_id": a.message_id, "type": type_, "state": state, "at": a.at, "status_code": a.status_code,
+             "latency_ms": a.latency_ms, "error": a.error} for a, type_, state in rows]
+
+
+def message_of(session: Session, endpoint: WebhookEndpoint, message_id: str) -> WebhookMessage | None:
+    return session.scalar(select(WebhookMessage).where(WebhookMessage.id == message_id,
+                                                       WebhookMessage.endpoint_id == endpoint.id))
 
 
 # --- delivery ------------------------------------------------------------------------------------
@@ -250,13 +301,17 @@ def due_messages(session: Session, *, now: datetime, limit: int = 1000, claimed_
     return list(session.scalars(statement.order_by(WebhookMessage.sequence).limit(limit)))
 
 
-def redeliver(session: Session, message: WebhookMessage, endpoint: WebhookEndpoint, *, token, now: datetime) -> None:
+def redeliver(session: Session, message: WebhookMessage, endpoint: WebhookEndpoint, *, token, now: datetime,
+              user: str | None = None) -> None:
     """Send `message` again (with the same webhook-id), retrying for a new retry period; a disabled
-    endpoint is enabled again."""
+    endpoint is enabled again. Its delivery job goes on the queue when the transaction commits."""
+    from issuer import events
     message.state, message.retry_from, message.next_attempt_at, message.claimed_until = "pending", now, now, None
     endpoint.disabled_at, endpoint.disabled_reason = None, None
     audit.record(session, action="webhook.redeliver", token=token, issuer_id=endpoint.issuer_id,
-                 subject_type="webhook", subject_id=endpoint.id, at=now, details={"message_id": message.id})
+                 subject_type="webhook", subject_id=endpoint.id, at=now, details={"message_id": message.id},
+                 user=user)
+    events.after_commit(session, ("deliver", message.id))
 
 
 def disabled_email(endpoint: WebhookEndpoint, issuer: Issuer, reason: str, *, mail_from: str) -> EmailMessage | None:

@@ -14,13 +14,13 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
                    stream_template, stream_with_context, url_for)
 from sqlalchemy import case, func, select
 
-from issuer import audit
+from issuer import audit, events, webhooks
 from issuer.auth import create_token, revoke_token
 from issuer.db import get_session, transaction
 from issuer.errors import ApiError
 from issuer.lifecycle import Lifecycle
 from issuer.models import (Achievement, ApiToken, AssessmentResult, AuditEntry, Credential, Issuer, SigningKey,
-                           User, VerificationCount, is_id)
+                           User, VerificationCount, WebhookEndpoint, is_id)
 from issuer.console.charts import bar_chart
 from issuer.people import accounts
 from issuer.websession import protect_forms
@@ -850,3 +850,127 @@ def _achievement_form(record: Achievement) -> dict:
         for key in ("target_name", "target_url", "target_framework", "target_code"):
             form[f"alignment{n}_{key}"] = alignment.get(key) or ""
     return form
+
+
+# --- an issuer's webhook endpoints (owners manage; editors and viewers see them) -----------------
+
+DELIVERY_PAGE = 50
+
+
+def _webhook_settings() -> webhooks.WebhookSettings:
+    return webhooks.settings_from_config(current_app.config)
+
+
+def _hooks_issuer(slug: str, need: str) -> Issuer:
+    record = get_session().scalar(select(Issuer).where(Issuer.slug == slug))
+    if record is None:
+        abort(404)
+    require(record.id, need)
+    return record
+
+
+def _hook(record: Issuer, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = get_session().scalar(select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.issuer_id == record.id,
+        WebhookEndpoint.deleted_at.is_(None))) if is_id(endpoint_id) else None
+    if endpoint is None:
+        abort(404)
+    return endpoint
+
+
+def _hooks_page(record: Issuer, *, errors=None, form=None, secret=None, created=None, status=200):
+    rows = get_session().scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.issuer_id == record.id, WebhookEndpoint.deleted_at.is_(None))
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)).all()
+    return render_template("console/webhooks.html", i=record, endpoints=rows, all_events=events.ISSUER_EVENTS,
+                           may_own=accounts.may(g.user, record.id, "owner"), errors=errors or {},
+                           form=form, secret=secret, created=created), status
+
+
+@bp.route("/issuers/<slug>/webhooks", methods=["GET", "POST"])
+@signin_required
+def webhooks_page(slug):
+    """The issuer's endpoints; an owner's post makes one (its secret shown on the answer, once)."""
+    from marshmallow import ValidationError
+
+    from schemas.hooks import WebhookCreateSchema
+
+    if request.method == "GET":
+        return _hooks_page(_hooks_issuer(slug, "viewer"))
+    record = _hooks_issuer(slug, "owner")
+    chosen = request.form.getlist("events")
+    body = {"url": request.form.get("url", "").strip(), "events": chosen or None}
+    try:
+        data = WebhookCreateSchema().load(body)
+        data["events"] = webhooks.check_new_endpoint(_webhook_settings(), url=data["url"], events=data["events"],
+                                                     allowed=events.ISSUER_EVENTS)
+    except ValidationError as error:
+        errors = {k: ("; ".join(_flatten({k: v})) if isinstance(v, dict) else " ".join(v))
+                  for k, v in error.messages.items()}
+        return _hooks_page(record, errors=errors, form=request.form, status=422)
+    except webhooks.EndpointInvalid as error:
+        return _hooks_page(record, errors={error.field: error.message}, form=request.form, status=422)
+    db = get_session()
+    with transaction(db):
+        endpoint, secret = webhooks.create_endpoint(db, services(), url=data["url"], events=data["events"],
+                                                    issuer_id=record.id, party_id=None, token=None, now=now(),
+                                                    user=g.user.email)
+    return _hooks_page(record, secret=secret, created=endpoint)
+
+
+@bp.post("/issuers/<slug>/webhooks/<endpoint_id>/rotate")
+@signin_required
+def rotate_webhook(slug, endpoint_id):
+    record = _hooks_issuer(slug, "owner")
+    endpoint = _hook(record, endpoint_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("console/webhook_confirm.html", i=record, e=endpoint, action="rotate")
+    db = get_session()
+    with transaction(db):
+        secret = webhooks.rotate_secret(db, services(), endpoint, token=None, now=now(), user=g.user.email)
+    return _hooks_page(record, secret=secret, created=endpoint)
+
+
+@bp.post("/issuers/<slug>/webhooks/<endpoint_id>/delete")
+@signin_required
+def delete_webhook(slug, endpoint_id):
+    record = _hooks_issuer(slug, "owner")
+    endpoint = _hook(record, endpoint_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("console/webhook_confirm.html", i=record, e=endpoint, action="delete")
+    db = get_session()
+    with transaction(db):
+        webhooks.delete_endpoint(db, endpoint, token=None, now=now(), user=g.user.email)
+    return redirect(url_for("console.webhooks_page", slug=record.slug, done="deleted"), 303)
+
+
+@bp.get("/issuers/<slug>/webhooks/<endpoint_id>")
+@signin_required
+def webhook_deliveries(slug, endpoint_id):
+    """An endpoint's delivery attempts, newest first, paged."""
+    record = _hooks_issuer(slug, "viewer")
+    endpoint = _hook(record, endpoint_id)
+    page = _page()
+    rows = webhooks.attempts(get_session(), endpoint, limit=DELIVERY_PAGE + 1, offset=(page - 1) * DELIVERY_PAGE)
+    target = {"slug": record.slug, "endpoint_id": endpoint.id}
+    return render_template("console/webhook.html", i=record, e=endpoint, rows=rows[:DELIVERY_PAGE],
+                           may_own=accounts.may(g.user, record.id, "owner"),
+                           next_url=url_for("console.webhook_deliveries", **target, page=page + 1)
+                           if len(rows) > DELIVERY_PAGE else None,
+                           prev_url=url_for("console.webhook_deliveries", **target, page=page - 1)
+                           if page > 1 else None)
+
+
+@bp.post("/issuers/<slug>/webhooks/<endpoint_id>/messages/<message_id>/redeliver")
+@signin_required
+def redeliver_webhook(slug, endpoint_id, message_id):
+    record = _hooks_issuer(slug, "owner")
+    endpoint = _hook(record, endpoint_id)
+    db = get_session()
+    message = webhooks.message_of(db, endpoint, message_id[:64])
+    if message is None:
+        abort(404)
+    with transaction(db):
+        webhooks.redeliver(db, message, endpoint, token=None, now=now(), user=g.user.email)
+    return redirect(url_for("console.webhook_deliveries", slug=record.slug, endpoint_id=endpoint.id,
+                            done="redelivery queued"), 303)

@@ -28,11 +28,12 @@ PAGES = {
     # The admin console, asked by a signed-in instance admin (see `ask`).
     *{("GET", f"console.{name}") for name in (
         "login", "second_factor", "forgot", "reset", "security", "dashboard", "credentials", "credential", "issuers",
-        "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results", "edit_achievement")},
+        "issuer", "tokens", "audit_log", "achievements", "achievement", "new_achievement", "import_results", "edit_achievement",
+        "webhooks_page", "webhook_deliveries")},
     *{("POST", f"console.{name}") for name in (
         "login", "second_factor", "logout", "forgot", "reset", "security", "change_credential", "bulk_revoke",
         "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key",
-        "edit_achievement")},
+        "edit_achievement", "webhooks_page", "rotate_webhook", "delete_webhook")},
 }
 ADMIN = ("admin@example.org", "a long enough admin password")
 
@@ -46,10 +47,12 @@ def ids(api, achievement):
     link = api.post(f"/api/v1/credentials/{credential_id}/management-link")
     assert link.status_code == 201, link.json
     status_list = answer.json["credential"]["credentialStatus"][0]["statusListCredential"]
+    hook = api.post("/api/v1/webhooks", json={"url": "https://93.184.215.14/hooks", "issuer": ISSUER["slug"]})
+    assert hook.status_code == 201, hook.json
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
             "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css", "action": "suspend",
-            "pathway_id": achievement["id"], "endpoint_id": "x", "message_id": "x"}
+            "pathway_id": achievement["id"], "endpoint_id": hook.json["id"], "message_id": "x"}
 
 
 def page_requests(app, ids):
