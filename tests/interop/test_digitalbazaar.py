@@ -295,3 +295,37 @@ def test_baked_png_and_svg_verify_and_tampered_images_fail(api, achievement, cli
         assert results[name]["credential_id"] == credential["id"]
     assert_rejected(results["forged png"], "invalid signature")
     assert_rejected(results["forged svg"], "invalid signature")
+
+
+# --- every issuing route ---------------------------------------------------------------------------
+
+def test_renewed_reissued_and_batch_credentials_verify(api, achievement, client, outside):
+    first = issue(api, achievement, "attempt-1")
+    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body("attempt-2", score=90))
+    assert response.status_code == 201 and response.json["renews"] == first["id"].rsplit("/", 1)[1], response.json
+    renewal = response.json["credential"]
+    results = outside.verify([{"name": "first", "form": "json", "data": first},
+                              {"name": "renewal", "form": "json", "data": renewal}],
+                             outside.documents([first, renewal]))
+    assert_verified(results["first"])
+    assert_verified(results["renewal"])
+
+    response = api.post(f"/api/v1/credentials/{renewal['id'].rsplit('/', 1)[1]}/reissue",
+                        json={"reason": "score corrected", "score": 95})
+    assert response.status_code == 201, response.json
+    reissued = response.json["credential"]
+    response = api.post(f"/api/v1/achievements/{achievement['id']}/results/batch",
+                        json={"results": [result_body("batch-1", email="grace@example.org")]})
+    assert response.status_code == 200, response.json
+    downloaded = client.get(f"/credentials/{response.json['items'][0]['credential_id']}/credential.json")
+    assert downloaded.status_code == 200
+    batched = json.loads(downloaded.data)
+    results = outside.verify([{"name": "reissued", "form": "json", "data": reissued},
+                              {"name": "batch", "form": "json", "data": batched},
+                              {"name": "renewal", "form": "json", "data": renewal}],
+                             outside.documents([reissued, batched, renewal]))
+    assert_verified(results["reissued"])
+    assert_verified(results["batch"])
+    # The reissue revoked the credential it replaced ("superseded"): its revocation bit is set now.
+    assert results["renewal"]["verified"] is False
+    assert results["renewal"]["status"].get("revocation") is True, results["renewal"]
