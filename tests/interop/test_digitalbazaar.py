@@ -95,6 +95,24 @@ def outside(client, clock) -> Outside:
     return Outside(client, clock)
 
 
+# key type -> the cryptosuite its credentials and status lists are signed with
+KEY_TYPES = {"Ed25519": "eddsa-rdfc-2022"}
+
+
+@pytest.fixture(params=list(KEY_TYPES))
+def key_type(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def issuer(api, key_type):
+    """The conftest issuer, of each key type in turn (so every test here runs for each)."""
+    body = ISSUER if key_type == "Ed25519" else {**ISSUER, "key_type": key_type}
+    response = api.post("/api/v1/issuers", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
 def issue(api, achievement, external_id: str = "attempt-1", **extra) -> dict:
     response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body(external_id, **extra))
     assert response.status_code == 201, response.json
@@ -121,9 +139,10 @@ def assert_rejected(result: dict, *words: str) -> None:
 
 # --- eddsa-rdfc-2022 credentials -------------------------------------------------------------------
 
-def test_did_web_credential_verifies_with_its_status_and_tampered_copy_fails(api, achievement, outside):
+def test_did_web_credential_verifies_with_its_status_and_tampered_copy_fails(api, achievement, outside, key_type):
     credential = issue(api, achievement)
-    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert credential["issuer"]["id"].startswith("did:web:")
+    assert credential["proof"]["cryptosuite"] == KEY_TYPES[key_type]
     results = outside.verify(
         [{"name": "issued", "form": "json", "data": credential},
          {"name": "tampered", "form": "json", "data": tampered(credential)}],
@@ -138,12 +157,14 @@ def test_did_web_credential_verifies_with_its_status_and_tampered_copy_fails(api
     assert_rejected(results["tampered"], "invalid signature")
 
 
-def test_did_key_issuer_credential_verifies_offline(api, outside):
-    response = api.post("/api/v1/issuers", json={**ISSUER, "slug": "keyed", "did_method": "key"})
+def test_did_key_issuer_credential_verifies_offline(api, outside, key_type):
+    body = {**ISSUER, "slug": "keyed", "did_method": "key"}
+    response = api.post("/api/v1/issuers", json=body if key_type == "Ed25519" else {**body, "key_type": key_type})
     assert response.status_code == 201, response.json
     achievement = api.post("/api/v1/issuers/keyed/achievements", json=ACHIEVEMENT).json
     credential = issue(api, achievement)
-    assert credential["issuer"]["id"].startswith("did:key:z6Mk")
+    assert credential["issuer"]["id"].startswith("did:key:")
+    assert credential["proof"]["cryptosuite"] == KEY_TYPES[key_type]
     documents = outside.documents([credential])
     # did:key is resolved by @digitalbazaar/did-method-key itself: no DID document is handed in.
     assert not any(url.endswith("/did.json") for url in documents)
@@ -206,6 +227,7 @@ def test_status_list_credentials_verify_and_a_tampered_list_fails(api, achieveme
     results = outside.verify(items, documents)
     for entry in status_entries(credential):
         assert_verified(results[entry["statusListCredential"]])
+        assert documents[entry["statusListCredential"]]["proof"]["cryptosuite"] == credential["proof"]["cryptosuite"]
 
     # A list whose bits were changed after signing: both the list itself and the credential's
     # status check (which verifies the list before reading it) are rejected.

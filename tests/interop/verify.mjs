@@ -36,8 +36,8 @@ const JWT_ALGORITHMS = ['EdDSA', 'ES256', 'ES384'];
 
 const didKey = didKeyDriver();
 didKey.use({multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Multikey.from});
-didKey.use({multibaseMultikeyHeader: 'zDn', fromMultibase: EcdsaMultikey.from});
-didKey.use({multibaseMultikeyHeader: 'z82', fromMultibase: EcdsaMultikey.from});
+didKey.use({multibaseMultikeyHeader: 'zDna', fromMultibase: EcdsaMultikey.from});
+didKey.use({multibaseMultikeyHeader: 'z82L', fromMultibase: EcdsaMultikey.from});
 
 const suite = [
   new DataIntegrityProof({cryptosuite: eddsaRdfc2022}),
