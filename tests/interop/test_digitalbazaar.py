@@ -157,6 +157,24 @@ def test_did_web_credential_verifies_with_its_status_and_tampered_copy_fails(api
     assert_rejected(results["tampered"], "invalid signature")
 
 
+def test_script_loads_nothing_it_was_not_given(api, achievement, outside):
+    """The script's document loader has no network: without the DID document, or without a
+    status list, the credential cannot verify; an unknown context is refused."""
+    credential = issue(api, achievement)
+    documents = outside.documents([credential])
+    did_document_url = next(url for url in documents if url.endswith("/did.json"))
+    status_url = status_entries(credential)[0]["statusListCredential"]
+    unknown_context = {**credential, "@context": [*credential["@context"], "https://example.org/unknown/v1"]}
+    without_did = {url: doc for url, doc in documents.items() if url != did_document_url}
+    without_list = {url: doc for url, doc in documents.items() if url != status_url}
+    assert_rejected(outside.verify([{"name": "c", "form": "json", "data": credential}], without_did)["c"],
+                    "no did document was given")
+    assert_rejected(outside.verify([{"name": "c", "form": "json", "data": credential}], without_list)["c"],
+                    "could not load")
+    assert_rejected(outside.verify([{"name": "c", "form": "json", "data": unknown_context}], documents)["c"],
+                    "refused to load")
+
+
 def test_did_key_issuer_credential_verifies_offline(api, outside, key_type):
     body = {**ISSUER, "slug": "keyed", "did_method": "key"}
     response = api.post("/api/v1/issuers", json=body if key_type == "Ed25519" else {**body, "key_type": key_type})

@@ -169,7 +169,8 @@ function errorMessages(error) {
   }
   const nested = Array.isArray(error.errors) ? error.errors.flatMap(errorMessages) : [];
   const own = error.message ? [`${error.name || 'Error'}: ${error.message}`] : [];
-  const cause = error.cause ? errorMessages(error.cause) : [];
+  // jsonld.js keeps the loader's error as `details.cause`.
+  const cause = errorMessages(error.cause || (error.details && error.details.cause));
   return [...own, ...nested, ...cause];
 }
 
