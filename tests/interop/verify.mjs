@@ -174,21 +174,31 @@ function errorMessages(error) {
   return [...own, ...nested, ...cause];
 }
 
+// The credential's BitstringStatusListEntry entries, read by vc-bitstring-status-list (which also
+// verifies each list credential and that its issuer is the credential's): {verified, bits, error};
+// a set bit fails.
+async function checkStatusBits(credential, {documentLoader}) {
+  const result = await checkBitstringStatus({credential, documentLoader, suite});
+  const bits = {};
+  if(!result.verified) {
+    return {...result, bits};
+  }
+  for(const {credentialStatus, status: bit} of result.results) {
+    bits[credentialStatus.statusPurpose] = bit;
+  }
+  const set = result.results.filter(r => r.status);
+  if(set.length) {
+    const purposes = set.map(r => r.credentialStatus.statusPurpose).join(', ');
+    return {verified: false, bits, error: new Error(`status bit set: ${purposes}`)};
+  }
+  return {verified: true, bits};
+}
+
 async function verifyJsonLd(credential, {documentLoader, now, status}) {
-  const statusBits = {};
+  let statusBits = {};
   const checkStatus = async ({credential: checked}) => {
-    const result = await checkBitstringStatus({credential: checked, documentLoader, suite});
-    if(!result.verified) {
-      return result;
-    }
-    for(const {credentialStatus, status: bit} of result.results) {
-      statusBits[credentialStatus.statusPurpose] = bit;
-    }
-    const set = result.results.filter(r => r.status);
-    if(set.length) {
-      const purposes = set.map(r => r.credentialStatus.statusPurpose).join(', ');
-      return {verified: false, error: new Error(`status bit set: ${purposes}`)};
-    }
+    const result = await checkStatusBits(checked, {documentLoader});
+    statusBits = result.bits;
     return result;
   };
   const options = {credential, suite, documentLoader, now};
@@ -214,7 +224,7 @@ async function verifyJsonLd(credential, {documentLoader, now, status}) {
 // names in the issuer's DID document (converted to a JWK by the Multikey libraries), the key
 // listed under `assertionMethod` and controlled by the issuer, and the registered claims in
 // agreement with the credential.
-async function verifyJwt(token, {documentLoader, now}) {
+async function verifyJwt(token, {documentLoader, now, status}) {
   const header = jose.decodeProtectedHeader(token);
   if(!JWT_ALGORITHMS.includes(header.alg)) {
     throw new Error(`unexpected JWT algorithm ${header.alg}`);
@@ -257,7 +267,13 @@ async function verifyJwt(token, {documentLoader, now}) {
   if(payload.sub !== undefined && subject.id !== undefined && payload.sub !== subject.id) {
     errors.push(`sub ${payload.sub} is not the subject's id ${subject.id}`);
   }
-  return {verified: errors.length === 0, status: {}, errors, credential};
+  let bits = {};
+  if(status && credential.credentialStatus) {
+    const result = await checkStatusBits(credential, {documentLoader});
+    bits = result.bits;
+    errors.push(...errorMessages(result.error));
+  }
+  return {verified: errors.length === 0, status: bits, errors, credential};
 }
 
 async function verifyItem(item, context) {
@@ -276,7 +292,7 @@ async function verifyItem(item, context) {
   }
   let outcome;
   if(form === 'jwt' || form.endsWith('+jwt')) {
-    outcome = await verifyJwt(data, context);
+    outcome = await verifyJwt(data, {...context, status: item.status !== false});
     credential = outcome.credential;
     delete outcome.credential;
   } else {
