@@ -316,9 +316,8 @@ def test_baked_png_and_svg_verify_and_tampered_images_fail(api, achievement, cli
     credential = issue(api, achievement)
     png = download(client, credential, "png")
     svg = download(client, credential, "svg")
-    name = json.dumps(credential["credentialSubject"]["achievement"]["name"]).encode()
-    forged_png = replace_in_png_itxt(png, b'"name": ' + name, b'"name": "Python Mastery"')
-    forged_png = forged_png if forged_png != png else replace_in_png_itxt(png, b'"name":' + name, b'"name":"Python Mastery"')
+    # The achievement renamed inside the baked credential (the SVG's visible text changes too).
+    forged_png = replace_in_png_itxt(png, b"Python Basics", b"Python Mastery")
     assert forged_png != png
     forged_svg = svg.replace(b"Python Basics", b"Python Mastery")
     assert forged_svg != svg
@@ -369,3 +368,4 @@ def test_renewed_reissued_and_batch_credentials_verify(api, achievement, client,
     # The reissue revoked the credential it replaced ("superseded"): its revocation bit is set now.
     assert results["renewal"]["verified"] is False
     assert results["renewal"]["status"].get("revocation") is True, results["renewal"]
+
