@@ -15,8 +15,8 @@
 // The process exits 0 when it could answer for every item (verified or not), 2 on bad input.
 // No network is used: a URL that is not among `documents` (or a did:key) fails to load.
 
-import {readFileSync} from 'node:fs';
 import {Buffer} from 'node:buffer';
+import {webcrypto} from 'node:crypto';
 import zlib from 'node:zlib';
 
 import * as vc from '@digitalbazaar/vc';
@@ -29,6 +29,11 @@ import {driver as didKeyDriver} from '@digitalbazaar/did-method-key';
 import {checkStatus as checkBitstringStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import {DOMParser} from '@xmldom/xmldom';
 import * as jose from 'jose';
+
+// Node 18 (Debian 12's) has WebCrypto only as node:crypto's `webcrypto`; `jose` looks for the global.
+if(!globalThis.crypto) {
+  globalThis.crypto = webcrypto;
+}
 
 const OB_NAMESPACE = 'https://purl.imsglobal.org/ob/v3p0';
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -94,6 +99,23 @@ function makeDocumentLoader(documents) {
 
 // --- baked images -------------------------------------------------------------------------------
 
+// CRC-32 as PNG computes it (ISO 3309; zlib.crc32 exists only from Node 20.15 on).
+const CRC_TABLE = Array.from({length: 256}, (_, n) => {
+  let c = n;
+  for(let k = 0; k < 8; k++) {
+    c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for(const byte of bytes) {
+    crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 // The text of the PNG's `openbadgecredential` iTXt chunk (Open Badges 3.0 "Baking"), every
 // chunk's CRC checked; compressed chunks are inflated.
 function extractPng(bytes) {
@@ -114,7 +136,7 @@ function extractPng(bytes) {
     }
     const body = bytes.subarray(offset + 8, offset + 8 + length);
     const crc = bytes.readUInt32BE(offset + 8 + length);
-    if(zlib.crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== crc) {
+    if(crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== crc) {
       throw new Error(`the PNG chunk ${type} has a wrong CRC`);
     }
     if(type === 'iTXt') {
@@ -305,7 +327,11 @@ async function verifyItem(item, context) {
 async function main() {
   let input;
   try {
-    input = JSON.parse(readFileSync(0, 'utf8'));
+    const chunks = [];
+    for await (const chunk of process.stdin) {
+      chunks.push(chunk);
+    }
+    input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch(error) {
     process.stderr.write(`verify.mjs: cannot read the input: ${error.message}\n`);
     process.exit(2);
