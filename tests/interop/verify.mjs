@@ -289,6 +289,14 @@ async function verifyJwt(token, {documentLoader, now, status}) {
   if(payload.sub !== undefined && subject.id !== undefined && payload.sub !== subject.id) {
     errors.push(`sub ${payload.sub} is not the subject's id ${subject.id}`);
   }
+  // OB 3.0: nbf and exp are validFrom and validUntil as NumericDates.
+  for(const [claim, field] of [['nbf', 'validFrom'], ['exp', 'validUntil']]) {
+    const expected = credential[field] === undefined ?
+      undefined : Math.floor(Date.parse(credential[field]) / 1000);
+    if(payload[claim] !== expected) {
+      errors.push(`${claim} ${payload[claim]} is not the credential's ${field} ${credential[field]}`);
+    }
+  }
   let bits = {};
   if(status && credential.credentialStatus) {
     const result = await checkStatusBits(credential, {documentLoader});
