@@ -96,7 +96,7 @@ def outside(client, clock) -> Outside:
 
 
 # key type -> the cryptosuite its credentials and status lists are signed with
-KEY_TYPES = {"Ed25519": "eddsa-rdfc-2022"}
+KEY_TYPES = {"Ed25519": "eddsa-rdfc-2022", "P-256": "ecdsa-rdfc-2019", "P-384": "ecdsa-rdfc-2019"}
 
 
 @pytest.fixture(params=list(KEY_TYPES))
@@ -369,3 +369,111 @@ def test_renewed_reissued_and_batch_credentials_verify(api, achievement, client,
     assert results["renewal"]["verified"] is False
     assert results["renewal"]["status"].get("revocation") is True, results["renewal"]
 
+
+# --- VC-JWT ----------------------------------------------------------------------------------------
+
+JWT_ALGORITHMS = {"Ed25519": "EdDSA", "P-256": "ES256", "P-384": "ES384"}
+
+
+def jwt_parts(token: str) -> tuple[dict, dict]:
+    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
+    header, payload, _ = token.split(".")
+    return decode(header), decode(payload)
+
+
+def tampered_jwt(token: str) -> str:
+    """The JWT with its payload's achievement renamed and the original signature kept."""
+    header, payload, signature = token.split(".")
+    _, claims = jwt_parts(token)
+    claims["credentialSubject"]["achievement"]["name"] = "Python Mastery"
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode("ascii").rstrip("=")
+    return f"{header}.{body}.{signature}"
+
+
+@pytest.fixture
+def jwt_achievement(api, issuer) -> dict:
+    response = api.post(f"/api/v1/issuers/{issuer['slug']}/achievements",
+                        json={**ACHIEVEMENT, "credential_format": "jwt"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_vc_jwt_verifies_with_jose_and_its_status_and_tampered_copy_fails(api, jwt_achievement, client, outside,
+                                                                          key_type):
+    response = api.post(f"/api/v1/achievements/{jwt_achievement['id']}/results", json=result_body())
+    assert response.status_code == 201 and response.json["credential_format"] == "jwt", response.json
+    token = response.json["credential"]
+    header, claims = jwt_parts(token)
+    assert header["alg"] == JWT_ALGORITHMS[key_type]
+    # The same credential, as a JSON-LD one served as a JWT on demand.
+    ldp = issue(api, jwt_achievement, "attempt-2", email="grace@example.org",
+                credential_format="ldp")
+    served = client.get(f"/credentials/{ldp['id'].rsplit('/', 1)[1]}", headers={"Accept": "application/vc+jwt"})
+    assert served.status_code == 200
+    on_demand = served.get_data(as_text=True)
+    downloaded = client.get(f"/credentials/{response.json['credential_id']}/credential.jwt")
+    assert downloaded.status_code == 200
+    results = outside.verify(
+        [{"name": "issued", "form": "jwt", "data": token},
+         {"name": "on demand", "form": "jwt", "data": on_demand},
+         {"name": "download", "form": "jwt", "data": downloaded.get_data(as_text=True).strip()},
+         {"name": "tampered", "form": "jwt", "data": tampered_jwt(token)}],
+        outside.documents([claims, ldp]),
+    )
+    assert_verified(results["issued"])
+    assert results["issued"]["credential_id"] == claims["id"]
+    assert results["issued"]["status"] and not any(results["issued"]["status"].values())
+    assert_verified(results["on demand"])
+    assert_verified(results["download"])
+    assert_rejected(results["tampered"], "signature verification failed")
+
+    # Revoked: the JWT's status entry now reads as set.
+    response = api.post(f"/api/v1/credentials/{claims['id'].rsplit('/', 1)[1]}/revoke", json={"reason": "cross-check"})
+    assert response.status_code == 200, response.json
+    results = outside.verify([{"name": "issued", "form": "jwt", "data": token}], outside.documents([claims]))
+    assert results["issued"]["verified"] is False
+    assert results["issued"]["status"].get("revocation") is True, results["issued"]
+
+
+def test_vc_jwt_baked_into_png_and_svg_verifies(api, jwt_achievement, client, outside):
+    response = api.post(f"/api/v1/achievements/{jwt_achievement['id']}/results", json=result_body())
+    assert response.status_code == 201, response.json
+    token = response.json["credential"]
+    _, claims = jwt_parts(token)
+    credential_id = response.json["credential_id"]
+    png = client.get(f"/credentials/{credential_id}/badge.png").data
+    svg = client.get(f"/credentials/{credential_id}/badge.svg").data
+    forged = tampered_jwt(token)
+    forged_png = replace_in_png_itxt(png, token.encode(), forged.encode())
+    forged_svg = svg.replace(token.encode(), forged.encode())
+    assert forged_png != png and forged_svg != svg
+    b64 = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
+    results = outside.verify(
+        [{"name": "png", "form": "png", "data": b64(png)}, {"name": "svg", "form": "svg", "data": b64(svg)},
+         {"name": "forged png", "form": "png", "data": b64(forged_png)},
+         {"name": "forged svg", "form": "svg", "data": b64(forged_svg)}],
+        outside.documents([claims]),
+    )
+    for name in ("png", "svg"):
+        assert results[name]["form"] == f"{name}+jwt"
+        assert_verified(results[name])
+        assert results[name]["credential_id"] == claims["id"]
+    assert_rejected(results["forged png"], "signature verification failed")
+    assert_rejected(results["forged svg"], "signature verification failed")
+
+
+def test_did_key_issuer_vc_jwt_verifies(api, outside, key_type):
+    body = {**ISSUER, "slug": "keyed", "did_method": "key"}
+    response = api.post("/api/v1/issuers", json=body if key_type == "Ed25519" else {**body, "key_type": key_type})
+    assert response.status_code == 201, response.json
+    achievement = api.post("/api/v1/issuers/keyed/achievements", json={**ACHIEVEMENT, "credential_format": "jwt"}).json
+    response = api.post(f"/api/v1/achievements/{achievement['id']}/results", json=result_body())
+    assert response.status_code == 201, response.json
+    token = response.json["credential"]
+    _, claims = jwt_parts(token)
+    assert claims["iss"].startswith("did:key:")
+    results = outside.verify([{"name": "issued", "form": "jwt", "data": token},
+                              {"name": "tampered", "form": "jwt", "data": tampered_jwt(token)}],
+                             outside.documents([claims]))
+    assert_verified(results["issued"])
+    assert_rejected(results["tampered"], "signature verification failed")
