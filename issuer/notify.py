@@ -129,7 +129,7 @@ class LogTransport:
 
     def send(self, message: EmailMessage) -> None:
         # The earner's management link is a secret; logs are read by others.
-        body = _MANAGE_LINK.sub(r"\1<private link, not logged>", message.get_content())
+        body = _MANAGE_LINK.sub(r"\1[redacted]", message.get_content())  # the marker the serving logs use too
         mail_log.info("mail to %s\nSubject: %s\n\n%s", message["To"], message["Subject"], body)
 
 
