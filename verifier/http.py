@@ -99,6 +99,11 @@ def vcapi_verify_credential():
     if credential is None:
         raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential",
                              {"verifiableCredential": ["Missing data for required field."]})
+    if not isinstance(credential, dict):
+        # A VC API credential is a JSON object (a JWT travels as an EnvelopedVerifiableCredential);
+        # a string holding JSON or a JWT is for POST /api/v1/verify, which reads every form.
+        raise RequestProblem(400, "validation_failed", "verifiableCredential must be a JSON object",
+                             {"verifiableCredential": ["Must be a JSON object."]})
     if not isinstance(body.get("options", {}), dict):
         raise RequestProblem(400, "validation_failed", "options must be an object", {"options": ["Not a valid mapping type."]})
     report = _verifier().verify_input(credential)
