@@ -55,7 +55,10 @@ def issue():
     # Contexts VC 1.1 lacks: DataIntegrityProof (the proof's terms) and, when we add status entries,
     # BitstringStatusListEntry. VC 2.0's context defines both.
     needed = [DATA_INTEGRITY_CONTEXT] if version == "1.1" else []
-    ours_status = "credentialStatus" not in credential
+    # Our status entries go into every VC 2.0 credential (its context defines them). A VC 1.1 one gets
+    # them when options.credentialStatus asks: they need the status context, which many verifiers of
+    # VC 1.1 credentials do not hold (the W3C Data Integrity suites' among them).
+    ours_status = "credentialStatus" not in credential and (version != "1.1" or wanted_status is not None)
     if ours_status and version == "1.1":
         needed.append(STATUS_CONTEXT)
     contexts = credential["@context"] if isinstance(credential["@context"], list) else [credential["@context"]]

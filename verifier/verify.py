@@ -271,7 +271,21 @@ class Verifier:
                     credential, proof, public_key, document_loader=self.document_loader, now=now,
                     skew=self.policy.max_clock_skew,
                 ))
-        return [_first_failure(issuer_results, "issuer"), _first_failure(proof_results, "proof")]
+        return [_issuer_of_set(issuer_results), _first_failure(proof_results, "proof")]
+
+
+def _issuer_of_set(results: list[CheckResult]) -> CheckResult:
+    """The `issuer` check of a proof set or chain: some proof is by a key of the issuer, and every
+    other proof by a key its own controller authorizes (a witness, a notary, a later holder of a
+    chain). Every proof must still verify (the `proof` check). One proof is checked as it is."""
+    by_issuer = [r for r in results if r.status == "passed"]
+    others = [r for r in results if r.status != "passed"]
+    if len(results) < 2 or not by_issuer or any(r.code != "issuer_key_mismatch" for r in others):
+        return _first_failure(results, "issuer")
+    if not others:
+        return by_issuer[0]
+    return CheckResult.passed("issuer", f"{by_issuer[0].message}; {len(others)} more proof(s) by other signers "
+                                        "(" + "; ".join(r.message for r in others) + ")")
 
 
 def verify_credential(credential, *, document_loader, resolver: DidResolver, now: datetime,
