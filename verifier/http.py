@@ -23,6 +23,7 @@ PLAIN_WORDS = {
     "schema": "It has the Open Badges fields",
     "issuer": "It is signed with a key of its issuer",
     "proof": "The signature is valid",
+    "integrity": "Its related resources match their digests",
     "validity": "It is within its validity dates",
     "status": "It is not revoked or suspended",
     "trust": "Its issuer is in the trusted registry",

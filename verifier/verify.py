@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from verifier.checks.context import check_context
 from verifier.checks.format import check_format
+from verifier.checks.integrity import check_integrity
 from verifier.checks.issuer import check_issuer, issuer_id
 from verifier.checks.proof import check_proof
 from verifier.checks.schema import check_schema
@@ -57,6 +58,8 @@ class _Run:
     resolver: DidResolver
     fetch_json: Callable[[str], dict]
     ttl_for: Callable | None
+    # The bytes at a URL (related resources), within the same budget; None: nothing is fetched.
+    fetch_bytes: Callable[[str], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ class Verifier:
         budget = self.fetcher.budget()
         bounded = getattr(self.resolver, "bounded", None)
         resolver = bounded(budget.fetch_json) if bounded else self.resolver
-        return _Run(_ResolvedOnce(resolver), self._local_first(budget.fetch_json), self.fetcher.ttl_for), budget
+        return _Run(_ResolvedOnce(resolver), self._local_first(budget.fetch_json), self.fetcher.ttl_for,
+                    lambda url: budget.fetch(url, accept="*/*").body), budget
 
     def _local_first(self, fetch_json: Callable[[str], dict]) -> Callable[[str], dict]:
         local = self.local_documents
@@ -172,6 +176,9 @@ class Verifier:
         checks.append(check_context(credential, document_loader=self.document_loader))
         checks.append(check_schema(credential))
         checks.extend(self._proofs(credential, now, run))
+        integrity = check_integrity(credential, run.fetch_bytes)
+        if integrity is not None:
+            checks.append(integrity)
         checks.extend(self._after_proof(credential, now, run, check_status))
         return Report(tuple(checks), now, _summary(credential))
 
