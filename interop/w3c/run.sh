@@ -26,7 +26,12 @@ PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null
+    for _ in $(seq 1 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,12 +41,14 @@ export BADGES_INSTANCE_PATH="$WORK/instance"
 export BADGES_BASE_URL="https://localhost:$PORT"
 export BADGES_DATABASE_URL="sqlite:///$WORK/instance/badges.sqlite3"
 export NODE_TLS_REJECT_UNAUTHORIZED=0   # our certificate is self-signed
+export BADGES_THROTTLE_ENABLED=false    # the suites send bursts from one address
 badges() { "$PYTHON" -m issuer.cli "$@"; }
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
+if curl -ks -o /dev/null "https://localhost:$PORT/"; then echo "port $PORT is in use; set PORT" >&2; exit 2; fi
 mkdir -p "$BADGES_INSTANCE_PATH"
 badges db upgrade >/dev/null
 TOKEN=$(badges token create | tail -n 1)
@@ -54,7 +61,8 @@ ED25519=$(issuer w3c-ed25519 Ed25519)
 P256=$(issuer w3c-p256 P-256)
 P384=$(issuer w3c-p384 P-384)
 
-badges serve --host 127.0.0.1 --port "$PORT" --workers 1 --threads 16 \
+# Started directly (not through the shell function) so that $! is the server's own process.
+"$PYTHON" -m issuer.cli serve --host 127.0.0.1 --port "$PORT" --workers 1 --threads 16 \
   --certfile "$WORK/cert.pem" --keyfile "$WORK/key.pem" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do
