@@ -6,6 +6,8 @@ The app that mounts this blueprint puts a `Verifier` factory at app.extensions["
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest as HttpBadRequest
 
@@ -16,6 +18,8 @@ from schemas.verification import VerifyRequestSchema
 from verifier.report import Report
 
 bp = Blueprint("verifier", __name__, template_folder="templates")
+
+COMPACT_JWT = re.compile(r"\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\s*")
 
 PLAIN_WORDS = {
     "format": "The credential can be read",
@@ -100,11 +104,11 @@ def vcapi_verify_credential():
     if credential is None:
         raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential",
                              {"verifiableCredential": ["Missing data for required field."]})
-    if not isinstance(credential, dict):
-        # A VC API credential is a JSON object (a JWT travels as an EnvelopedVerifiableCredential);
-        # a string holding JSON or a JWT is for POST /api/v1/verify, which reads every form.
-        raise RequestProblem(400, "validation_failed", "verifiableCredential must be a JSON object",
-                             {"verifiableCredential": ["Must be a JSON object."]})
+    if not isinstance(credential, dict) and not (isinstance(credential, str) and COMPACT_JWT.fullmatch(credential)):
+        # A credential is a JSON object, or a compact JWT. A string holding JSON text is not a
+        # credential (VC Data Integrity: "if securedDocument is not a map, an error MUST be raised").
+        raise RequestProblem(400, "validation_failed", "verifiableCredential must be a JSON object or a compact JWT",
+                             {"verifiableCredential": ["Must be a JSON object or a compact JWT."]})
     if not isinstance(body.get("options", {}), dict):
         raise RequestProblem(400, "validation_failed", "options must be an object", {"options": ["Not a valid mapping type."]})
     report = _verifier().verify_input(credential)
