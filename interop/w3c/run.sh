@@ -7,7 +7,9 @@
 # w3c/vc-data-model-2.0-test-suite and w3c/vc-bitstring-status-list-test-suite, each with
 # `npm install` done (their GitHub-only dependencies w3c/vc-test-suite-implementations and
 # w3c-ccg/data-integrity-test-suite-assertion may be local checkouts: `file:../<name>` in
-# package.json, `npm install --install-links`). SUITE names a subset (eddsa, ecdsa, vc2, status).
+# package.json, `npm install --install-links`; the ecdsa suite's package-lock.json pins the GitHub
+# one, so remove it first, and its postinstall clones w3c/vc-di-ecdsa into tests/input/vc-di-ecdsa,
+# which a checkout can replace). SUITE names a subset (eddsa, ecdsa, vc2, status).
 #
 # It makes a throwaway instance (https://localhost:$PORT, a self-signed certificate), one did:key
 # issuer per key type (Ed25519, and P-256/P-384 when this build issues ECDSA), an instance token,
