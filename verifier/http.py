@@ -14,12 +14,12 @@ from werkzeug.exceptions import BadRequest as HttpBadRequest
 from marshmallow import ValidationError
 
 from dataintegrity import strictjson
-from schemas.verification import VerifyRequestSchema
+from schemas.verification import COMPACT_JWT_PATTERN, VerifyRequestSchema
 from verifier.report import Report
 
 bp = Blueprint("verifier", __name__, template_folder="templates")
 
-COMPACT_JWT = re.compile(r"\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\s*")
+COMPACT_JWT = re.compile(COMPACT_JWT_PATTERN)
 
 PLAIN_WORDS = {
     "format": "The credential can be read",
