@@ -490,3 +490,13 @@ def test_a_failed_signature_leaves_no_status_position_taken(api, issuer, service
     response = issue(api, plain_v2_credential(credentialSubject={"favouriteColour": "blue"}))
     assert_problem(response, 422, "undefined_term")
     assert row_counts(services) == before
+
+
+def test_the_w3c_examples_context_is_known(api, issuer):
+    # What the W3C suites send: the examples vocabulary defines every other term.
+    sent = plain_v2_credential(credentialSubject={"id": SUBJECT_DID, "alumniOf": "The School of Examples"})
+    sent["@context"] = [VC_V2, "https://www.w3.org/ns/credentials/examples/v2"]
+    sent["type"] = ["VerifiableCredential", "AlumniCredential"]
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    assert_verifies(api, response.json["verifiableCredential"])
