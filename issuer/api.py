@@ -54,12 +54,13 @@ def achievement_by_id(achievement_id: str) -> Achievement:
 def issuer_view(issuer: Issuer) -> dict:
     urls = services().urls
     view = IssuerSchema().dump({
-        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "created_at",
+        **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "key_type", "created_at",
                                            "credentials_public", "linkedin_organization_id")},
         "profile_url": urls.issuer_profile(issuer.slug),
         "did_document_url": urls.did_document(issuer.slug) if issuer.did_method == "web" else None,
         "keys": [
-            {"verification_method": k.verification_method, "public_key_multibase": k.public_key_multibase,
+            {"verification_method": k.verification_method, "key_type": k.key_type,
+             "public_key_multibase": k.public_key_multibase,
              "created_at": k.created_at, "retired_at": k.retired_at, "active": k.active}
             for k in issuer.keys
         ],
@@ -154,6 +155,7 @@ def create_achievement(slug):
         passing_score=data["passing_score"],
         max_score=data["max_score"],
         valid_for=data["valid_for"],
+        credential_format=data["credential_format"],
         created_at=services().clock(),
     )
     with transaction(session):
@@ -235,13 +237,19 @@ def record_issue(session, credential: Credential, **details) -> None:
                           **details})
 
 
+def answered_form(credential: Credential):
+    """What an answer carries as `credential`: the VC-JWT of a "jwt" credential, else the JSON-LD."""
+    return credential.jwt if credential.credential_format == "jwt" and credential.jwt else credential.document
+
+
 def result_answer(outcome):
     result, credential = outcome.result, outcome.credential
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if credential is None:
         body = {"passed": False, "result_id": result.id, "reason": result.reason}
         return ResultAnswerSchema().dump(body), 200, headers
-    body = {"passed": True, "result_id": result.id, "credential_id": credential.id, "credential": credential.document,
+    body = {"passed": True, "result_id": result.id, "credential_id": credential.id,
+            "credential": answered_form(credential), "credential_format": credential.credential_format,
             "renews": credential.renews_id}
     headers["Location"] = url_for("api.get_credential", credential_id=credential.id)
     return ResultAnswerSchema().dump(body), 201, headers
@@ -355,7 +363,7 @@ def reissue_credential(credential_id):
     with transaction(session):
         successor = Lifecycle(session, services()).reissue(
             credential, reason=data["reason"], token=g.token, score=data["score"], evidence=data["evidence"])
-    body = {"credential_id": successor.id, "credential": successor.document, "supersedes": credential.id}
+    body = {"credential_id": successor.id, "credential": answered_form(successor), "supersedes": credential.id}
     return ReissuedSchema().dump(body), 201, {"Location": url_for("api.get_credential", credential_id=successor.id)}
 
 

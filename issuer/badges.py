@@ -190,12 +190,14 @@ def credential_text(document: dict) -> str:
     return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
 
 
-def baked_png(document: dict, png: bytes) -> bytes:
-    return bake_png(png, credential_text(document))
+def baked_png(document: dict | str, png: bytes) -> bytes:
+    """`png` with the credential baked in: a JSON-LD document, or a VC-JWT (a str) as it is."""
+    return bake_png(png, document if isinstance(document, str) else credential_text(document))
 
 
-def baked_svg(document: dict, svg: str) -> bytes:
-    return bake_svg(svg, credential_text(document)).encode("utf-8")
+def baked_svg(document: dict | str, svg: str) -> bytes:
+    """`svg` with the credential baked in: JSON-LD in the element's body, a VC-JWT (a str) in its `verify` attribute."""
+    return bake_svg(svg, document if isinstance(document, str) else credential_text(document)).encode("utf-8")
 
 
 def download_name(name: str, credential_id: str, extension: str) -> str:

@@ -210,6 +210,8 @@ def issuer_group():
 @click.option("--email")
 @click.option("--description")
 @click.option("--did-method", type=click.Choice(["web", "key"]), default="web", show_default=True)
+@click.option("--key-type", type=click.Choice(["Ed25519", "P-256", "P-384"]), default="Ed25519", show_default=True,
+              help="Ed25519 signs with eddsa-rdfc-2022; P-256 and P-384 with ecdsa-rdfc-2019")
 def issuer_create(**options):
     """Create an issuer with its first signing key; prints its DID."""
     from marshmallow import ValidationError

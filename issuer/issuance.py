@@ -23,6 +23,7 @@ from issuer.keystore import KeyStore
 from issuer.statuslists import Reservation, StatusLists
 from issuer.models import Achievement, AssessmentResult, Credential, Issuer, new_id
 from issuer.urls import Urls
+from issuer.vcjwt import vc_jwt
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class Issuance:
         result = self.new_result(achievement, data, now=now)
         self._session.add(result)
         try:
-            credential = self._issue_for(result, achievement, now=now) if result.passed else None
+            credential = (self._issue_for(result, achievement, now=now,
+                                          credential_format=data.get("credential_format") or achievement.credential_format)
+                          if result.passed else None)
         except DataIntegrityError as error:
             # Our own document failed to sign: a fault of this service, never of the caller. The
             # detail says what failed (a context or term of ours), never where in our code.
@@ -118,7 +121,8 @@ class Issuance:
             received_at=now,
         )
 
-    def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime) -> Credential:
+    def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime,
+                   credential_format: str = "ldp") -> Credential:
         valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
         reservation = self._status_lists.reserve(achievement.issuer)
         earner = earner_of(result)
@@ -128,7 +132,7 @@ class Issuance:
         renewed = self.current_credential(achievement, earner)
         credential = self.issue_credential(
             achievement, result, reservation, now=now, valid_until=valid_until, score=result.score,
-            evidence=result.evidence, result_id=result.id, earner=earner,
+            evidence=result.evidence, result_id=result.id, earner=earner, credential_format=credential_format,
         )
         if renewed is not None:
             # A renewal: the new credential has its own validity window; the old one is not revoked
@@ -150,11 +154,12 @@ class Issuance:
 
     def issue_credential(self, achievement: Achievement, result: AssessmentResult, reservation: Reservation, *,
                          now: datetime, valid_until: datetime | None, score: Decimal, evidence: list[dict],
-                         result_id: str | None, earner: str) -> Credential:
+                         result_id: str | None, earner: str, credential_format: str = "ldp") -> Credential:
         """Build, sign and add an OpenBadgeCredential of `achievement` for the earner of `result`,
         valid from `now`, holding the status positions of `reservation`. A new pass gives its own
         result's score and evidence; a reissue (a correction) gives the corrected ones and no
-        `result_id` (a result stands for one credential).
+        `result_id` (a result stands for one credential). A `credential_format` of "jwt" also
+        signs and keeps its VC-JWT form, which is then the form it is answered and baked in.
         """
         issuer = achievement.issuer
         credential_id = new_id()
@@ -166,7 +171,7 @@ class Issuance:
         credential = self.sign_and_store(
             issuer, unsigned, credential_id=credential_id, now=now,
             achievement_id=achievement.id, result_id=result_id,
-            valid_from=now, valid_until=valid_until, earner=earner,
+            valid_from=now, valid_until=valid_until, earner=earner, credential_format=credential_format,
         )
         self._status_lists.hold(reservation, credential)
         return credential
@@ -194,15 +199,17 @@ class Issuance:
     def sign_and_store(self, issuer: Issuer, unsigned: dict, *, credential_id: str, now: datetime,
                        achievement_id: str | None = None, result_id: str | None = None,
                        valid_from: datetime | None = None, valid_until: datetime | None = None,
-                       earner: str | None = None) -> Credential:
-        """Sign with the issuer's active key and add the record.
+                       earner: str | None = None, credential_format: str = "ldp") -> Credential:
+        """Sign with the issuer's active key and add the record; a "jwt" credential gets its VC-JWT
+        too (the same credential, secured by the JWS instead of the Data Integrity proof).
 
         :raise DataIntegrityError: the document does not canonicalize in safe mode (an undefined
             term or an unknown context); nothing is added then.
         """
         key = self._keystore.active_key(issuer)
+        signer = self._keystore.signer(key)
         signed = add_proof(
-            unsigned, signer=self._keystore.signer(key), created=now, document_loader=self._document_loader
+            unsigned, signer=signer, created=now, document_loader=self._document_loader, cryptosuite=signer.cryptosuite
         )
         credential = Credential(
             id=credential_id,
@@ -216,6 +223,8 @@ class Issuance:
             valid_until=valid_until,
             status="active",
             earner=earner,
+            credential_format=credential_format,
+            jwt=vc_jwt(unsigned, signer) if credential_format == "jwt" else None,
         )
         self._session.add(credential)
         return credential

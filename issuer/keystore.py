@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dataintegrity import did_key_from_ed25519, ed25519_public_key_from_multibase
+from dataintegrity import did_key_from_public_key, public_key_from_multibase
 from issuer.errors import Conflict
 from issuer.models import Issuer, SigningKey, new_id
-from keys import Ed25519Signer, KeyEncryptionKey, generate_ed25519_key, multikey_verification_method
+from keys import KeyEncryptionKey, KeySigner, generate_key, multikey_verification_method
 
 
 class KeyStore:
@@ -23,10 +23,12 @@ class KeyStore:
         self._kek = kek
 
     def create_key(self, issuer: Issuer, *, now: datetime) -> SigningKey:
-        """Add a new active key for `issuer`. For a did:key issuer the key IS the identifier,
-        so this also sets `issuer.did`; call it once, before the issuer is first flushed."""
+        """Add a new active key of the issuer's `key_type` for `issuer`. For a did:key issuer the
+        key IS the identifier, so this also sets `issuer.did`; call it once, before the issuer is
+        first flushed."""
         key_id = new_id()
-        sealed = generate_ed25519_key(self._kek, key_id=key_id)
+        key_type = issuer.key_type or "Ed25519"
+        sealed = generate_key(self._kek, key_id=key_id, key_type=key_type)
         sequence = (
             self._session.scalar(
                 select(func.max(SigningKey.sequence)).where(SigningKey.issuer_id == issuer.id)
@@ -34,7 +36,7 @@ class KeyStore:
             or 0
         ) + 1
         if issuer.did_method == "key":
-            issuer.did = did_key_from_ed25519(ed25519_public_key_from_multibase(sealed.public_key_multibase))
+            issuer.did = did_key_from_public_key(public_key_from_multibase(sealed.public_key_multibase))
             fragment = sealed.public_key_multibase
         else:
             fragment = f"key-{sequence}"
@@ -44,6 +46,7 @@ class KeyStore:
             sequence=sequence,
             verification_method=f"{issuer.did}#{fragment}",
             public_key_multibase=sealed.public_key_multibase,
+            key_type=key_type,
             sealed_private_key=sealed.sealed_private_key,
             created_at=now,
         )
@@ -60,8 +63,10 @@ class KeyStore:
             raise Conflict("no_active_key", f"issuer {issuer.slug} has no active signing key")
         return key
 
-    def signer(self, key: SigningKey) -> Ed25519Signer:
-        return Ed25519Signer.unseal(key.verification_method, key.sealed_private_key, self._kek, key_id=key.id)
+    def signer(self, key: SigningKey) -> KeySigner:
+        """The key's signer; its `cryptosuite` is the suite to sign with (eddsa-rdfc-2022 or ecdsa-rdfc-2019)."""
+        return KeySigner.unseal(key.verification_method, key.sealed_private_key, self._kek, key_id=key.id,
+                                key_type=key.key_type or "Ed25519")
 
     def rotate(self, issuer: Issuer, *, now: datetime) -> SigningKey:
         """Retire the active key and make a new one. Retired public keys stay published."""

@@ -231,6 +231,7 @@ class Lifecycle:
                 score=score if score is not None else _score_in(credential.document),
                 evidence=evidence if evidence is not None else _evidence_in(credential.document),
                 result_id=None, earner=credential.earner or earner_of(origin),
+                credential_format=credential.credential_format,
             )
         except DataIntegrityError as error:
             log.error("the reissue of credential %s could not be signed: %s", credential.id, error)

@@ -66,6 +66,8 @@ class Issuer(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     did: Mapped[str] = mapped_column(String(255), unique=True)
     did_method: Mapped[str] = mapped_column(String(8))  # "web" | "key"
+    # "Ed25519" | "P-256" | "P-384": the kind of every key it makes (rotation keeps it).
+    key_type: Mapped[str] = mapped_column(String(8), default="Ed25519", server_default="Ed25519")
     name: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(String(2048))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -91,6 +93,8 @@ class SigningKey(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     verification_method: Mapped[str] = mapped_column(String(512), unique=True)
     public_key_multibase: Mapped[str] = mapped_column(String(128))
+    # "Ed25519" | "P-256" | "P-384": how the sealed private key is read and which suite it signs with.
+    key_type: Mapped[str] = mapped_column(String(8), default="Ed25519", server_default="Ed25519")
     sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -123,6 +127,8 @@ class Achievement(Base):
     passing_score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     max_score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     valid_for: Mapped[str | None] = mapped_column(String(64))  # ISO 8601 duration, e.g. P1Y
+    # "ldp" (JSON-LD with a Data Integrity proof) | "jwt" (OB 3.0 VC-JWT): the form its credentials are answered in.
+    credential_format: Mapped[str] = mapped_column(String(8), default="ldp", server_default="ldp")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     issuer: Mapped[Issuer] = relationship()
@@ -165,6 +171,10 @@ class Credential(Base):
     signing_key_id: Mapped[str] = mapped_column(ForeignKey("signing_keys.id"))
     # The signed credential exactly as signed and as served.
     document: Mapped[dict] = mapped_column(JSON)
+    # "ldp" | "jwt": the form it was issued in. A "jwt" credential keeps its VC-JWT exactly as
+    # issued in `jwt` (the same credential as `document`, without the Data Integrity proof).
+    credential_format: Mapped[str] = mapped_column(String(8), default="ldp", server_default="ldp")
+    jwt: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -68,6 +68,7 @@ HTML = {"text/html": {"schema": _TEXT}}
 JSON_LD = {media_type: {"schema": _ANY_OBJECT} for media_type in ("application/ld+json", "application/vc+ld+json", "application/json")}
 PNG = {"image/png": {"schema": _BINARY}}
 SVG = {"image/svg+xml": {"schema": _BINARY}}
+VC_JWT = {"application/vc+jwt": {"schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}}}
 
 
 def _problem(description: str, headers: dict | None = None) -> dict:
@@ -129,6 +130,7 @@ def _from_credential_answer(pointer: str = "/credential_id") -> dict:
         "CreateManagementLink": ("createManagementLink", credential, None),
         "GetCredentialPage": ("getCredentialPage", credential, None),
         "DownloadCredential": ("downloadCredential", credential, None),
+        "DownloadCredentialJwt": ("downloadCredentialJwt", credential, None),
         "GetCredentialQr": ("getCredentialQr", credential, None),
         "GetBadgePng": ("getBadgePng", credential, None),
         "GetBadgeSvg": ("getBadgeSvg", credential, None),
@@ -273,10 +275,13 @@ OPERATIONS = [
               VcApiPresentationRequestSchema, secured=False),
     # --- public documents and pages (no token) -------------------------------------------------------
     Operation("get", "/credentials/{credential_id}", "getCredentialPage",
-              "The credential: its page for browsers (Accept: text/html), the signed JSON-LD otherwise",
-              {200: ("The page or the signed credential", {**HTML, **JSON_LD})}, secured=False),
+              "The credential: its page for browsers (Accept: text/html), its Open Badges 3.0 VC-JWT for "
+              "Accept: application/vc+jwt, the signed JSON-LD otherwise",
+              {200: ("The page or the signed credential", {**HTML, **JSON_LD, **VC_JWT})}, secured=False),
     Operation("get", "/credentials/{credential_id}/credential.json", "downloadCredential",
               "The signed credential as a download", {200: ("The signed credential", JSON_LD)}, secured=False),
+    Operation("get", "/credentials/{credential_id}/credential.jwt", "downloadCredentialJwt",
+              "The credential's Open Badges 3.0 VC-JWT as a download", {200: ("The VC-JWT", VC_JWT)}, secured=False),
     Operation("get", "/credentials/{credential_id}/qr.svg", "getCredentialQr", "A QR code of the credential page's address",
               {200: ("The QR code", SVG), 304: ("Not modified", None)}, secured=False),
     Operation("get", "/credentials/{credential_id}/badge.png", "getBadgePng",

@@ -16,6 +16,7 @@ from issuer.images import PNG, SVG
 from issuer.keystore import verification_methods
 from issuer.models import Achievement, Credential, Issuer, StatusList, is_id
 from issuer.privacy import is_public
+from issuer.vcjwt import MEDIA_TYPE as VC_JWT, vc_jwt
 from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
 from keys import did_web_document
@@ -74,9 +75,35 @@ def page_or_json_ld(render_page, document_of):
     return json_ld(document_of())
 
 
+def wants_jwt(accept) -> bool:
+    """Whether the client named application/vc+jwt, and likes nothing else better (a wildcard
+    never chooses the JWT: scripts and browsers keep getting what they got before)."""
+    named = max((quality for value, quality in accept if value.lower() == VC_JWT), default=0)
+    return named > 0 and named >= accept["text/html"] and named >= max(accept[t] for t in JSON_LD_TYPES)
+
+
+def jwt_form(record: Credential) -> str:
+    """The credential's VC-JWT: as issued for a "jwt" credential; for one issued as JSON-LD, the
+    same credential (its Data Integrity proof left out) signed now by the issuer's current key."""
+    if record.jwt:
+        return record.jwt
+    keystore = services().keystore(get_session())
+    return vc_jwt(record.document, keystore.signer(keystore.active_key(record.issuer)))
+
+
+def baked_form(record: Credential) -> dict | str:
+    """What a badge image carries: the VC-JWT of a "jwt" credential, else the signed JSON-LD."""
+    return record.jwt if record.credential_format == "jwt" and record.jwt else record.document
+
+
 @bp.get("/credentials/<credential_id>")
 def credential(credential_id):
     record = _public_credential(credential_id)
+    if wants_jwt(request.accept_mimetypes):
+        response = current_app.response_class(jwt_form(record), mimetype=VC_JWT)
+        response.vary.add("Accept")
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
     return page_or_json_ld(lambda: pages.render_credential(record), lambda: record.document)
 
 
@@ -86,6 +113,16 @@ def credential_download(credential_id):
     record = _public_credential(credential_id)
     response = json_ld(record.document)
     response.headers["Content-Disposition"] = f'attachment; filename="credential-{record.id}.json"'
+    return response
+
+
+@bp.get("/credentials/<credential_id>/credential.jwt")
+def credential_jwt_download(credential_id):
+    """The credential's VC-JWT as a file to keep (as issued, or signed now for a JSON-LD credential)."""
+    record = _public_credential(credential_id)
+    response = current_app.response_class(jwt_form(record), mimetype=VC_JWT)
+    response.headers["Content-Disposition"] = f'attachment; filename="credential-{record.id}.jwt"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -250,9 +287,9 @@ def baked_badge_response(record: Credential, extension: str):
     art = _badge_art(record)
     if extension == "png":
         png = badges.badge_png(image_data=image_data, media_type=media_type, art=art)
-        return image_response(badges.baked_png(record.document, png), PNG, filename=_badge_name(record, "png"))
+        return image_response(badges.baked_png(baked_form(record), png), PNG, filename=_badge_name(record, "png"))
     svg = badges.badge_svg(image_data=image_data, media_type=media_type, art=art)
-    return image_response(badges.baked_svg(record.document, svg), SVG, filename=_badge_name(record, "svg"))
+    return image_response(badges.baked_svg(baked_form(record), svg), SVG, filename=_badge_name(record, "svg"))
 
 
 @bp.get("/credentials/<credential_id>/badge.png")

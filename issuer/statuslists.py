@@ -362,8 +362,9 @@ class StatusLists:
             },
         }
         key = self._keystore.active_key(issuer)
-        signed = add_proof(unsigned, signer=self._keystore.signer(key), created=now,
-                           document_loader=self._document_loader)
+        signer = self._keystore.signer(key)
+        signed = add_proof(unsigned, signer=signer, created=now, document_loader=self._document_loader,
+                           cryptosuite=signer.cryptosuite)
         digest = hashlib.sha256(json.dumps(signed, sort_keys=True).encode("utf-8")).hexdigest()
         status_list.published_document = signed
         status_list.published_version = version

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import MAX_SCORE, Duration, Score, http_url, vocabulary, vocabulary_schema
+from schemas.common import MAX_SCORE, Duration, Score, credential_format, http_url, vocabulary, vocabulary_schema
 
 # Open Badges 3.0 AchievementType vocabulary; "ext:..." names extend it.
 ACHIEVEMENT_TYPES = (
@@ -56,6 +56,7 @@ class AchievementCreateSchema(Schema):
     passing_score = Score(required=True)
     max_score = Score(required=True, validate=validate.Range(min=0, min_inclusive=False, max=MAX_SCORE))
     valid_for = Duration(load_default=None, metadata={"description": "ISO 8601 duration a credential stays valid, e.g. P1Y"})
+    credential_format = credential_format(load_default="ldp")
 
     @validates_schema
     def _passing_within_max(self, data, **kwargs):
@@ -77,4 +78,5 @@ class AchievementSchema(Schema):
     passing_score = Score()
     max_score = Score()
     valid_for = fields.String(allow_none=True)
+    credential_format = fields.String()
     created_at = fields.AwareDateTime()

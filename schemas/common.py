@@ -18,6 +18,14 @@ _REFERENCE = datetime(2000, 1, 1)
 MAX_DURATION = datetime(3000, 1, 1) - _REFERENCE
 
 
+CREDENTIAL_FORMATS = ("ldp", "jwt")
+
+
+def credential_format(**kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(CREDENTIAL_FORMATS), metadata={"enum": list(CREDENTIAL_FORMATS),
+        "description": '"ldp": JSON-LD with a Data Integrity proof; "jwt": the Open Badges 3.0 VC-JWT (answered and baked as the JWT)'}, **kwargs)
+
+
 class Duration(fields.String):
     """A positive ISO 8601 duration such as P1Y or P6M15D, kept as its text."""
 

@@ -26,6 +26,8 @@ class CredentialSchema(Schema):
     valid_from = fields.AwareDateTime()
     valid_until = fields.AwareDateTime(allow_none=True)
     credential = fields.Dict(attribute="document")
+    credential_format = fields.String(metadata={"enum": ["ldp", "jwt"], "description": "the form it was issued in"})
+    jwt = fields.String(allow_none=True, metadata={"description": "the VC-JWT as issued (credential_format jwt)"})
 
 
 class CredentialPageSchema(Schema):

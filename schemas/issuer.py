@@ -38,6 +38,11 @@ class IssuerCreateSchema(Schema):
     email = fields.Email(load_default=None, validate=validate.Length(max=320))
     description = fields.String(load_default=None, validate=validate.Length(max=10000))
     did_method = fields.String(load_default="web", validate=validate.OneOf(["web", "key"]))
+    key_type = fields.String(
+        load_default="Ed25519", validate=validate.OneOf(["Ed25519", "P-256", "P-384"]),
+        metadata={"description": "the kind of its signing keys: Ed25519 signs with eddsa-rdfc-2022, P-256 and P-384 "
+                                 "with ecdsa-rdfc-2019 (and their VC-JWTs with EdDSA, ES256, ES384)"},
+    )
     credentials_public = credentials_public(load_default=True)
     linkedin_organization_id = linkedin_organization_id(load_default=None)
 
@@ -56,6 +61,7 @@ class IssuerUpdateSchema(Schema):
 
 class SigningKeySchema(Schema):
     verification_method = fields.String()
+    key_type = fields.String()
     public_key_multibase = fields.String()
     created_at = fields.AwareDateTime()
     retired_at = fields.AwareDateTime(allow_none=True)
@@ -70,6 +76,7 @@ class IssuerSchema(Schema):
     email = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
     did_method = fields.String()
+    key_type = fields.String()
     profile_url = fields.String()
     did_document_url = fields.String(allow_none=True)
     credentials_public = fields.Boolean()

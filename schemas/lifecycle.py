@@ -60,5 +60,7 @@ class BulkRevokedSchema(Schema):
 
 class ReissuedSchema(Schema):
     credential_id = fields.String(metadata={"description": "the corrected credential's id"})
-    credential = fields.Dict(metadata={"description": "the corrected, signed OpenBadgeCredential"})
+    credential = fields.Raw(metadata={
+        "description": "the corrected, signed OpenBadgeCredential (the VC-JWT when it was issued as one)",
+        "oneOf": [{"type": "object"}, {"type": "string"}]})
     supersedes = fields.String(metadata={"description": "the id of the credential it replaces (now revoked)"})

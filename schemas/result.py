@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from schemas.common import DID, Score, http_url
+from schemas.common import DID, Score, credential_format, http_url
 
 
 class RecipientSchema(Schema):
@@ -39,13 +39,17 @@ class ResultCreateSchema(Schema):
     score = Score(required=True)
     completed_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with a time zone"})
     evidence = fields.List(fields.Nested(EvidenceSchema), load_default=list, validate=validate.Length(max=50))
+    credential_format = credential_format(load_default=None, allow_none=True)
 
 
 class ResultAnswerSchema(Schema):
     passed = fields.Boolean(required=True)
     result_id = fields.String()
     credential_id = fields.String()
-    credential = fields.Dict(metadata={"description": "the signed OpenBadgeCredential"})
+    credential = fields.Raw(metadata={
+        "description": "the signed OpenBadgeCredential: JSON-LD with its proof, or for credential_format jwt the VC-JWT",
+        "oneOf": [{"type": "object"}, {"type": "string"}]})
+    credential_format = fields.String(metadata={"enum": ["ldp", "jwt"]})
     renews = fields.String(allow_none=True, metadata={
         "description": "the earner's previous current credential for the achievement, which this one renews; "
                        "it stays valid until it expires. Null when this is the earner's first."})

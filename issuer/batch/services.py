@@ -24,6 +24,7 @@ from issuer.bodies import refuse_nul_text
 from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body
 from issuer.issuance import IssuanceFailed, earner_of
+from issuer.vcjwt import vc_jwt
 from issuer.models import Achievement, ApiToken, AssessmentResult, AuditEntry, Credential, StatusEntry, new_id
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 
@@ -95,9 +96,11 @@ def _result_answer(index: int, result: AssessmentResult, credential: Credential 
         body = {"passed": False, "result_id": result.id, "reason": result.reason}
         return ItemAnswer(index, result.external_id, 200, _ANSWER_SCHEMA.dump(body), replayed)
     if isinstance(credential, Credential):
-        credential = {"id": credential.id, "document": credential.document, "renews_id": credential.renews_id}
-    body = {"passed": True, "result_id": result.id, "credential_id": credential["id"],
-            "credential": credential["document"], "renews": credential["renews_id"]}
+        credential = {"id": credential.id, "document": credential.document, "renews_id": credential.renews_id,
+                      "credential_format": credential.credential_format, "jwt": credential.jwt}
+    form = credential["jwt"] if credential["credential_format"] == "jwt" and credential["jwt"] else credential["document"]
+    body = {"passed": True, "result_id": result.id, "credential_id": credential["id"], "credential": form,
+            "credential_format": credential["credential_format"], "renews": credential["renews_id"]}
     return ItemAnswer(index, result.external_id, 201, _ANSWER_SCHEMA.dump(body), replayed)
 
 
@@ -298,11 +301,14 @@ class BatchIssuance:
                 )
                 try:
                     signed = add_proof(unsigned, signer=signer, created=now,
-                                       document_loader=self._services.document_loader)
+                                       document_loader=self._services.document_loader,
+                                       cryptosuite=signer.cryptosuite)
                 except DataIntegrityError as error:
                     log.error("credential for result %s could not be signed: %s", result.external_id, error)
                     raise _SigningFailed(item, IssuanceFailed(
                         "issuance_failed", f"the credential could not be signed: {error}")) from error
+                credential_format = item.data.get("credential_format") or achievement.credential_format
+                jwt = vc_jwt(unsigned, signer) if credential_format == "jwt" else None
                 earner = earner_of(result)
                 renews = current.get(earner)
                 current[earner] = credential_id  # a second pass of this earner in the batch renews this one
@@ -310,7 +316,7 @@ class BatchIssuance:
                     "id": credential_id, "issuer_id": issuer.id, "achievement_id": achievement.id,
                     "result_id": result.id, "signing_key_id": key.id, "document": signed, "issued_at": now,
                     "valid_from": now, "valid_until": valid_until, "status": "active", "earner": earner,
-                    "renews_id": renews,
+                    "renews_id": renews, "credential_format": credential_format, "jwt": jwt,
                 }
                 if renews is not None:
                     renewed.append({"id": renews, "renewed_by_id": credential_id})

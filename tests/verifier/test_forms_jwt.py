@@ -1,6 +1,6 @@
 """VC-JWT credentials (Open Badges 3.0 "JSON Web Token Proof Format"): verify_jwt's proof and
-issuer checks, with keys made fresh for the tests (RS256 2048-bit RSA, ES256 P-256, EdDSA
-Ed25519), keys found through the `jwk` header and through a `kid` resolved by a DID resolver."""
+issuer checks, with keys made fresh for the tests (RS256 2048-bit RSA, ES256 P-256, ES384
+P-384, EdDSA Ed25519), keys found through the `jwk` header and through a `kid` resolved by a DID resolver."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ OTHER_ISSUER = "did:web:elsewhere.test"
 VC2 = "https://www.w3.org/ns/credentials/v2"
 VC1 = "https://www.w3.org/2018/credentials/v1"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "ES384", "EdDSA")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def keys():
         return {
             "RS256": rsa.generate_private_key(public_exponent=65537, key_size=2048),
             "ES256": ec.generate_private_key(ec.SECP256R1()),
+            "ES384": ec.generate_private_key(ec.SECP384R1()),
             "EdDSA": ed25519.Ed25519PrivateKey.generate(),
         }
     return {"issuer": make(), "other": make()}
@@ -235,7 +236,7 @@ def test_hs256_with_the_issuers_public_key_as_secret_is_refused(keys, header_key
     assert (result.proof.status, result.proof.code) == ("failed", "unsupported_algorithm")
 
 
-@pytest.mark.parametrize("alg", ["RS384", "PS256", "ES384", "ES256K", "HS512", None, 7])
+@pytest.mark.parametrize("alg", ["RS384", "PS256", "ES512", "ES256K", "HS512", None, 7])
 def test_algorithms_outside_the_allow_list_are_refused(keys, alg):
     cred = credential()
     token = raw_token({"alg": alg, "kid": f"{ISSUER}#key-1"}, {**cred, **claims_for(cred)}, b"sig")

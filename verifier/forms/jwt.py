@@ -5,10 +5,10 @@ credential it carries; the other checks (format, context, schema, validity, stat
 run on that credential by the caller, as for any JSON-LD credential.
 
 The rules (Open Badges 3.0, "JSON Web Token Proof Format"):
-- `alg` must be one of RS256, ES256, EdDSA. Anything else is refused before a key is touched:
+- `alg` must be one of RS256, ES256, ES384, EdDSA. Anything else is refused before a key is touched:
   `none`, and the HMAC algorithms whose "key" would be the issuer's public key (algorithm
   confusion). PyJWT verifies with a key bound to the header's algorithm, so the key's type must
-  fit it (an RSA key for RS256, P-256 for ES256, an OKP key for EdDSA); RSA keys under 2048 bits
+  fit it (an RSA key for RS256, P-256 for ES256, P-384 for ES384, an OKP key for EdDSA); RSA keys under 2048 bits
   are refused.
 - `typ`, when present, is "JWT" (or VC-JOSE-COSE's "vc+jwt"); `crit` and `b64` are refused, their
   semantics are ones we do not implement. Other header members are ignored.
@@ -37,7 +37,7 @@ from verifier.forms.jwtclaims import credential_of, mismatches, numeric_date
 from verifier.forms.jwtkeys import PRIVATE_MEMBERS, issuer_key
 from verifier.report import CheckResult
 
-ALGORITHMS = ("RS256", "ES256", "EdDSA")
+ALGORITHMS = ("RS256", "ES256", "ES384", "EdDSA")
 TYPES = ("jwt", "vc+jwt")  # media types compare case-insensitively (RFC 7515 4.1.9)
 REFUSED_HEADERS = ("crit", "b64")
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -96,7 +96,7 @@ def verify_jwt(token: str, *, resolve_key: Callable[[str], dict] | None, now: da
     """Check the JWT's signature, key, claims and time window. Never raises for a bad token.
 
     `resolve_key(reference)` is given the header's `kid`, or (for a `jwk`-only token whose `iss`
-    is a DID) that DID, and returns a JWK, a verification method (publicKeyJwk or Ed25519
+    is a DID) that DID, and returns a JWK, a verification method (publicKeyJwk or Ed25519, P-256, P-384
     publicKeyMultibase) or a DID document; it raises when it cannot (an exception's `code`
     attribute, if any, becomes the report code). `verifier.forms.jwtkeys.did_key_lookup` makes
     one from a DID resolver. None: tokens that need a lookup fail the issuer check.

@@ -24,7 +24,10 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from dataintegrity import DataIntegrityError, ed25519_public_key_from_multibase
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dataintegrity import DataIntegrityError, public_key_from_multibase
 from verifier.report import CheckResult
 from verifier.resolvers import DidResolver, ResolutionError
 
@@ -44,7 +47,7 @@ class KeyLookupError(Exception):
 
 def public_jwk(found) -> dict:
     """The public JWK in what a key lookup returned: a JWK (it has `kty`), a verification method
-    with `publicKeyJwk`, or one with an Ed25519 `publicKeyMultibase` (Multikey, did:key).
+    with `publicKeyJwk`, or one with an Ed25519, P-256 or P-384 `publicKeyMultibase` (Multikey, did:key).
 
     :raise KeyLookupError: unsupported_key (no usable public key, or private key material).
     """
@@ -56,15 +59,28 @@ def public_jwk(found) -> dict:
         jwk = found["publicKeyJwk"]
     elif isinstance(found.get("publicKeyMultibase"), str):
         try:
-            raw = ed25519_public_key_from_multibase(found["publicKeyMultibase"])
+            jwk = _multikey_jwk(public_key_from_multibase(found["publicKeyMultibase"]))
         except DataIntegrityError as error:
             raise KeyLookupError("unsupported_key", f"{found.get('id')}: {error}") from None
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
     else:
         raise KeyLookupError("unsupported_key", f"{found.get('id', 'the key')} holds no public key we can use")
     if PRIVATE_MEMBERS & jwk.keys():
         raise KeyLookupError("unsupported_key", "the key holds private or symmetric key material")
     return jwk
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _multikey_jwk(key) -> dict:
+    """The public JWK of a Multikey's key: OKP Ed25519, or EC P-256/P-384."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        numbers, size = key.public_numbers(), (key.curve.key_size + 7) // 8
+        crv = {"secp256r1": "P-256", "secp384r1": "P-384"}[key.curve.name]
+        return {"kty": "EC", "crv": crv, "x": _b64(numbers.x.to_bytes(size, "big")), "y": _b64(numbers.y.to_bytes(size, "big"))}
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
 
 
 def thumbprint(jwk: dict) -> str | None:
