@@ -33,6 +33,10 @@ _BUNDLED_FILES: Mapping[str, str] = MappingProxyType(
         "https://www.w3.org/ns/credentials/status/v1": "credentials-status-v1.json",
         "https://w3id.org/security/suites/ed25519-2020/v1": "ed25519-2020-v1.json",
         "https://w3id.org/security/jwk/v1": "jwk-v1.json",
+        # The W3C examples vocabulary (an @vocab only): the W3C test suites and the specification's
+        # examples use it. Source: https://www.w3.org/ns/credentials/examples/v2, as in
+        # w3c/vc-data-model (contexts/credentials/examples/v2); see ../shared/ref/CONTEXTS.md.
+        "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "ob-v3p0-3.0.3.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json": "ob-v3p0-3.0.2.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json": "ob-v3p0-3.0.1.json",

@@ -6,9 +6,9 @@ where the proof configuration is the proof without ``proofValue`` and carries th
 neither be signed nor verified; JCS signs the JSON as it is.
 
 Proof sets are supported (a document whose ``proof`` is a list of independent proofs, each over the
-document without any proof). Proof chains are not: a proof that names a ``previousProof`` covers the
-proofs it names as well, and :func:`verify_proof` reports it as ``unsupported_proof_chain`` rather than
-checking it wrongly.
+document without any proof), and so are proof chains (VC Data Integrity 1.0, "Add Proof Set/Chain"
+and "Verify Proof Sets and Chains"): a proof that names a ``previousProof`` (an id, or a list of ids,
+of other proofs in the set) covers the document with exactly those proofs as its ``proof``.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def proof_configuration(
     proof_id: str | None = None,
     challenge: str | None = None,
     domain: str | None = None,
+    previous_proof: str | list[str] | None = None,
 ) -> dict:
     """Return the proof configuration: the proof to be, without ``proofValue``, with the document's ``@context``.
 
@@ -113,6 +114,8 @@ def proof_configuration(
         config["challenge"] = challenge
     if domain is not None:
         config["domain"] = domain
+    if previous_proof is not None:
+        config["previousProof"] = _copy(previous_proof)
     return config
 
 
@@ -122,15 +125,20 @@ def hash_data(
     *,
     document_loader: DocumentLoader,
     cryptosuite: Cryptosuite = EDDSA_RDFC_2022,
+    previous_proofs: list[dict] | None = None,
 ) -> bytes:
     """Return ``hash(canon(proof_config)) || hash(canon(document without "proof"))``, the bytes that are signed.
 
     A ``proof_config`` without ``@context`` takes the document's (as the specification requires).
+    In a proof chain, ``previous_proofs`` (the proofs the config's ``previousProof`` names) are the
+    hashed document's ``proof``.
 
     Raises:
         DataIntegrityError: a subclass from canonicalization (safe mode, unknown context, limits).
     """
     unsecured = {key: value for key, value in document.items() if key != "proof"}
+    if previous_proofs is not None:
+        unsecured["proof"] = previous_proofs
     config = {key: value for key, value in proof_config.items() if key != "proofValue"}
     if "@context" in document:
         config["@context"] = document["@context"]
@@ -178,11 +186,14 @@ def add_proof(
     proof_id: str | None = None,
     challenge: str | None = None,
     domain: str | None = None,
+    previous_proof: str | list[str] | None = None,
 ) -> dict:
     """Return a copy of ``document`` secured with a new proof made by ``signer``.
 
     ``document`` is not modified. If it already has a ``proof``, the result holds a proof set (a list)
-    with the new proof last; each proof in a set covers the document without any proof.
+    with the new proof last; each proof in a set covers the document without any proof, except with
+    ``previous_proof`` (the ``id`` of an existing proof, or a list of them): the new proof then chains
+    to those and covers the document with them as its ``proof``.
 
     Raises:
         TypeError: ``signer`` is not a Signer, its ``algorithm`` is not the suite's ``required_algorithm``,
@@ -211,8 +222,13 @@ def add_proof(
         proof_id=proof_id,
         challenge=challenge,
         domain=domain,
+        previous_proof=previous_proof,
     )
-    signature = signer.sign(hash_data(document, config, document_loader=document_loader, cryptosuite=cryptosuite))
+    previous = None if previous_proof is None else _matching_proofs(_as_list(document.get("proof")), previous_proof)
+    if isinstance(previous, str):
+        raise ValueError(previous)
+    signature = signer.sign(hash_data(document, config, document_loader=document_loader, cryptosuite=cryptosuite,
+                                      previous_proofs=previous))
     proof = {key: value for key, value in config.items() if key != "@context"}
     proof["proofValue"] = encode_base58btc(signature)
 
@@ -251,7 +267,7 @@ def verify_proof(document: dict, proof: dict, *, public_key: Any, document_loade
     document's ``proof`` member (one proof or a whole proof set) is removed before hashing.
     Resolving ``verificationMethod`` and checking ``proofPurpose`` against the controller are the
     caller's job. Never raises for bad data; the result's ``code`` is one of
-    ``unsupported_cryptosuite``, ``unsupported_proof_chain``, ``malformed_proof``, ``invalid_proof``,
+    ``unsupported_cryptosuite``, ``previous_proof_missing``, ``malformed_proof``, ``invalid_proof``,
     ``invalid_signature`` (also for a key of the wrong kind) or the ``code`` of the canonicalization
     error (``undefined_term``, ``unknown_context``, ``canonicalization_failed``, ...).
     """
@@ -259,8 +275,11 @@ def verify_proof(document: dict, proof: dict, *, public_key: Any, document_loade
         return ProofResult(False, "invalid_jsonld", "the secured document is not a JSON object")
     if not isinstance(proof, dict):
         return ProofResult(False, "malformed_proof", "the proof is not a JSON object")
+    previous = None
     if "previousProof" in proof:
-        return ProofResult(False, "unsupported_proof_chain", "proof chains (previousProof) are not supported")
+        previous = _matching_proofs(_as_list(document.get("proof")), proof["previousProof"])
+        if isinstance(previous, str):
+            return ProofResult(False, "previous_proof_missing", previous)
     try:
         name = proof.get("cryptosuite", proof.get("type"))
         variants = cryptosuite_variants(name)
@@ -282,7 +301,7 @@ def verify_proof(document: dict, proof: dict, *, public_key: Any, document_loade
         if suite is None:
             # The key cannot have made this proof, so the signature does not verify with it.
             return ProofResult(False, "invalid_signature", f"a {kind or 'unusable'} key cannot verify a {name} proof")
-        data = hash_data(document, proof, document_loader=document_loader, cryptosuite=suite)
+        data = hash_data(document, proof, document_loader=document_loader, cryptosuite=suite, previous_proofs=previous)
     except MultibaseError as error:
         return ProofResult(False, "malformed_proof", f"proofValue: {error}")
     except DataIntegrityError as error:
@@ -300,6 +319,19 @@ def _public_key(value: Any) -> algorithms.PublicKey | None:
         except ValueError:
             return None
     return value if isinstance(value, (Ed25519PublicKey, ec.EllipticCurvePublicKey)) else None
+
+
+def _matching_proofs(all_proofs: list, previous_proof: Any) -> list[dict] | str:
+    """The proofs of ``all_proofs`` that ``previous_proof`` (an id or a list of ids) names, in its
+    order; or, when it is malformed or names a proof that is not there, the message saying so."""
+    wanted = previous_proof if isinstance(previous_proof, list) else [previous_proof]
+    if not wanted or not all(isinstance(proof_id, str) for proof_id in wanted):
+        return "previousProof must be a proof id or a non-empty list of them"
+    by_id = {proof.get("id"): proof for proof in all_proofs if isinstance(proof, dict) and "id" in proof}
+    missing = [proof_id for proof_id in wanted if proof_id not in by_id]
+    if missing:
+        return f"previousProof names {', '.join(missing)}, which is not a proof of this document"
+    return [by_id[proof_id] for proof_id in wanted]
 
 
 def _as_list(value: Any) -> list:

@@ -179,3 +179,10 @@ def credential(*, credential_id: str, issuer: dict, achievement: dict, valid_fro
         # `credentialStatus` [0..1]: such a credential does not claim that schema (see README).
         document["credentialSchema"] = [dict(OB_CREDENTIAL_SCHEMA)]
     return document
+
+
+def status_value(entries) -> dict | list[dict]:
+    """`credentialStatus` for status entries: one entry is a single object, as Open Badges 3.0 has it
+    (credentialStatus [0..1]); several (revocation and suspension) are a set, as VC Data Model 2.0 allows."""
+    entries = [dict(entry) for entry in entries]
+    return entries[0] if len(entries) == 1 else entries

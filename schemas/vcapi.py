@@ -67,7 +67,8 @@ Rules (section numbers refer to VCDM 2.0, W3C Recommendation; VC 1.1 where noted
   ``id``; ``refreshService`` items need an ``id`` only for VC 1.1 (VC 2.0
   requires just ``type``);
 * ``relatedResource`` (5.3): one or more objects, each with a unique ``id`` and
-  a ``digestSRI`` or ``digestMultibase``;
+  a ``digestSRI`` or ``digestMultibase``, each well formed (see ``dataintegrity.digests``; the
+  issuer cannot fetch the resource, the verifier compares the digests with it);
 * ``proof`` is rejected by default: the VC API issuer receives a credential
   *without* a proof and adds its own.  The VC API lets an issuer instance be
   configured to append to existing proofs (proof sets/chains); this service
@@ -95,6 +96,7 @@ from urllib.parse import urlsplit
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from dataintegrity import parse_date_time_stamp
+from dataintegrity.digests import DigestError, parse_digest_multibase, parse_digest_sri
 
 __all__ = [
     "ALLOWED_OPTIONS",
@@ -505,6 +507,12 @@ def _check_related_resources(value: Any, errs: _Errors) -> None:
             seen.add(rid)
         if "digestSRI" not in obj and "digestMultibase" not in obj:
             errs.add(path, "Must contain digestSRI or digestMultibase.")
+        for key, parse in (("digestSRI", parse_digest_sri), ("digestMultibase", parse_digest_multibase)):
+            if key in obj:
+                try:
+                    parse(obj[key])
+                except DigestError as error:
+                    errs.add(_join(path, key), f"{error}.")
 
 
 def _check_dates(credential: dict, version: str | None, errs: _Errors) -> None:

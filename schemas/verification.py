@@ -36,9 +36,14 @@ class ReportSchema(Schema):
     checked_at = fields.String()
 
 
+# A compact JWS: three base64url parts (the VC API verifier's only string form).
+COMPACT_JWT_PATTERN = r"^\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\s*$"
+
+
 class VcApiVerifyRequestSchema(Schema):
     verifiableCredential = fields.Raw(required=True, metadata={
-        "description": "the credential (object) or a JWT", "anyOf": [{"type": "object"}, {"type": "string"}]})
+        "description": "the credential (object) or a compact JWT; any other value is a 400 (it is not a credential)",
+        "anyOf": [{"type": "object"}, {"type": "string", "pattern": COMPACT_JWT_PATTERN}]})
     options = fields.Dict(load_default=dict)
 
 

@@ -6,16 +6,20 @@ The app that mounts this blueprint puts a `Verifier` factory at app.extensions["
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest as HttpBadRequest
 
 from marshmallow import ValidationError
 
 from dataintegrity import strictjson
-from schemas.verification import VerifyRequestSchema
+from schemas.verification import COMPACT_JWT_PATTERN, VerifyRequestSchema
 from verifier.report import Report
 
 bp = Blueprint("verifier", __name__, template_folder="templates")
+
+COMPACT_JWT = re.compile(COMPACT_JWT_PATTERN)
 
 PLAIN_WORDS = {
     "format": "The credential can be read",
@@ -23,6 +27,7 @@ PLAIN_WORDS = {
     "schema": "It has the Open Badges fields",
     "issuer": "It is signed with a key of its issuer",
     "proof": "The signature is valid",
+    "integrity": "Its related resources match their digests",
     "validity": "It is within its validity dates",
     "status": "It is not revoked or suspended",
     "trust": "Its issuer is in the trusted registry",
@@ -99,6 +104,11 @@ def vcapi_verify_credential():
     if credential is None:
         raise RequestProblem(400, "validation_failed", "the body needs verifiableCredential",
                              {"verifiableCredential": ["Missing data for required field."]})
+    if not isinstance(credential, dict) and not (isinstance(credential, str) and COMPACT_JWT.fullmatch(credential)):
+        # A credential is a JSON object, or a compact JWT. A string holding JSON text is not a
+        # credential (VC Data Integrity: "if securedDocument is not a map, an error MUST be raised").
+        raise RequestProblem(400, "validation_failed", "verifiableCredential must be a JSON object or a compact JWT",
+                             {"verifiableCredential": ["Must be a JSON object or a compact JWT."]})
     if not isinstance(body.get("options", {}), dict):
         raise RequestProblem(400, "validation_failed", "options must be an object", {"options": ["Not a valid mapping type."]})
     report = _verifier().verify_input(credential)

@@ -1,4 +1,4 @@
-"""Proof sets (each proof over the document without any proof) and proof chains (refused), on the W3C
+"""Proof sets (each proof over the document without any proof) and proof chains (previousProof), on the W3C
 vc-di-eddsa proof set/chain vectors."""
 
 from __future__ import annotations
@@ -76,13 +76,57 @@ def test_members_keep_verifying_in_a_chain_document(document_loader):
         assert verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
 
 
-def test_chained_proofs_are_reported_unsupported(document_loader):
+@pytest.mark.parametrize("index", [2, 3])
+def test_chained_proofs_verify(document_loader, index):
+    """Each chained proof is by another key than the proofs it names (previousProof a list, then a string)."""
     document = _with_proofs(VECTOR["proof_chain"])
-    chained = [proof for proof in document["proof"] if "previousProof" in proof]
-    assert len(chained) == 2
-    for proof in chained:
-        result = verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
-        assert (result.verified, result.code) == (False, "unsupported_proof_chain")
+    proof = document["proof"][index]
+    assert "previousProof" in proof
+    result = verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
+    assert result.verified, result
+
+
+def test_proof_chain_is_reproduced_exactly(document_loader, make_key_signer):
+    document = _with_proofs(VECTOR["proof_set"])
+    for index, proof in enumerate(VECTOR["proof_chain"][2:], start=2):  # keys are in the chain's order
+        document = add_proof(
+            document, signer=_signer(index, make_key_signer, proof), created=proof["created"],
+            document_loader=document_loader, proof_purpose=proof["proofPurpose"], cryptosuite=EDDSA_RDFC_2022,
+            proof_id=proof.get("id"), previous_proof=proof["previousProof"],
+        )
+    assert document == _with_proofs(VECTOR["proof_chain"])
+
+
+def test_a_chained_proof_does_not_verify_over_the_document_alone(document_loader):
+    document = _with_proofs(VECTOR["proof_chain"])
+    proof = {key: value for key, value in document["proof"][3].items() if key != "previousProof"}
+    result = verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
+    assert (result.verified, result.code) == (False, "invalid_signature")
+
+
+@pytest.mark.parametrize("previous", ["urn:uuid:not-in-the-set", ["urn:uuid:26329423-bec9-4b2e-88cb-a7c7d9dc4544", "urn:x"],
+                                      [], 7])
+def test_a_previous_proof_that_is_not_there_fails(document_loader, previous):
+    document = _with_proofs(VECTOR["proof_chain"])
+    proof = {**document["proof"][3], "previousProof": previous}
+    result = verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
+    assert (result.verified, result.code) == (False, "previous_proof_missing")
+    assert "previousProof" in result.message
+
+
+def test_a_changed_previous_proof_breaks_the_chain(document_loader):
+    document = _with_proofs(VECTOR["proof_chain"])
+    document["proof"][2]["created"] = "2023-02-26T22:06:39Z"
+    proof = document["proof"][3]
+    result = verify_proof(document, proof, public_key=_key_of(proof), document_loader=document_loader)
+    assert (result.verified, result.code) == (False, "invalid_signature")
+
+
+def test_chaining_to_a_proof_that_is_not_there_is_refused_when_signing(document_loader, make_key_signer):
+    proof = VECTOR["proof_chain"][3]
+    with pytest.raises(ValueError, match="previousProof"):
+        add_proof(_with_proofs(VECTOR["proof_set"]), signer=_signer(3, make_key_signer, proof), created=proof["created"],
+                  document_loader=document_loader, previous_proof="urn:uuid:nowhere")
 
 
 @pytest.mark.parametrize("index", [0, 1])

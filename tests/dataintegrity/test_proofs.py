@@ -136,7 +136,7 @@ def test_proof_configuration_takes_the_document_context(credential):
     [
         ({"cryptosuite": "bbs-2023"}, "unsupported_cryptosuite"),
         ({"cryptosuite": "ecdsa-rdfc-2019"}, "invalid_signature"),  # an Ed25519 key cannot verify it
-        ({"previousProof": "urn:uuid:1"}, "unsupported_proof_chain"),
+        ({"previousProof": "urn:uuid:1"}, "previous_proof_missing"),
         ({"type": "Ed25519Signature2020"}, "unsupported_cryptosuite"),
         ({"proofValue": None}, "malformed_proof"),
         ({"proofValue": "not-multibase"}, "malformed_proof"),

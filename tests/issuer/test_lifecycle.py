@@ -493,16 +493,19 @@ def test_reissue_evidence_is_checked_like_a_results(api, services, issue):
 
 
 def test_reissue_of_a_vc_api_credential_is_refused(api, services, issuer):
+    # With the caller's own status entry: our lists hold no position of it.
     signed = api.post("/credentials/issue", json={"credential": {
         "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-        "issuer": issuer["id"], "credentialSubject": {"id": "did:example:ada"}}})
+        "issuer": issuer["id"], "credentialSubject": {"id": "did:example:ada"},
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                             "statusListIndex": "7", "statusListCredential": "https://status.example/1"}}})
     assert signed.status_code == 201, signed.json
     credential_id = api.get("/api/v1/credentials").json["items"][0]["id"]
     counts = row_counts(services)
     body = assert_problem(post(api, credential_id, "reissue"), 409, "reissue_unsupported")
     assert "VC API" in body["detail"]
     assert row_counts(services) == counts
-    # Nor revoked or suspended: it carries no status entry, so no verifier would ever see it.
+    # Nor revoked or suspended: it carries no status entry of ours, so no verifier would ever see it.
     for action in ("revoke", "suspend"):
         assert_problem(post(api, credential_id, action), 409, "status_unsupported")
     response = api.post("/api/v1/credentials/revoke", json={"credential_ids": [credential_id], "reason": "x"})

@@ -8,13 +8,12 @@ from sqlalchemy import func, select
 from issuer.models import Credential
 from tests.issuer.problems import assert_problem, row_counts
 from tests.conftest import ISSUER, make_token
-from verifier import verify_credential
-from verifier.resolvers import Resolver
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
 ACME_DID = "did:web:badges.test:issuers:acme"
 SUBJECT_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
 
@@ -62,15 +61,36 @@ def issue(api, credential, **body):
     return api.post("/credentials/issue", json={"credential": credential, **body})
 
 
-def assert_verifies(credential, document_loader, resolver, clock):
-    report = verify_credential(credential, document_loader=document_loader, resolver=resolver, now=clock())
-    assert report.verified, report.to_dict()
-    assert {c.check: c.status for c in report.checks}["proof"] == "passed"
-    return report
+def assert_verifies(api, credential):
+    """Through the service's own VC API verifier, which reads our status lists from the database."""
+    response = api.post("/credentials/verify", json={"verifiableCredential": credential})
+    assert response.status_code == 200, response.json
+    checks = {c["check"]: c["status"] for c in response.json["checks"]}
+    assert checks["proof"] == "passed", response.json
+    assert checks["status"] == ("passed" if "credentialStatus" in credential else "skipped"), response.json
+    return response.json
 
 
 def without_proof(document: dict) -> dict:
     return {k: v for k, v in document.items() if k != "proof"}
+
+
+def without_proof_and_status(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k not in ("proof", "credentialStatus")}
+
+
+def assert_our_status_entries(signed: dict) -> list[dict]:
+    """The entries the results path gives: a BitstringStatusListEntry per purpose, on our lists."""
+    status = signed["credentialStatus"]
+    entries = status if isinstance(status, list) else [status]
+    purposes = [e["statusPurpose"] for e in entries]
+    # As the results path gives them: revocation, and suspension where the policy has it.
+    assert purposes in (["revocation"], ["revocation", "suspension"])
+    for entry in entries:
+        assert entry["type"] == "BitstringStatusListEntry"
+        assert entry["statusListCredential"].startswith("https://badges.test/status/")
+        assert entry["id"] == f"{entry['statusListCredential']}#{entry['statusListIndex']}"
+    return entries
 
 
 @pytest.mark.parametrize("issuer_form", ["string", "object"])
@@ -85,12 +105,13 @@ def test_issues_vc2_credential_of_our_did_web_issuer(api, issuer, services, own_
     assert response.status_code == 201, response.json
     assert list(response.json) == ["verifiableCredential"]
     signed = response.json["verifiableCredential"]
-    assert without_proof(signed) == original
+    assert without_proof_and_status(signed) == original
+    assert_our_status_entries(signed)
     proof = signed["proof"]
     assert proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-rdfc-2022"
     assert proof["proofPurpose"] == "assertionMethod"
     assert proof["verificationMethod"] == f"{ACME_DID}#key-1"
-    assert_verifies(signed, document_loader, own_resolver, clock)
+    assert_verifies(api, signed)
     assert stored_credentials(services) == 1
 
 
@@ -99,8 +120,13 @@ def test_issues_credential_with_only_the_v2_context(api, issuer, own_resolver, d
     response = issue(api, sent)  # no options member at all
     assert response.status_code == 201, response.json
     signed = response.json["verifiableCredential"]
-    assert without_proof(signed) == sent
-    assert_verifies(signed, document_loader, own_resolver, clock)
+    # Given an id of ours (the credential had none) and our status entries; otherwise as sent.
+    record_id = api.get("/api/v1/credentials").json["items"][0]["id"]
+    assert signed["id"] == f"https://badges.test/credentials/{record_id}"
+    assert list(signed)[:2] == ["@context", "id"]
+    assert {k: v for k, v in without_proof_and_status(signed).items() if k != "id"} == sent
+    assert_our_status_entries(signed)
+    assert_verifies(api, signed)
 
 
 def test_signed_credential_is_stored_with_its_validity(api, issuer, services):
@@ -148,7 +174,7 @@ def test_vc11_credential_gets_the_data_integrity_context(api, issuer, own_resolv
     assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
     assert without_proof(signed) == {**sent, "@context": [VC_V1, DATA_INTEGRITY_V2]}
     assert signed["proof"]["type"] == "DataIntegrityProof"
-    assert_verifies(signed, document_loader, own_resolver, clock)
+    assert_verifies(api, signed)
 
 
 def test_vc11_credential_with_string_context(api, issuer, own_resolver, document_loader, clock):
@@ -158,7 +184,7 @@ def test_vc11_credential_with_string_context(api, issuer, own_resolver, document
     assert response.status_code == 201, response.json
     signed = response.json["verifiableCredential"]
     assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
-    assert_verifies(signed, document_loader, own_resolver, clock)
+    assert_verifies(api, signed)
 
 
 def test_vc11_credential_that_already_has_the_data_integrity_context(api, issuer, own_resolver, document_loader,
@@ -169,7 +195,7 @@ def test_vc11_credential_that_already_has_the_data_integrity_context(api, issuer
     assert response.status_code == 201, response.json
     signed = response.json["verifiableCredential"]
     assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2]
-    assert_verifies(signed, document_loader, own_resolver, clock)
+    assert_verifies(api, signed)
 
 
 def test_did_key_issuer_verifies_offline(api, services, document_loader, clock):
@@ -184,14 +210,14 @@ def test_did_key_issuer_verifies_offline(api, services, document_loader, clock):
     signed = response.json["verifiableCredential"]
     assert signed["issuer"] == did
     assert signed["proof"]["verificationMethod"] == f"{did}#{did.removeprefix('did:key:')}"
-    assert_verifies(signed, document_loader, Resolver(), clock)
+    assert_verifies(api, signed)
 
 
 def test_issuer_scoped_token_signs_for_its_own_issuer(api, issuer, services, own_resolver,
                                                       document_loader, clock):
     response = issue(api.as_token(make_token(services, "acme")), ob_credential())
     assert response.status_code == 201, response.json
-    assert_verifies(response.json["verifiableCredential"], document_loader, own_resolver, clock)
+    assert_verifies(api, response.json["verifiableCredential"])
 
 
 # --- rejections: problem+json, fields named, nothing stored ---------------------------------------
@@ -370,7 +396,7 @@ def test_unknown_issuer_is_told_before_scope_and_nothing_leaks(api, issuer, serv
 
 
 @pytest.mark.parametrize("options", [
-    {"credentialStatus": {"type": "BitstringStatusListEntry"}},
+    {"credentialStatus": {"type": "StatusList2021Entry"}},
     {"created": "2020-01-01T00:00:00Z"},
     {"proofId": "urn:uuid:1", "challenge": "abc"},
 ])
@@ -387,3 +413,97 @@ def test_a_caller_cannot_claim_one_of_our_credential_urls(api, issuer, services)
     claimed = ob_credential(id="https://badges.test/credentials/5f0c0c0e-0000-4000-8000-000000000000")
     assert_problem(issue(api, claimed), 422, "reserved_id")
     assert row_counts(services) == before
+
+
+# --- ids and status entries: a VC API credential is one of ours like any other ----------------------
+
+
+def test_vc11_credential_gets_status_entries_when_asked(api, issuer):
+    sent = {"@context": [VC_V1], "type": ["VerifiableCredential"], "issuer": ACME_DID,
+            "issuanceDate": "2026-11-25T10:00:00Z", "credentialSubject": {"id": SUBJECT_DID}}
+    response = issue(api, sent, options={"credentialStatus": {"type": "BitstringStatusListEntry"}})
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["@context"] == [VC_V1, DATA_INTEGRITY_V2, STATUS_V1]
+    assert_our_status_entries(signed)
+    assert_verifies(api, signed)
+
+
+def test_asking_for_a_bitstring_status_entry_is_what_we_do_anyway(api, issuer):
+    response = issue(api, plain_v2_credential(), options={"credentialStatus": {"type": "BitstringStatusListEntry"}})
+    assert response.status_code == 201, response.json
+    assert_our_status_entries(response.json["verifiableCredential"])
+
+
+def test_an_assigned_id_is_dereferenceable(api, issuer):
+    signed = issue(api, plain_v2_credential()).json["verifiableCredential"]
+    served = api.client.get(signed["id"].removeprefix("https://badges.test"), headers={"Accept": "application/ld+json"})
+    assert served.status_code == 200
+    assert served.json == signed
+
+
+def test_a_callers_id_is_kept(api, issuer):
+    sent = plain_v2_credential(id="urn:uuid:5c2a4c53-3b7e-4e4b-a0ad-0e0b6a9b1f00")
+    signed = issue(api, sent).json["verifiableCredential"]
+    assert signed["id"] == sent["id"]
+
+
+def test_vc_api_credential_is_listed_and_revoked_like_any_other(api, issuer, services):
+    signed = issue(api, plain_v2_credential()).json["verifiableCredential"]
+    listed = api.get("/api/v1/credentials").json["items"]
+    assert [item["id"] for item in listed] == [signed["id"].rsplit("/", 1)[1]]
+    assert listed[0]["status"] == "active"
+    assert_verifies(api, signed)
+
+    revoked = api.post(f"/api/v1/credentials/{listed[0]['id']}/revoke", json={"reason": "issued in error"})
+    assert revoked.status_code == 200, revoked.json
+    assert revoked.json["status"] == "revoked"
+    # Every verifier reading our list now sees the revocation bit set.
+    answer = api.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert answer.status_code == 422
+    status = next(c for c in answer.json["checks"] if c["check"] == "status")
+    assert (status["status"], status["code"]) == ("failed", "revoked")
+
+
+def test_vc_api_credential_can_be_suspended_and_unsuspended(api, issuer, services):
+    signed = issue(api, plain_v2_credential()).json["verifiableCredential"]
+    credential_id = signed["id"].rsplit("/", 1)[1]
+    if "suspension" not in services.status_list_policy.purposes:
+        # No suspension entry, as for a result's credential under this policy.
+        assert_problem(api.post(f"/api/v1/credentials/{credential_id}/suspend", json={"reason": "x"}),
+                       409, "status_unsupported")
+        return
+    assert api.post(f"/api/v1/credentials/{credential_id}/suspend", json={"reason": "x"}).json["status"] == "suspended"
+    answer = api.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert next(c for c in answer.json["checks"] if c["check"] == "status")["code"] == "suspended"
+    assert api.post(f"/api/v1/credentials/{credential_id}/unsuspend", json={"reason": "x"}).json["status"] == "active"
+    assert_verifies(api, signed)
+
+
+def test_a_callers_own_status_entry_is_kept_and_adds_none_of_ours(api, issuer, services):
+    own = {"id": "https://status.example/lists/3#94567", "type": "BitstringStatusListEntry",
+           "statusPurpose": "revocation", "statusListIndex": "94567",
+           "statusListCredential": "https://status.example/lists/3"}
+    signed = issue(api, plain_v2_credential(credentialStatus=own)).json["verifiableCredential"]
+    assert signed["credentialStatus"] == own
+    credential_id = api.get("/api/v1/credentials").json["items"][0]["id"]
+    # Its status lives on the caller's list: we have nothing to change, and say so.
+    assert_problem(api.post(f"/api/v1/credentials/{credential_id}/revoke", json={"reason": "x"}),
+                   409, "status_unsupported")
+
+
+def test_a_failed_signature_leaves_no_status_position_taken(api, issuer, services):
+    before = row_counts(services)
+    response = issue(api, plain_v2_credential(credentialSubject={"favouriteColour": "blue"}))
+    assert_problem(response, 422, "undefined_term")
+    assert row_counts(services) == before
+
+
+def test_the_w3c_examples_context_is_known(api, issuer):
+    # What the W3C suites send: the examples vocabulary defines every other term.
+    sent = plain_v2_credential(credentialSubject={"id": SUBJECT_DID, "alumniOf": "The School of Examples"})
+    sent["@context"] = [VC_V2, "https://www.w3.org/ns/credentials/examples/v2"]
+    sent["type"] = ["VerifiableCredential", "AlumniCredential"]
+    response = issue(api, sent)
+    assert response.status_code == 201, response.json
+    assert_verifies(api, response.json["verifiableCredential"])

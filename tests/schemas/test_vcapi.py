@@ -237,6 +237,23 @@ def _set_in(path, value):
     return mutate
 
 
+# relatedResource digests of the W3C vc-data-model-2.0-test-suite (tests/fixtures.js, commit 6e07524)
+SUITE_SRI = "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"
+SUITE_MULTIBASE = "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"
+
+
+@pytest.mark.parametrize("resource", [
+    {"digestSRI": SUITE_SRI}, {"digestMultibase": SUITE_MULTIBASE},
+    {"digestSRI": SUITE_SRI, "mediaType": "application/ld+json"},
+    {"digestSRI": f"{SUITE_SRI} sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=?ct=application/json"},
+    # a multihash (sha2-256 of the empty string), base58btc and base64url
+    {"digestMultibase": "zQmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n"},
+    {"digestMultibase": "uEiDjsMRCmPwcFJr79MiZb7kkJ65B5GSbk0yklZkbeFK4VQ"},
+])
+def test_well_formed_related_resources(resource):
+    assert credential_errors({**minimal_v2(), "relatedResource": [{"id": "https://example.org/r", **resource}]}) == {}
+
+
 FORBIDDEN = [
     # @context (4.3)
     ("context_missing", minimal_v2, _drop("@context"), {"@context"}),
@@ -340,9 +357,26 @@ FORBIDDEN = [
     ("related_resource_without_digest", minimal_v2, _set("relatedResource", [{"id": "https://example.org/r"}]),
      {"relatedResource[0]"}),
     ("related_resource_duplicate_id", minimal_v2,
-     _set("relatedResource", [{"id": "https://example.org/r", "digestSRI": "sha384-x"},
-                              {"id": "https://example.org/r", "digestSRI": "sha384-y"}]),
+     _set("relatedResource", [{"id": "https://example.org/r", "digestSRI": SUITE_SRI},
+                              {"id": "https://example.org/r", "digestMultibase": SUITE_MULTIBASE}]),
      {"relatedResource[1].id"}),
+    # Digests must be well formed (the issuer cannot fetch the resource to compare them).
+    ("related_resource_sri_base64url", minimal_v2,  # the W3C suite's "wrong digest": base64url is not SRI
+     _set("relatedResource", {"id": "https://example.org/r",
+                              "digestSRI": "sha384-_rCVIV7fSXXTNIvpiq26jRDyj8JG8TDjij-tD0ewLk4JpnXEz6a5AeeY_1qQ0d0P"}),
+     {"relatedResource.digestSRI"}),
+    ("related_resource_sri_unknown_algorithm", minimal_v2,
+     _set("relatedResource", {"id": "https://example.org/r", "digestSRI": "md5-1B2M2Y8AsgTpgAmY7PhCfg=="}),
+     {"relatedResource.digestSRI"}),
+    ("related_resource_sri_wrong_length", minimal_v2,
+     _set("relatedResource", {"id": "https://example.org/r", "digestSRI": "sha256-" + SUITE_SRI[7:]}),
+     {"relatedResource.digestSRI"}),
+    ("related_resource_multibase_not_multibase", minimal_v2,
+     _set("relatedResource", {"id": "https://example.org/r", "digestMultibase": "JKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"}),
+     {"relatedResource.digestMultibase"}),
+    ("related_resource_multibase_short", minimal_v2,
+     _set("relatedResource", {"id": "https://example.org/r", "digestMultibase": "uJKGMkOmFbVJhEfKTduM"}),
+     {"relatedResource.digestMultibase"}),
     # proof
     ("proof_present", minimal_v2, _set("proof", {"type": "DataIntegrityProof"}), {"proof"}),
 ]

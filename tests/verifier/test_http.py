@@ -251,6 +251,24 @@ def test_vcapi_verify_without_a_credential_is_400(client):
     assert_problem(client.post("/credentials/verify", data="{}", content_type="text/plain"), 415)
 
 
+@pytest.mark.parametrize("form", ["json text", "array", "number", "boolean"])
+def test_vcapi_verify_a_credential_that_is_not_an_object_is_400(client, issued, form):
+    # The W3C eddsa suite sends a good credential as a JSON string: it is not a credential.
+    value = {"json text": json.dumps(issued), "array": [issued], "number": 1, "boolean": True}[form]
+    body = assert_problem(client.post("/credentials/verify", json={"verifiableCredential": value}), 400)
+    assert body["code"] == "validation_failed"
+    assert body["errors"] == {"verifiableCredential": ["Must be a JSON object or a compact JWT."]}
+    # The same text is still read by the general route, which takes every form.
+    assert client.post("/api/v1/verify", json={"credential": json.dumps(issued)}).json["verified"] is True
+
+
+def test_vcapi_verify_still_reads_a_compact_jwt(client):
+    # Not a credential of ours, but read as a JWT: the answer is a report, not a request problem.
+    response = client.post("/credentials/verify", json={"verifiableCredential": "eyJhbGciOiJub25lIn0.e30."})
+    assert response.status_code == 422
+    assert response.json["verified"] is False and response.json["checks"]
+
+
 # --- W3C VC API: POST /presentations/verify ---------------------------------------------------
 
 CHALLENGE, DOMAIN = "c0ae1c8e-c7e7-469f-b252-86e6a0e7387e", "verifier.example"
