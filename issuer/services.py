@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from issuer.clr import AssociationSource, ClrIssuance, no_associations
 from issuer.issuance import Issuance
 from issuer.keystore import KeyStore
 from issuer.statuslists import ServedEtags, StatusListPolicy, StatusLists
@@ -31,6 +32,8 @@ class Services:
     status_list_policy: StatusListPolicy = StatusListPolicy()
     # This process's last answers of GET /status/<id>, so a matching If-None-Match needs no database.
     served_status_lists: ServedEtags = field(default_factory=ServedEtags)
+    # Where a Comprehensive Learner Record finds which achievement is made of which (pathways).
+    clr_associations: AssociationSource = no_associations
 
     def keystore(self, session: Session) -> KeyStore:
         return KeyStore(session, self.key_encryption_key)
@@ -44,3 +47,7 @@ class Services:
             session, self.keystore(session), document_loader=self.document_loader, urls=self.urls, clock=self.clock,
             status_lists=self.status_lists(session),
         )
+
+    def clr(self, session: Session) -> ClrIssuance:
+        return ClrIssuance(session, self.keystore(session), document_loader=self.document_loader, urls=self.urls,
+                           clock=self.clock, association_source=self.clr_associations)

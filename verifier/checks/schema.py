@@ -72,7 +72,41 @@ def problems(credential: dict) -> list[str]:
     return found
 
 
+def clr_problems(credential: dict) -> list[str]:
+    """What a ClrCredential (CLR 2.0) needs besides being a VC: a name, one ClrSubject (an id or an
+    identifier) and at least one embedded credential (an object or a VC-JWT string). The embedded
+    credentials are checked in their own reports."""
+    found = []
+    if not isinstance(credential.get("id"), str):
+        found.append("id: missing or not a string")
+    if not _text(credential.get("name")):
+        found.append("name: missing or empty")
+    issuer = credential.get("issuer")
+    if not isinstance(issuer, (str, dict)) or (isinstance(issuer, dict) and not isinstance(issuer.get("id"), str)):
+        found.append("issuer: missing, or neither a URL nor a Profile with an id")
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return found + ["credentialSubject: missing or not one object"]
+    if "ClrSubject" not in _types(subject):
+        found.append("credentialSubject.type: must include ClrSubject")
+    if "id" not in subject and not subject.get("identifier"):
+        found.append("credentialSubject: needs an id or an identifier")
+    nested = subject.get("verifiableCredential")
+    if not isinstance(nested, list) or not nested or not all(isinstance(c, (dict, str)) for c in nested):
+        found.append("credentialSubject.verifiableCredential: must be a non-empty list of credentials")
+    for index, association in enumerate(subject.get("association") or []):
+        if not isinstance(association, dict) or not all(
+                isinstance(association.get(k), str) for k in ("associationType", "sourceId", "targetId")):
+            found.append(f"credentialSubject.association[{index}]: needs associationType, sourceId and targetId")
+    return found
+
+
 def check_schema(credential: dict) -> CheckResult:
+    if "ClrCredential" in _types(credential):
+        found = clr_problems(credential)
+        if found:
+            return CheckResult.failed("schema", "schema_invalid", "; ".join(found))
+        return CheckResult.passed("schema", "has the CLR 2.0 required fields")
     if not OB_TYPES & set(_types(credential)):
         return CheckResult.skipped("schema", "not an Open Badges credential; checked as a verifiable credential only")
     found = problems(credential)
