@@ -19,8 +19,8 @@ import pytest
 from issuer import create_app
 from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, Api, make_token, result_body
 
-SCHEMA_FILE = Path(__file__).parents[1] / "fixtures" / "schemas" / "clr_v2p0_clrcredential_schema_draft4.json"
-# tests/fixtures/schemas/README.md: 1EdTech/digital-credentials-public-validator @ 38254719cf0a490a403c9c812b01e6ab0678f2f3
+SCHEMA_FILE = Path(__file__).parents[1] / "fixtures" / "clr" / "clr_v2p0_clrcredential_schema_draft4.json"
+# tests/fixtures/clr/README.md: 1EdTech/digital-credentials-public-validator @ 38254719cf0a490a403c9c812b01e6ab0678f2f3
 SCHEMA_SHA256 = "afaf415f32d639eb300c1207b99438b7261673e162aa940f497cbb283bd39e40"
 
 EMAIL = "Ada.Lovelace@Example.org"
@@ -95,7 +95,7 @@ def test_clr_is_valid_against_the_clr_2_0_json_schema(api, earned):
     errors = sorted((list(e.absolute_path), e.validator) for e in jsonschema.Draft4Validator(schema).iter_errors(clr))
     # 1EdTech's only published copy of this schema (draft-04) is of the VC 1.1 era: it requires
     # issuanceDate where VC 2.0 has validFrom, and a single credentialStatus object. Those are its
-    # only complaints (see tests/fixtures/schemas/README.md); everything else of CLR 2.0 holds.
+    # only complaints (see tests/fixtures/clr/README.md); everything else of CLR 2.0 holds.
     nested = len(clr["credentialSubject"]["verifiableCredential"])
     expected = [([], "required")] + [
         (["credentialSubject", "verifiableCredential", i], "required") for i in range(nested)]
@@ -240,3 +240,28 @@ def test_pathway_associations_from_an_injected_source(services, tmp_path):
         {"type": "Association", "associationType": "isParentOf", "sourceId": url(whole), "targetId": url(sql)},
         {"type": "Association", "associationType": "isChildOf", "sourceId": url(sql), "targetId": url(whole)},
     ]
+
+
+def test_badges_verify_checks_a_record_offline(api, tmp_path):
+    """A did:key issuer's record verifies with `badges verify`, no server and no network: exit 0,
+    the record's checks and each embedded credential's."""
+    from click.testing import CliRunner
+
+    from issuer.cli import main
+
+    api.post("/api/v1/issuers", json={**ISSUER, "slug": "keyed", "did_method": "key"})
+    for name in ("Python Basics", "SQL Basics"):
+        _pass(api, _achievement(api, "keyed", name), name)
+    path = tmp_path / "record.json"
+    path.write_bytes(_clr(api, slug="keyed").data)
+    result = CliRunner().invoke(main, ["verify", str(path), "--no-status"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("VERIFIED: Comprehensive Learner Record from Acme Academy")
+    assert "  credential 2 of 2:\n    VERIFIED: SQL Basics, issued by Acme Academy" in result.output
+
+    record = json.loads(path.read_text())
+    record["credentialSubject"]["verifiableCredential"][0]["validUntil"] = "2099-01-01T00:00:00Z"
+    path.write_text(json.dumps(record))
+    result = CliRunner().invoke(main, ["verify", str(path), "--no-status"])
+    assert result.exit_code == 1
+    assert "  credential 1 of 2:\n    NOT VERIFIED: Python Basics" in result.output
