@@ -265,3 +265,25 @@ def test_badges_verify_checks_a_record_offline(api, tmp_path):
     result = CliRunner().invoke(main, ["verify", str(path), "--no-status"])
     assert result.exit_code == 1
     assert "  credential 1 of 2:\n    NOT VERIFIED: Python Basics" in result.output
+
+
+def test_vc_api_and_the_verify_page_show_each_embedded_credential(api, client, earned):
+    achievements, answers = earned
+    clr = json.loads(_clr(api).data)
+    verified = client.post("/credentials/verify", json={"verifiableCredential": clr})
+    assert verified.status_code == 200 and len(verified.json["credentials"]) == 3
+
+    page = client.post("/verify", data={"credential": json.dumps(clr)}).get_data(as_text=True)
+    assert "This credential is verified." in page
+    assert "The 3 credentials in this record" in page
+    assert "3. Git Basics: verified" in page
+
+    assert api.post(f"/api/v1/credentials/{answers[2]['credential_id']}/suspend",
+                    json={"reason": "under review"}).status_code == 200
+    refused = client.post("/credentials/verify", json={"verifiableCredential": clr})
+    assert refused.status_code == 422
+    assert refused.json["code"] == "embedded_credential_not_verified"
+    assert refused.json["detail"].startswith(f"embedded credential 3 ({answers[2]['credential']['id']}): status:")
+    assert [r["verified"] for r in refused.json["credentials"]] == [True, True, False]
+    page = client.post("/verify", data={"credential": json.dumps(clr)}).get_data(as_text=True)
+    assert "This credential is NOT verified." in page and "3. Git Basics: NOT verified" in page
