@@ -115,6 +115,7 @@ def test_clr_with_one_status_purpose_fails_the_schema_only_on_the_vc_1_1_parts(s
     api = Api(app.test_client(), make_token(only_revocation))
     api.post("/api/v1/issuers", json=ISSUER)
     for name in ("Python Basics", "SQL Basics"):
+        services.clock.advance(minutes=1)
         _pass(api, _achievement(api, "acme", name), name)
     clr = json.loads(_clr(api).data)
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
@@ -242,7 +243,7 @@ def test_pathway_associations_from_an_injected_source(services, tmp_path):
     ]
 
 
-def test_badges_verify_checks_a_record_offline(api, tmp_path):
+def test_badges_verify_checks_a_record_offline(api, tmp_path, clock):
     """A did:key issuer's record verifies with `badges verify`, no server and no network: exit 0,
     the record's checks and each embedded credential's."""
     from click.testing import CliRunner
@@ -251,6 +252,7 @@ def test_badges_verify_checks_a_record_offline(api, tmp_path):
 
     api.post("/api/v1/issuers", json={**ISSUER, "slug": "keyed", "did_method": "key"})
     for name in ("Python Basics", "SQL Basics"):
+        clock.advance(minutes=1)
         _pass(api, _achievement(api, "keyed", name), name)
     path = tmp_path / "record.json"
     path.write_bytes(_clr(api, slug="keyed").data)
