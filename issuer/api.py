@@ -124,7 +124,10 @@ def get_clr(slug):
     """A signed ClrCredential (CLR 2.0) of the earner's current credentials from this issuer."""
     issuer = issuer_by_slug(slug)
     query = _query(ClrQuerySchema())
-    document = clr.record_or_problem(services().clr(get_session()), issuer, clr.email_earner(query["email"]))
+    session = get_session()
+    with transaction(session):
+        document = clr.issue_record(session, services().clr(session), issuer, clr.email_earner(query["email"]),
+                                    token=g.token, at=services().clock())
     return current_app.response_class(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
 
 

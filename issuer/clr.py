@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError, add_proof
-from issuer import openbadges
+from issuer import audit, openbadges
 from issuer.errors import NotFound
 from issuer.issuance import IssuanceFailed
 from issuer.keystore import KeyStore
-from issuer.models import Credential, Issuer
+from issuer.models import ApiToken, Credential, Issuer
 
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 CONTEXTS = [openbadges.VC_V2_CONTEXT, CLR_CONTEXT, openbadges.OB_CONTEXT, openbadges.OB_EXTENSIONS_CONTEXT]
@@ -37,6 +38,12 @@ AssociationSource = Callable[[Session, str], Iterable[str]]
 def no_associations(session: Session, achievement_id: str) -> list[str]:
     """The default association source: no achievement is made of others."""
     return []
+
+
+@dataclass(frozen=True)
+class SignedRecord:
+    document: dict  # the signed ClrCredential
+    credential_ids: tuple[str, ...]  # ours, of the credentials it embeds, in its order
 
 
 class NoCredentials(LookupError):
@@ -116,7 +123,7 @@ class ClrIssuance:
         self._clock = clock
         self._association_source = association_source
 
-    def for_earner(self, issuer: Issuer, earner: str | None) -> dict:
+    def for_earner(self, issuer: Issuer, earner: str | None) -> SignedRecord:
         """The signed ClrCredential of `earner`'s current credentials from `issuer`.
 
         :raise NoCredentials: the earner holds none.
@@ -142,14 +149,20 @@ class ClrIssuance:
             name=f"Comprehensive Learner Record from {issuer.name}",
         )
         key = self._keystore.active_key(issuer)
-        return add_proof(unsigned, signer=self._keystore.signer(key), created=now,
-                         document_loader=self._document_loader)
+        signed = add_proof(unsigned, signer=self._keystore.signer(key), created=now,
+                           document_loader=self._document_loader)
+        return SignedRecord(signed, tuple(c.id for c in held))
 
 
-def record_or_problem(clr_issuance: ClrIssuance, issuer: Issuer, earner: str | None) -> dict:
-    """`ClrIssuance.for_earner`, its failures as the HTTP problems both routes answer."""
+def issue_record(session: Session, clr_issuance: ClrIssuance, issuer: Issuer, earner: str | None, *,
+                 token: ApiToken | None, actor: str | None = None, at: datetime) -> dict:
+    """`ClrIssuance.for_earner`, written to the audit log (`clr.issue`: which credentials, never
+    the earner's email), its failures as the HTTP problems both routes answer. The caller commits."""
     try:
-        return clr_issuance.for_earner(issuer, earner)
+        record = clr_issuance.for_earner(issuer, earner)
+        audit.record(session, action="clr.issue", token=token, actor=actor, issuer_id=issuer.id, subject_type="clr",
+                     subject_id=record.document["id"], at=at, details={"credentials": list(record.credential_ids)})
+        return record.document
     except NoCredentials:
         raise NotFound("no_credentials", f"the earner holds no current credential of issuer {issuer.slug!r} "
                        "(revoked and renewed ones are left out)") from None

@@ -205,8 +205,11 @@ def download_clr(token):
     """A signed Comprehensive Learner Record of the earner's current credentials from this
     credential's issuer (also those whose pages are hidden)."""
     credential = _credential(token)
-    document = clr.record_or_problem(current_app.extensions["badges"].clr(get_session()), credential.issuer,
-                                     credential.earner)
+    session = get_session()
+    services = current_app.extensions["badges"]
+    with transaction(session):
+        document = clr.issue_record(session, services.clr(session), credential.issuer, credential.earner,
+                                    token=None, actor="earner", at=services.clock())
     response = current_app.response_class(json.dumps(document, ensure_ascii=False, indent=2),
                                           mimetype="application/ld+json")
     response.headers["Content-Disposition"] = 'attachment; filename="learner-record.json"'

@@ -289,3 +289,20 @@ def test_vc_api_and_the_verify_page_show_each_embedded_credential(api, client, e
     assert [r["verified"] for r in refused.json["credentials"]] == [True, True, False]
     page = client.post("/verify", data={"credential": json.dumps(clr)}).get_data(as_text=True)
     assert "This credential is NOT verified." in page and "3. Git Basics: NOT verified" in page
+
+
+def test_each_record_is_in_the_audit_log_without_the_email(api, client, earned):
+    achievements, answers = earned
+    by_token = json.loads(_clr(api).data)
+    url = api.post(f"/api/v1/credentials/{answers[0]['credential_id']}/management-link").json["url"]
+    by_earner = json.loads(client.get(url.removeprefix(BASE_URL) + "/clr.json").data)
+    entries = [e for e in api.get("/api/v1/audit").json["items"] if e["action"] == "clr.issue"]
+    ids = [a["credential_id"] for a in answers]
+    assert [(e["actor"], e["subject_type"], e["subject_id"], e["details"]) for e in entries] == [
+        ("earner", "clr", by_earner["id"], {"credentials": ids}),
+        ("token", "clr", by_token["id"], {"credentials": ids}),
+    ]
+    assert "ada" not in json.dumps(entries).lower()
+    # asking for an earner with nothing to record writes nothing
+    assert _clr(api, email="nobody@example.org").status_code == 404
+    assert len([e for e in api.get("/api/v1/audit").json["items"] if e["action"] == "clr.issue"]) == 2
