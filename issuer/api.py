@@ -126,8 +126,9 @@ def get_clr(slug):
     query = _query(ClrQuerySchema())
     session = get_session()
     with transaction(session):
-        document = clr.issue_record(session, services().clr(session), issuer, clr.email_earner(query["email"]),
-                                    token=g.token, at=services().clock())
+        earner = clr.email_earner(query["email"]) if query["email"] else query["did"]
+        document = clr.issue_record(session, services().clr(session), issuer, earner, token=g.token,
+                                    at=services().clock())
     return current_app.response_class(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
 
 

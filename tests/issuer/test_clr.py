@@ -191,7 +191,11 @@ def test_unknown_earner_issuer_scope_and_bad_email(api, client, services, earned
     bad = _clr(api, email="not an email")
     assert bad.status_code == 422 and "email" in bad.json["errors"]
     absent = api.get("/api/v1/issuers/acme/clr")
-    assert absent.status_code == 422 and "email" in absent.json["errors"]
+    assert absent.status_code == 422 and absent.json["errors"] == {"_schema": ["Give exactly one of email or did."]}
+    both = api.get("/api/v1/issuers/acme/clr", query_string={"email": EMAIL, "did": "did:key:z6Mk"})
+    assert both.status_code == 422
+    assert api.get("/api/v1/issuers/acme/clr", query_string={"did": "mailto:x"}).json["errors"] == {
+        "did": ["Must be a DID, such as did:key:z6Mk..."]}
     assert client.get("/api/v1/issuers/acme/clr", query_string={"email": EMAIL}).status_code == 401
     api.post("/api/v1/issuers", json={**ISSUER, "slug": "other", "name": "Other"})
     other = api.as_token(make_token(services, "other"))
@@ -302,7 +306,18 @@ def test_each_record_is_in_the_audit_log_without_the_email(api, client, earned):
         ("earner", "clr", by_earner["id"], {"credentials": ids}),
         ("token", "clr", by_token["id"], {"credentials": ids}),
     ]
-    assert "ada" not in json.dumps(entries).lower()
+    assert "ada.lovelace" not in json.dumps(entries).lower()
     # asking for an earner with nothing to record writes nothing
     assert _clr(api, email="nobody@example.org").status_code == 404
     assert len([e for e in api.get("/api/v1/audit").json["items"] if e["action"] == "clr.issue"]) == 2
+
+
+def test_record_of_an_earner_named_by_a_did(api, earned, outside_verifier):
+    achievements, answers = earned
+    did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"  # result_body's recipient without an email
+    held = _pass(api, achievements[1], "by-did", email=None)
+    record = json.loads(api.get("/api/v1/issuers/acme/clr", query_string={"did": did}).data)
+    subject = record["credentialSubject"]
+    assert subject["id"] == did and "identifier" not in subject
+    assert subject["verifiableCredential"] == [held["credential"]]
+    assert outside_verifier.verify_credential(record).verified
