@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
 
     from issuer import api, db, errors, headers, manage, openapi, pages, public, throttle, vcapi
     from issuer.batch import api as batch_api
+    from issuer.pathways import api as pathways_api
     from issuer.bootstrap import build_services
     from issuer.verification import build_verifier
     from verifier import http as verifier_http
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     throttle.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
+    app.register_blueprint(pathways_api.bp)
     pages.init_app(app)
     public.init_app(app)
     app.register_blueprint(manage.bp)

@@ -17,6 +17,7 @@ from issuer.manage import new_management_link
 from issuer.db import get_session, transaction
 from issuer.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable, ValidationFailed
 from issuer.images import MAX_IMAGE_BYTES, ImageError, check_image
+from issuer.pathways import Pathways
 from issuer.models import Achievement, ApiToken, AuditEntry, Credential, Issuer, is_id, new_id
 from issuer.bodies import UnsupportedMediaType, json_body, load
 from schemas.audit import AuditPageSchema, AuditQuerySchema
@@ -58,7 +59,7 @@ def issuer_view(issuer: Issuer) -> dict:
     urls = services().urls
     view = IssuerSchema().dump({
         **{c: getattr(issuer, c) for c in ("did", "slug", "name", "url", "email", "description", "did_method", "created_at",
-                                           "credentials_public", "linkedin_organization_id")},
+                                           "credentials_public", "linkedin_organization_id", "pathways_open")},
         "profile_url": urls.issuer_profile(issuer.slug),
         "did_document_url": urls.did_document(issuer.slug) if issuer.did_method == "web" else None,
         "keys": [
@@ -218,6 +219,7 @@ def upload_achievement_image(achievement_id):
 @auth.token_required
 def record_result(achievement_id):
     achievement = achievement_by_id(achievement_id)
+    refuse_pathway_results(achievement)
     data = load(ResultCreateSchema())
     session = get_session()
     issuance = services().issuance(session)
@@ -228,6 +230,9 @@ def record_result(achievement_id):
                 outcome = issuance.record_result(achievement, data)
                 if outcome.credential is not None:
                     record_issue(session, outcome.credential, external_id=data["external_id"])
+                    # What this pass completes is awarded in the same transaction.
+                    Pathways(session, services(), token=g.token).after_issue(
+                        [(outcome.credential.id, achievement.id, outcome.credential.earner)])
         except IntegrityError:
             # A concurrent request with the same external_id won the race: answer as it did.
             outcome = issuance.previous_outcome(achievement.issuer, data["external_id"])
@@ -240,6 +245,13 @@ def record_result(achievement_id):
             f"external_id {data['external_id']!r} was already used for another achievement of this issuer",
         )
     return result_answer(outcome)
+
+
+def refuse_pathway_results(achievement: Achievement) -> None:
+    """:raise Conflict: the achievement is a pathway, awarded for other credentials, never for a result."""
+    if achievement.is_pathway:
+        raise Conflict("pathway_takes_no_results", f"achievement {achievement.id} is a pathway: it is awarded when its "
+                       "components are earned, not for an assessment result")
 
 
 def record_issue(session, credential: Credential, **details) -> None:
@@ -260,6 +272,10 @@ def result_answer(outcome):
         return ResultAnswerSchema().dump(body), 200, headers
     body = {"passed": True, "result_id": result.id, "credential_id": credential.id, "credential": credential.document,
             "renews": credential.renews_id}
+    awards = Pathways(get_session(), services(), token=None).awards_for(credential.id)
+    if awards:
+        body["pathway_credentials"] = [{"credential_id": a.credential_id, "achievement_id": a.achievement_id}
+                                       for a in awards]
     headers["Location"] = url_for("api.get_credential", credential_id=credential.id)
     return ResultAnswerSchema().dump(body), 201, headers
 

@@ -25,6 +25,8 @@ ACTIONS = (
     "credential.revoke", "credential.suspend", "credential.unsuspend", "credential.reissue",
     # An earner's management link made by an admin; the earner's own choices through it (actor "earner").
     "credential.management_link", "credential.earner_update",
+    # Pathways (issuer/pathways): defined, or changed before any award.
+    "pathway.create", "pathway.update",
 )
 
 

@@ -83,12 +83,14 @@ def status_list_policy(config) -> StatusListPolicy:
 
 def create_issuer(services: Services, session: Session, *, slug: str, name: str, url: str,
                   email: str | None = None, description: str | None = None, did_method: str = "web",
-                  credentials_public: bool = True, linkedin_organization_id: str | None = None) -> Issuer:
+                  credentials_public: bool = True, linkedin_organization_id: str | None = None,
+                  pathways_open: bool = False) -> Issuer:
     """Add an issuer and its first signing key (flushes; the caller commits)."""
     now = services.clock()
     issuer = Issuer(
         id=new_id(), slug=slug, name=name, url=url, email=email, description=description, did_method=did_method,
         created_at=now, credentials_public=credentials_public, linkedin_organization_id=linkedin_organization_id,
+        pathways_open=pathways_open,
     )
     if did_method == "web":
         issuer.did = services.urls.issuer_did_web(slug)

@@ -16,7 +16,7 @@ from issuer.db import transaction
 from issuer.errors import database_reason
 from issuer.migrate import current_revision, head_revision, upgrade
 from issuer import audit
-from issuer.models import ApiToken, Issuer, is_id
+from issuer.models import Achievement, ApiToken, Issuer, is_id
 from keys import KeyLifecycleError
 from verifier.cli import verify
 
@@ -369,6 +369,66 @@ def notify(dry_run):
     if summary.failed:
         raise click.ClickException(f"{summary.failed} email(s) could not be sent; the next run tries them again")
 
+
+
+@main.group("pathway")
+def pathway_group():
+    """Pathways: achievements awarded for other achievements."""
+
+
+@pathway_group.command("create")
+@click.option("--issuer", "slug", required=True)
+@click.argument("file", type=click.File("rb"))
+def pathway_create(slug, file):
+    """Define a pathway from FILE (JSON, as POST /api/v1/issuers/<slug>/pathways takes; - for standard
+    input); prints its id alone on the last line."""
+    from dataintegrity import strictjson
+    from issuer.pathways import Pathways
+    from issuer.pathways.requirements import RequirementsInvalid
+    from schemas.pathway import PathwayCreateSchema
+
+    try:
+        body = strictjson.loads(file.read())
+    except strictjson.JsonTextError as error:
+        raise click.ClickException(f"{file.name} is not accepted JSON: {error.message}") from None
+    if not isinstance(body, dict):
+        raise click.ClickException(f"{file.name} must hold a JSON object")
+    data = _checked(PathwayCreateSchema(), body)
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        issuer = _issuer(session, slug)
+        try:
+            with transaction(session):
+                pathway = Pathways(session, services, token=None).create(issuer, data)
+        except RequirementsInvalid as error:
+            raise click.ClickException("invalid requirements:\n" + "\n".join(
+                f"  {path}: {' '.join(messages)}" for path, messages in error.errors.items())) from None
+        click.echo(f"pathway {pathway.name!r} of {slug}")
+        click.echo(pathway.id)
+
+
+@pathway_group.command("show")
+@click.argument("pathway_id", metavar="ID")
+def pathway_show(pathway_id):
+    """Print a pathway's definition as JSON."""
+    import json
+
+    from issuer.pathways import Pathways
+
+    app = _app()
+    services = _services(app)
+    with services.sessionmaker() as session:
+        pathway = _row(session, Achievement, pathway_id, "pathway")
+        if not pathway.is_pathway:
+            raise click.ClickException(f"achievement {pathway_id} is not a pathway")
+        click.echo(json.dumps({
+            "id": pathway.id, "issuer": pathway.issuer.slug, "name": pathway.name,
+            "description": pathway.description, "criteria": {"narrative": pathway.criteria_narrative},
+            "achievement_type": pathway.achievement_type, "requirements": pathway.requirements,
+            "valid_for": pathway.valid_for, "all_valid_at_once": pathway.all_valid_at_once,
+            "awarded": Pathways(session, services, token=None).awarded(pathway),
+        }, indent=2))
 
 
 @main.group("credential")

@@ -228,7 +228,7 @@ class Issuance:
 
     def achievement_document(self, achievement: Achievement) -> dict:
         issuer = achievement.issuer
-        return openbadges.achievement(
+        document = openbadges.achievement(
             achievement_id=self._urls.achievement(achievement.id),
             name=achievement.name,
             description=achievement.description,
@@ -243,5 +243,9 @@ class Issuance:
             image_url=(self._urls.achievement_image(achievement.id) if achievement.image_media_type is not None
                        else achievement.image_url),
         )
+        if achievement.is_pathway:
+            # Awarded for other credentials (issuer/pathways), not for a score.
+            del document["resultDescription"]
+        return document
 
 

@@ -176,6 +176,7 @@ class Lifecycle:
                          subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                          details={"bulk": len(credential_ids)})
             session.expire(credential)
+        self._in_step(list(credential_ids), token)
         return list(credential_ids)
 
     def reissue(self, credential: Credential, *, reason: str, token: ApiToken | None,
@@ -256,6 +257,7 @@ class Lifecycle:
                      details={"successor": successor.id, "corrected": corrected})
         session.flush()
         session.expire(credential)
+        self._in_step([credential.id], token)
         return successor
 
     def _change(self, credential: Credential, transition: Transition, *, reason: str, token: ApiToken | None) -> None:
@@ -267,6 +269,14 @@ class Lifecycle:
         audit.record(self._session, action=transition.action, token=token, issuer_id=credential.issuer_id,
                      subject_type="credential", subject_id=credential.id, at=now, reason=reason,
                      details={"status": transition.target})
+        self._in_step([credential.id], token)
+
+    def _in_step(self, credential_ids: list[str], token: ApiToken | None) -> None:
+        """Pathway credentials follow their components' changes (issuer/pathways)."""
+        from issuer.pathways import Pathways
+
+        self._session.flush()
+        Pathways(self._session, self._services, token=token).after_status_change(credential_ids)
 
     def _update_status(self, credential: Credential, transition: Transition, *, reason: str, now) -> None:
         """The conditional UPDATE; afterwards `credential` reloads what is stored.

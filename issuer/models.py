@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     true as sa_true,
+    false as sa_false,
     event,
     Boolean,
     DateTime,
@@ -75,6 +76,8 @@ class Issuer(Base):
     credentials_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     # The issuer's LinkedIn organization id, for "Add to LinkedIn profile" links.
     linkedin_organization_id: Mapped[str | None] = mapped_column(String(32))
+    # Whether other issuers of this instance may name this issuer's achievements in their pathways.
+    pathways_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     keys: Mapped[list[SigningKey]] = relationship(
         back_populates="issuer", order_by="SigningKey.sequence"
@@ -124,8 +127,17 @@ class Achievement(Base):
     max_score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     valid_for: Mapped[str | None] = mapped_column(String(64))  # ISO 8601 duration, e.g. P1Y
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A pathway (issuer/pathways): the requirement tree of achievement ids it is awarded for; null
+    # for an achievement earned by an assessment. A pathway takes no results.
+    requirements: Mapped[dict | None] = mapped_column(JSON)
+    # A pathway's rule that every component credential counted must be valid at the same moment.
+    all_valid_at_once: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     issuer: Mapped[Issuer] = relationship()
+
+    @property
+    def is_pathway(self) -> bool:
+        return self.requirements is not None
 
 
 class AssessmentResult(Base):
@@ -250,6 +262,41 @@ class StatusEntry(Base):
 
     status_list: Mapped[StatusList] = relationship()
     credential: Mapped[Credential] = relationship(back_populates="status_entries")
+
+
+class PathwayComponent(Base):
+    """An achievement named (anywhere) in a pathway's requirements: what a new credential of it
+    may complete, found without reading every pathway's tree."""
+
+    __tablename__ = "pathway_components"
+    __table_args__ = (UniqueConstraint("pathway_id", "achievement_id"),)
+
+    # A key of one column, as every table has (backups restore rows by it).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), index=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), index=True)
+
+
+class PathwayAward(Base):
+    """A pathway credential and the component credentials it was awarded for.
+
+    `award_key` is unique: the pathway, the earner, the component credentials and the credential
+    it renews. Two transactions that would award the same thing cannot both commit.
+    """
+
+    __tablename__ = "pathway_awards"
+
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), index=True)
+    earner: Mapped[str] = mapped_column(String(2048))
+    award_key: Mapped[str] = mapped_column(String(64), unique=True)
+    components: Mapped[list] = mapped_column(JSON, default=list)  # component credential ids
+    # The component credential whose new pass completed the pathway (its result's answer names the award).
+    awarded_for: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The component credential whose revocation or suspension suspended this one; null otherwise.
+    suspended_for: Mapped[str | None] = mapped_column(String(36))
+
+    credential: Mapped[Credential] = relationship()
 
 
 class Notification(Base):

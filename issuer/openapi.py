@@ -27,6 +27,8 @@ from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuery
 from schemas.issuer import IssuerCreateSchema, IssuerSchema, IssuerUpdateSchema
 from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
 from schemas.manage import ManagementLinkSchema
+from schemas.pathway import (PathwayCreateSchema, PathwaySchema, PathwayUpdateSchema, ProgressQuerySchema,
+                             ProgressSchema)
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 from schemas.vcapi import IssueRequestSchema
@@ -171,6 +173,28 @@ OPERATIONS = [
                            "UploadAchievementImage": ("uploadAchievementImage", _ACHIEVEMENT, None),
                            "GetAchievementDocument": ("getAchievementDocument", _ACHIEVEMENT, None),
                            "ListCredentialsOfAchievement": ("listCredentials", {"achievement_id": "$response.body#/id"}, None)}}),
+    Operation("post", "/api/v1/issuers/{slug}/pathways", "createPathway",
+              "Define a pathway: an achievement awarded for other achievements (all_of, n_of, nested groups), "
+              "issued when a pass completes it",
+              {201: ("Created; its id is the pathway credential's achievement id", PathwaySchema),
+               422: ("Invalid fields; or requirements with an unknown achievement, an impossible n, a cycle or a "
+                     "wrong shape, each named in errors by its JSON path (validation_failed)", None)},
+              PathwayCreateSchema,
+              links={201: {"GetPathway": ("getPathway", {"pathway_id": "$response.body#/id"}, None)}}),
+    Operation("get", "/api/v1/pathways/{pathway_id}", "getPathway", "A pathway",
+              {200: ("The pathway", PathwaySchema)}),
+    Operation("put", "/api/v1/pathways/{pathway_id}", "replacePathway",
+              "Replace a pathway's definition (only while none of its credentials has been awarded)",
+              {200: ("The pathway", PathwaySchema), 409: ("It has been awarded (pathway_awarded)", None)},
+              PathwayCreateSchema),
+    Operation("patch", "/api/v1/pathways/{pathway_id}", "updatePathway",
+              "Change fields of a pathway's definition (only while none of its credentials has been awarded)",
+              {200: ("The pathway", PathwaySchema), 409: ("It has been awarded (pathway_awarded)", None)},
+              PathwayUpdateSchema),
+    Operation("get", "/api/v1/earners/progress", "getEarnerProgress",
+              "An earner's progress towards each pathway (of the token's issuer; an instance token: every issuer's, "
+              "or ?issuer=); give exactly one of email or did",
+              {200: ("Each pathway with its requirement tree marked", ProgressSchema)}, query=ProgressQuerySchema),
     Operation("get", "/api/v1/achievements/{achievement_id}", "getAchievement", "An achievement",
               {200: ("The achievement", AchievementSchema)}),
     Operation("put", "/api/v1/achievements/{achievement_id}/image", "uploadAchievementImage",
@@ -185,7 +209,8 @@ OPERATIONS = [
               "Record a completed assessment (idempotent on external_id)",
               {201: ("Passed: the signed credential", ResultAnswerSchema),
                200: ("Failed: why no credential was issued", ResultAnswerSchema),
-               409: ("external_id was used for another achievement of the issuer (external_id_conflict)", None),
+               409: ("external_id was used for another achievement of the issuer (external_id_conflict), or the "
+                     "achievement is a pathway (pathway_takes_no_results)", None),
                422: ("Invalid fields, or a score above the achievement's max_score", None)},
               ResultCreateSchema, links={201: _from_credential_answer()}),
     Operation("post", "/api/v1/achievements/{achievement_id}/results/batch", "recordResultsBatch",
@@ -197,6 +222,7 @@ OPERATIONS = [
                      BatchAnswerSchema),
                400: ("The CSV file cannot be read: its encoding, header or quoting, or no rows (csv_invalid); or the "
                      "body is not usable JSON (malformed_json, json_too_deep, ...)", None),
+               409: ("The achievement is a pathway (pathway_takes_no_results)", None),
                413: (f"More than {MAX_BATCH_ITEMS:,} results or rows (batch_too_large), or a body over 32 MiB "
                      "(payload_too_large)", None),
                422: ("Invalid fields (validation_failed); or atomic and some items were refused, so nothing was "

@@ -31,6 +31,12 @@ def linkedin_organization_id(**kwargs) -> fields.String:
     )
 
 
+def pathways_open(**kwargs) -> fields.Boolean:
+    return JsonBoolean(metadata={
+        "description": "whether other issuers of this instance may name this issuer's achievements in their "
+                       "pathways (default false)"}, **kwargs)
+
+
 class IssuerCreateSchema(Schema):
     slug = fields.String(required=True, validate=validate.Regexp(SLUG, error="Use 1-64 lowercase letters, digits and inner hyphens."))
     name = fields.String(required=True, validate=validate.Length(1, 255))
@@ -40,6 +46,7 @@ class IssuerCreateSchema(Schema):
     did_method = fields.String(load_default="web", validate=validate.OneOf(["web", "key"]))
     credentials_public = credentials_public(load_default=True)
     linkedin_organization_id = linkedin_organization_id(load_default=None)
+    pathways_open = pathways_open(load_default=False)
 
 
 class IssuerUpdateSchema(Schema):
@@ -47,11 +54,12 @@ class IssuerUpdateSchema(Schema):
 
     credentials_public = credentials_public()
     linkedin_organization_id = linkedin_organization_id()
+    pathways_open = pathways_open()
 
     @validates_schema
     def _something(self, data, **_kwargs):
         if not data:
-            raise ValidationError("Send credentials_public or linkedin_organization_id.")
+            raise ValidationError("Send credentials_public, linkedin_organization_id or pathways_open.")
 
 
 class SigningKeySchema(Schema):
@@ -74,5 +82,6 @@ class IssuerSchema(Schema):
     did_document_url = fields.String(allow_none=True)
     credentials_public = fields.Boolean()
     linkedin_organization_id = fields.String(allow_none=True)
+    pathways_open = fields.Boolean()
     keys = fields.List(fields.Nested(SigningKeySchema))
     created_at = fields.AwareDateTime()

@@ -50,3 +50,6 @@ class ResultAnswerSchema(Schema):
         "description": "the earner's previous current credential for the achievement, which this one renews; "
                        "it stays valid until it expires. Null when this is the earner's first."})
     reason = fields.String()
+    pathway_credentials = fields.List(fields.Dict(), metadata={
+        "description": "the pathway credentials this pass completed (issued in the same transaction): "
+                       "[{credential_id, achievement_id}]; absent when none"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from issuer import auth
-from issuer.api import achievement_by_id, services
+from issuer.api import achievement_by_id, refuse_pathway_results, services
 from issuer.batch.rows import CsvInvalid, TooManyRows, read_results
 from issuer.batch.services import BatchIssuance
 from issuer.bodies import json_body, load
@@ -24,6 +24,7 @@ MAX_BATCH_BYTES = 32 * 1024 * 1024
 @auth.token_required
 def record_results(achievement_id):
     achievement = achievement_by_id(achievement_id)
+    refuse_pathway_results(achievement)
     request.max_content_length = MAX_BATCH_BYTES
     if request.mimetype == "text/csv":
         items, rows, atomic = _csv_items()

@@ -25,6 +25,7 @@ from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body
 from issuer.issuance import IssuanceFailed, earner_of
 from issuer.models import Achievement, ApiToken, AssessmentResult, AuditEntry, Credential, StatusEntry, new_id
+from issuer.pathways import Pathways
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,9 @@ class BatchIssuance:
             `items` name every one of them.
         :raise IssuanceFailed: `atomic`, and a credential could not be signed.
         """
+        if achievement.is_pathway:
+            raise Conflict("pathway_takes_no_results", f"achievement {achievement.id} is a pathway: it is awarded when "
+                           "its components are earned, not for an assessment result")
         answers: list[ItemAnswer | None] = [None] * len(items)
         now = self._services.clock()
         checked: list[tuple[int, dict]] = []
@@ -191,7 +195,12 @@ class BatchIssuance:
                 "external_id_conflict",
                 f"external_id {result.external_id!r} was already used for another achievement of this issuer",
             ))
-        return _result_answer(index, result, result.credential, replayed=True)
+        answer = _result_answer(index, result, result.credential, replayed=True)
+        if result.credential is not None:
+            awards = Pathways(self._session, self._services, token=None).awards_for(result.credential.id)
+            if awards:
+                answer.body["pathway_credentials"] = _pathway_credentials(awards)
+        return answer
 
     def _refuse_if_any_failed(self, answers: list[ItemAnswer | None], rows: list[int] | None) -> None:
         refused = [answer for answer in answers if answer is not None and answer.failed]
@@ -323,11 +332,17 @@ class BatchIssuance:
             if renewed:
                 self._session.execute(update(Credential), renewed)
             self._session.execute(insert(AuditEntry), audits)
+        # What these passes complete is awarded in the same transaction, as on the single route.
+        awards = Pathways(self._session, self._services, token=self._token).after_issue(
+            (c["id"], c["achievement_id"], c["earner"]) for c in credentials.values()) if credentials else {}
         for item, result in zip(chunk, results):
             credential = credentials.get(result.id)
             answers[item.index] = _result_answer(item.index, result, credential, replayed=False)
             for repeat in item.repeats:
                 answers[repeat] = _result_answer(repeat, result, credential, replayed=True)
+            if credential is not None and awards.get(credential["id"]):
+                for index in (item.index, *item.repeats):
+                    answers[index].body["pathway_credentials"] = _pathway_credentials(awards[credential["id"]])
 
     def _answer_recorded_meanwhile(self, achievement: Achievement, chunk: list[_Pending],
                                    results: list[AssessmentResult], inserted: set[str],
@@ -381,6 +396,10 @@ class BatchIssuance:
             "details": {**renewal, "achievement_id": credential["achievement_id"], "result_id": credential["result_id"],
                         "external_id": external_id},
         }
+
+
+def _pathway_credentials(awards) -> list[dict]:
+    return [{"credential_id": a.credential_id, "achievement_id": a.achievement_id} for a in awards]
 
 
 class _SigningFailed(Exception):
