@@ -321,3 +321,37 @@ def test_record_of_an_earner_named_by_a_did(api, earned, outside_verifier):
     assert subject["id"] == did and "identifier" not in subject
     assert subject["verifiableCredential"] == [held["credential"]]
     assert outside_verifier.verify_credential(record).verified
+
+
+def test_pathway_and_its_components_are_associated(api, issuer, clock, outside_verifier):
+    """A pathway (issuer/pathways) awarded for two passed components: the record holds the three
+    credentials and links the pathway to each component, both ways; a component not earned is not
+    linked."""
+    python, sql, rust = (_achievement(api, "acme", name) for name in ("Python", "SQL", "Rust"))
+    pathway = api.post("/api/v1/issuers/acme/pathways", json={
+        "name": "Data Engineer", "description": "Python and SQL, or Rust and SQL.",
+        "criteria": {"narrative": "Earn two of the component badges."},
+        "requirements": {"n_of": 2, "from": [python["id"], sql["id"], rust["id"]]}})
+    assert pathway.status_code == 201, pathway.json
+    clock.advance(minutes=1)
+    _pass(api, python, "p-1")
+    clock.advance(minutes=1)
+    completing = _pass(api, sql, "p-2")
+    (award,) = completing["pathway_credentials"]
+    assert award["achievement_id"] == pathway.json["id"]
+
+    record = json.loads(_clr(api).data)
+    subject = record["credentialSubject"]
+    assert len(subject["verifiableCredential"]) == 3
+    url = lambda achievement_id: f"{BASE_URL}/achievements/{achievement_id}"  # noqa: E731
+    whole = url(pathway.json["id"])
+    assert sorted((a["associationType"], a["sourceId"], a["targetId"]) for a in subject["association"]) == sorted([
+        ("isParentOf", whole, url(python["id"])), ("isChildOf", url(python["id"]), whole),
+        ("isParentOf", whole, url(sql["id"])), ("isChildOf", url(sql["id"]), whole)])
+    assert all(a["type"] == "Association" for a in subject["association"])
+    body = outside_verifier.verify_credential(record).to_dict()
+    assert body["verified"] is True and len(body["credentials"]) == 3
+    # the CLR 2.0 schema's Association and Achievement hold; only its VC 1.1 parts complain (see above)
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    paths = [list(e.absolute_path) for e in jsonschema.Draft4Validator(schema).iter_errors(record)]
+    assert paths and all(p == [] or p[:2] == ["credentialSubject", "verifiableCredential"] for p in paths)
