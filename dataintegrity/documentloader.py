@@ -42,6 +42,9 @@ _BUNDLED_FILES: Mapping[str, str] = MappingProxyType(
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json": "ob-v3p0-3.0.1.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/context.json": "ob-v3p0-3.0.0.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json": "ob-v3p0-extensions.json",
+        # Comprehensive Learner Record 2.0 (ClrCredential); 2.0.1 is the one we sign with.
+        "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json": "clr-v2p0-2.0.1.json",
+        "https://purl.imsglobal.org/spec/clr/v2p0/context.json": "clr-v2p0-2.0.0.json",
     }
 )
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from marshmallow import ValidationError
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from issuer import audit, auth, events, expiry
+from issuer import audit, auth, clr, events, expiry
 from issuer.bootstrap import create_issuer
 from issuer.lifecycle import Lifecycle
 from issuer.manage import new_management_link
@@ -20,6 +22,7 @@ from issuer.models import Achievement, ApiToken, AuditEntry, Credential, Issuer,
 from issuer.bodies import UnsupportedMediaType, json_body, load
 from schemas.audit import AuditPageSchema, AuditQuerySchema
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
+from schemas.clr import ClrQuerySchema
 from schemas.common import SLUG
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.lifecycle import BulkRevokeSchema, BulkRevokedSchema, ReissueSchema, ReissuedSchema, StatusChangeSchema
@@ -122,6 +125,20 @@ def change_issuer(session, issuer: Issuer, data: dict, *, token, now, user: str 
         setattr(issuer, field, value)
     audit.record(session, action="issuer.update", token=token, issuer_id=issuer.id, subject_type="issuer",
                  subject_id=issuer.id, at=now, details=data, user=user)
+
+
+@bp.get("/issuers/<slug>/clr")
+@auth.token_required
+def get_clr(slug):
+    """A signed ClrCredential (CLR 2.0) of the earner's current credentials from this issuer."""
+    issuer = issuer_by_slug(slug)
+    query = _query(ClrQuerySchema())
+    session = get_session()
+    with transaction(session):
+        earner = clr.email_earner(query["email"]) if query["email"] else query["did"]
+        document = clr.issue_record(session, services().clr(session), issuer, earner, token=g.token,
+                                    at=services().clock())
+    return current_app.response_class(json.dumps(document, ensure_ascii=False), mimetype="application/ld+json")
 
 
 @bp.post("/issuers/<slug>/keys/rotate")

@@ -19,6 +19,7 @@ ACTIONS = (
     "issuer.create", "issuer.update", "key.rotate", "token.create", "token.revoke",
     "achievement.image",  # an achievement's image uploaded (or replaced)
     "achievement.update",  # an achievement's description or policy edited (the console); for credentials issued later
+    "clr.issue",  # a Comprehensive Learner Record signed for an earner (by a token, or the earner's link)
     "credential.issue",
     "credential.renew",  # a new pass of an earner holding a current credential (instead of credential.issue)
     # The lifecycle (issuer/lifecycle.py): the admin's reason is the entry's reason.

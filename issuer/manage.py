@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from issuer import audit, public
+from issuer import audit, clr, public
 from issuer.db import get_session, transaction
 from issuer.errors import Forbidden, NotFound, problem
 from issuer.models import Credential
@@ -197,4 +197,20 @@ def download_credential(token):
         json.dumps(credential.document, ensure_ascii=False, indent=2), mimetype="application/ld+json"
     )
     response.headers["Content-Disposition"] = f'attachment; filename="credential-{credential.id}.json"'
+    return response
+
+
+@bp.get("/manage/<token>/clr.json")
+def download_clr(token):
+    """A signed Comprehensive Learner Record of the earner's current credentials from this
+    credential's issuer (also those whose pages are hidden)."""
+    credential = _credential(token)
+    session = get_session()
+    services = current_app.extensions["badges"]
+    with transaction(session):
+        document = clr.issue_record(session, services.clr(session), credential.issuer, credential.earner,
+                                    token=None, actor="earner", at=services.clock())
+    response = current_app.response_class(json.dumps(document, ensure_ascii=False, indent=2),
+                                          mimetype="application/ld+json")
+    response.headers["Content-Disposition"] = 'attachment; filename="learner-record.json"'
     return response

@@ -21,6 +21,7 @@ from dataintegrity.strictjson import MAX_SAFE_INTEGER
 
 from schemas.achievement import AchievementCreateSchema, AchievementSchema
 from schemas.audit import AuditPageSchema, AuditQuerySchema
+from schemas.clr import ClrQuerySchema
 from schemas.batch import MAX_BATCH_ITEMS, BatchAnswerSchema, BatchCreateSchema
 from schemas.credential import CredentialPageSchema, CredentialSchema, ListQuerySchema
 from schemas.hooks import (DeliveryListSchema, DeliveryQuerySchema, PartyCreateSchema, PartyCreatedSchema,
@@ -232,6 +233,13 @@ OPERATIONS = [
     Operation("patch", "/api/v1/issuers/{slug}", "updateIssuer",
               "Change the issuer's sharing settings (default page visibility, LinkedIn organization id)",
               {200: ("The issuer", IssuerSchema)}, IssuerUpdateSchema),
+    Operation("get", "/api/v1/issuers/{slug}/clr", "getClr",
+              "A signed Comprehensive Learner Record (CLR 2.0 ClrCredential) of the earner's current credentials "
+              "from this issuer (not revoked, not renewed), each embedded with its own proof",
+              {200: ("The signed ClrCredential", {"application/ld+json": {"schema": _ANY_OBJECT}}),
+               404: ("No such issuer (issuer_not_found), or the earner holds no current credential of it "
+                     "(no_credentials)", None)},
+              query=ClrQuerySchema),
     Operation("post", "/api/v1/issuers/{slug}/keys/rotate", "rotateKey", "Retire the signing key and make a new one",
               {200: ("The issuer", IssuerSchema),
                409: ("A did:key issuer cannot rotate (key_rotation_unsupported), or another rotation ran at the same "
@@ -464,6 +472,13 @@ OPERATIONS = [
     Operation("get", "/manage/{token}/credential.json", "downloadManagedCredential",
               "The signed credential as a download, also while hidden",
               {200: ("The signed credential", {"application/ld+json": {"schema": _ANY_OBJECT}})}, secured=False),
+    Operation("get", "/manage/{token}/clr.json", "downloadManagedClr",
+              "A signed Comprehensive Learner Record (CLR 2.0) of the earner's current credentials from this "
+              "credential's issuer, as a download",
+              {200: ("The signed ClrCredential", {"application/ld+json": {"schema": _ANY_OBJECT}}),
+               404: ("Not a valid management link (management_link_not_found), or the earner holds no current "
+                     "credential (no_credentials)", None)},
+              secured=False),
     Operation("get", "/manage/{token}/badge.png", "getManagedBadgePng", "The baked badge PNG, also while hidden",
               {200: ("The baked PNG", PNG), 304: ("Not modified", None)}, secured=False),
     Operation("get", "/manage/{token}/badge.svg", "getManagedBadgeSvg", "The baked badge SVG, also while hidden",

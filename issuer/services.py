@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from issuer.clr import AssociationSource, ClrIssuance
 from issuer.issuance import Issuance
 from issuer.keystore import KeyStore
+from issuer.pathways import components as pathway_components
 from issuer.statuslists import ServedEtags, StatusListPolicy, StatusLists
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
@@ -31,6 +33,9 @@ class Services:
     status_list_policy: StatusListPolicy = StatusListPolicy()
     # This process's last answers of GET /status/<id>, so a matching If-None-Match needs no database.
     served_status_lists: ServedEtags = field(default_factory=ServedEtags)
+    # Where a Comprehensive Learner Record finds which achievement is made of which: a pathway's
+    # components (issuer.clr.no_associations: none).
+    clr_associations: AssociationSource = pathway_components
 
     def keystore(self, session: Session) -> KeyStore:
         return KeyStore(session, self.key_encryption_key)
@@ -44,3 +49,7 @@ class Services:
             session, self.keystore(session), document_loader=self.document_loader, urls=self.urls, clock=self.clock,
             status_lists=self.status_lists(session),
         )
+
+    def clr(self, session: Session) -> ClrIssuance:
+        return ClrIssuance(session, self.keystore(session), document_loader=self.document_loader, urls=self.urls,
+                           clock=self.clock, association_source=self.clr_associations)

@@ -34,6 +34,10 @@ class ReportSchema(Schema):
     checks = fields.List(fields.Nested(CheckSchema))
     credential = fields.Dict(metadata={"description": "id, name, issuer {id, name}, achievement, validFrom, validUntil"})
     checked_at = fields.String()
+    credentials = fields.List(fields.Dict(), metadata={
+        "description": "only for a ClrCredential: the report of each credential it embeds, in its order (verified, "
+                       "checks, credential, checked_at); the record is verified only when its own checks pass and "
+                       "every one of these verified"})
 
 
 # A compact JWS: three base64url parts (the VC API verifier's only string form).

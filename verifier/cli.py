@@ -43,6 +43,10 @@ def render(report: Report) -> str:
     for check in data["checks"]:
         code = f" [{check['code']}]" if check.get("code") else ""
         lines.append(f"  {check['status']:8} {check['check']:9} {check['message']}{code}")
+    for index, nested in enumerate(report.credentials or (), 1):
+        # each embedded credential of a ClrCredential, indented under the record
+        lines.append(f"  credential {index} of {len(report.credentials)}:")
+        lines.extend("    " + line for line in render(nested).splitlines())
     return "\n".join(lines)
 
 

@@ -115,6 +115,13 @@ def vcapi_verify_credential():
     if report.verified:
         return jsonify(report.to_dict())
     failed = [c for c in report.checks if c.status == "failed"]
+    if not failed and report.own_verified and report.credentials:
+        # a ClrCredential whose own checks pass, holding a credential that does not verify
+        detail = "; ".join(
+            f"embedded credential {index} ({nested.credential.get('id')}): "
+            + ", ".join(f"{c.check}: {c.message}" for c in nested.checks if c.status == "failed")
+            for index, nested in enumerate(report.credentials, 1) if not nested.verified)
+        return _problem(422, "embedded_credential_not_verified", "Credential not verified", detail, **report.to_dict())
     detail = "; ".join(f"{c.check}: {c.message}" for c in failed) or "the credential did not verify"
     return _problem(422, failed[0].code if failed else "not_verified", "Credential not verified", detail, **report.to_dict())
 

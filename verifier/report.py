@@ -45,20 +45,32 @@ class Report:
     checks: tuple[CheckResult, ...]
     checked_at: datetime
     credential: dict = field(default_factory=dict)
+    # The reports of the credentials a ClrCredential embeds, in its order; None for any other.
+    credentials: tuple[Report, ...] | None = None
 
     @property
-    def verified(self) -> bool:
+    def own_verified(self) -> bool:
+        """The credential's own checks pass (nested credentials aside)."""
         return all(c.status in (PASSED, WARNING, SKIPPED) for c in self.checks) and any(
             c.check == "proof" and c.status == PASSED for c in self.checks
         )
+
+    @property
+    def verified(self) -> bool:
+        """Its own checks pass and so does every credential it embeds: a record holding a revoked
+        or forged credential does not verify as a whole, though each nested report says which."""
+        return self.own_verified and all(r.verified for r in self.credentials or ())
 
     def check(self, name: str) -> CheckResult | None:
         return next((c for c in self.checks if c.check == name), None)
 
     def to_dict(self) -> dict:
-        return {
+        result = {
             "verified": self.verified,
             "checks": [c.to_dict() for c in self.checks],
             "credential": self.credential,
             "checked_at": timestamp(self.checked_at),
         }
+        if self.credentials is not None:
+            result["credentials"] = [r.to_dict() for r in self.credentials]
+        return result

@@ -35,6 +35,8 @@ from verifier.statuscache import StatusListCache, content_version
 DEFAULT_SKEW = timedelta(minutes=5)
 # A proof set larger than this is an attack on our time (each proof may resolve a DID), not a need.
 MAX_PROOFS = 8
+# A ClrCredential embedding more credentials than this is refused (each costs a full verification).
+MAX_NESTED_CREDENTIALS = 200
 FETCH_ACCEPT = "application/vc+ld+json, application/ld+json, application/json, application/jwt, image/png, image/svg+xml"
 
 
@@ -164,7 +166,7 @@ class Verifier:
         return self._credential(parsed.credential, run, relaxed=parsed.relaxed)
 
     def _credential(self, credential, run: _Run, *, check_status: bool | None = None,
-                    relaxed: tuple[tuple[str, str], ...] = ()) -> Report:
+                    relaxed: tuple[tuple[str, str], ...] = (), nested: bool = False) -> Report:
         now = self._now()
         try:
             # a library caller's dict or a fetched status list is bounded like any input
@@ -181,7 +183,33 @@ class Verifier:
         if integrity is not None:
             checks.append(integrity)
         checks.extend(self._after_proof(credential, now, run, check_status))
+        if not nested and is_clr(credential):
+            return Report(tuple(checks), now, _summary(credential), self._embedded(credential, run))
         return Report(tuple(checks), now, _summary(credential))
+
+    def _embedded(self, clr: dict, run: _Run) -> tuple[Report, ...]:
+        """A report for every credential a ClrCredential embeds (JSON-LD or a VC-JWT), checked as
+        if given alone, within this verification's fetch budget. A record inside a record is
+        checked as a credential, its own embedded ones not descended into."""
+        items = embedded_credentials(clr)
+        if len(items) > MAX_NESTED_CREDENTIALS:
+            failure = CheckResult.failed("format", "too_many_credentials",
+                                         f"{len(items)} embedded credentials; at most {MAX_NESTED_CREDENTIALS} are checked")
+            return (Report((failure,), self._now()),)
+        reports = []
+        for item in items:
+            if isinstance(item, str):
+                try:
+                    parsed = read_input(item)
+                except FormError as error:
+                    reports.append(Report((CheckResult.failed("format", error.code, error.message),), self._now()))
+                    continue
+                if parsed.jwt is not None:
+                    reports.append(self._jwt(parsed.jwt, run))
+                    continue
+                item = parsed.credential
+            reports.append(self._credential(item, run, nested=True))
+        return tuple(reports)
 
     def _jwt(self, token: str, run: _Run, *, relaxed: tuple[tuple[str, str], ...] = ()) -> Report:
         now = self._now()
@@ -294,6 +322,24 @@ def _issuer_of_set(results: list[CheckResult]) -> CheckResult:
         return by_issuer[0]
     return CheckResult.passed("issuer", f"{by_issuer[0].message}; {len(others)} more proof(s) by other signers "
                                         "(" + "; ".join(r.message for r in others) + ")")
+
+
+def is_clr(credential: dict) -> bool:
+    types = credential.get("type")
+    return "ClrCredential" in (types if isinstance(types, list) else [types])
+
+
+def embedded_credentials(clr: dict) -> list:
+    """The `verifiableCredential` items of a ClrCredential's subject (one subject, or each of several)."""
+    subjects = clr.get("credentialSubject")
+    items = []
+    for subject in subjects if isinstance(subjects, list) else [subjects]:
+        value = subject.get("verifiableCredential") if isinstance(subject, dict) else None
+        if isinstance(value, list):
+            items.extend(value)
+        elif value is not None:
+            items.append(value)
+    return items
 
 
 def verify_credential(credential, *, document_loader, resolver: DidResolver, now: datetime,

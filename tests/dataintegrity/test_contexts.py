@@ -41,6 +41,8 @@ OFFICIAL_FILES = {
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json": "ob-v3p0-context-3.0.1.json",
     "https://purl.imsglobal.org/spec/ob/v3p0/context.json": "ob-v3p0-context.json",
     "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json": "ob-v3p0-extensions.json",
+    "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json": "clr-v2p0-context-2.0.1.json",
+    "https://purl.imsglobal.org/spec/clr/v2p0/context.json": "clr-v2p0-context.json",
     "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
     # test-only context (tests/fixtures/contexts/), needed by the W3C vectors
     "https://w3id.org/citizenship/v4rc1": "citizenship-v4rc1.jsonld",
@@ -148,7 +150,7 @@ def test_probes_cover_scoped_contexts(official_loader):
 def test_bundled_urls():
     loader = bundled_document_loader()
     assert loader.urls == BUNDLED_CONTEXT_URLS
-    assert len(BUNDLED_CONTEXT_URLS) == 15
+    assert len(BUNDLED_CONTEXT_URLS) == 17
     assert "https://www.w3.org/ns/credentials/examples/v2" in BUNDLED_CONTEXT_URLS  # the W3C suites need it
     assert "https://w3id.org/citizenship/v4rc1" not in BUNDLED_CONTEXT_URLS
     for url in BUNDLED_CONTEXT_URLS:
