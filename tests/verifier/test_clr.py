@@ -57,15 +57,17 @@ def test_1edtech_sample_clr_and_its_credential_verify(verifier):
     body = verifier.verify_credential(_sample()).to_dict()
     assert body["verified"] is True, body
     assert {c["check"]: c["status"] for c in body["checks"]} == {
-        "format": "passed", "context": "passed", "schema": "passed", "issuer": "passed", "proof": "passed",
+        "format": "passed", "context": "passed", "schema": "warning", "issuer": "passed", "proof": "passed",
         "validity": "passed", "status": "skipped", "trust": "skipped"}
-    assert check_of(body, "schema")["message"] == "has the CLR 2.0 required fields"
+    # It declares the CLR 2.0 JSON Schema, which we do not hold (no official copy to bundle) and this
+    # verifier may not fetch: a warning, and the hand-written CLR check applies.
+    assert check_of(body, "schema")["code"] == "schema_unavailable"
     assert body["credential"]["name"] == "Sample Transcript"
     (nested,) = body["credentials"]
     assert nested["verified"] is True
     assert nested["credential"]["name"] == "Teamwork Badge"
     assert nested["credential"]["issuer"]["id"] == "https://example.com/issuers/876543"
-    assert check_of(nested, "schema")["message"] == "has the Open Badges 3.0 required fields"
+    assert check_of(nested, "schema")["message"] == "has the Open Badges 3.0 required fields (it declares no schema)"
     assert "credentials" not in nested  # an embedded credential has no nested list of its own
 
 
