@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     true as sa_true,
     false as sa_false,
     event,
@@ -402,6 +403,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The time step of the last second-factor code accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Bumped by a password change or reset: sessions made before it end.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

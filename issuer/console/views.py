@@ -187,14 +187,20 @@ def second_factor():
         keys = _throttle_keys(user.email)
         if _throttled(keys):
             error, status = "Too many failed sign-ins: wait 15 minutes and try again.", 429
-        elif accounts.code_matches(accounts.open_totp(services().key_encryption_key, user), request.form.get("code", ""),
-                                   now()):
+        elif _use_code(user):
             session["admin_full"] = True
             return redirect(_safe_next(request.args.get("next")))
         else:
             _count_failure(keys)
             error, status = "That code is not right (or has expired): enter the current one.", 401
     return render_template("console/code.html", error=error), status, _retry_after(status)
+
+
+def _use_code(user: User) -> bool:
+    db = get_session()
+    with transaction(db):
+        return accounts.use_code(db, user, accounts.open_totp(services().key_encryption_key, user),
+                                 request.form.get("code", ""), now())
 
 
 def _retry_after(status: int) -> dict:
@@ -277,10 +283,12 @@ def security():
     error, status, done = None, 200, False
     if request.method == "POST":
         secret = session.get("admin_pending_totp")
-        if secret and accounts.code_matches(secret, request.form.get("code", ""), now()):
+        step = accounts.code_step(secret, request.form.get("code", ""), now()) if secret else None
+        if step is not None:
             with transaction(db):
                 user = db.get(User, g.user.id)
                 accounts.seal_totp(services().key_encryption_key, user, secret)
+                user.totp_last_step = step  # the code that enrolled is spent too
             session.pop("admin_pending_totp", None)
             done = True
         else:

@@ -9,13 +9,14 @@ changes achievements, results and credentials' status, an "owner" also keys, tok
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from issuer.models import Issuer, Membership, PasswordReset, User
@@ -105,9 +106,32 @@ def provisioning_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER_NAME)
 
 
-def code_matches(secret: str, code: str, now: datetime) -> bool:
+def code_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step of `code` when it is the secret's code now or one step either side (clocks
+    drift), else None."""
     code = "".join((code or "").split())
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    for offset in (0, -1, 1):
+        moment = now + timedelta(seconds=offset * totp.interval)
+        if hmac.compare_digest(totp.at(moment), code):
+            return totp.timecode(moment)
+    return None
+
+
+def use_code(session: Session, user: User, secret: str, code: str, now: datetime) -> bool:
+    """Whether `code` signs `user` in: right now, and of a later time step than the last code
+    accepted from them, so a code seen over a shoulder or in a log cannot be replayed (RFC 6238
+    section 5.2). Conditional, so of two requests racing with one code one wins. The caller commits."""
+    step = code_step(secret, code, now)
+    if step is None:
+        return False
+    accepted = session.execute(
+        update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+    ).rowcount
+    return bool(accepted)
 
 
 def seal_totp(kek, user: User, secret: str) -> None:

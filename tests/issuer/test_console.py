@@ -152,8 +152,19 @@ def test_a_second_factor_is_enrolled_and_then_asked_for(services, browser, clock
     assert browser.sign_in("ada@example.org").location.startswith("/admin/login/code")
     assert browser.get("/admin/").status_code == 302  # the password alone is not enough
     assert browser.post("/admin/login/code", {"code": "123456"}).status_code == 401
-    assert browser.post("/admin/login/code", {"code": pyotp.TOTP(secret).at(clock())}).status_code == 302
+    # The code that enrolled is spent: the next one signs in.
+    assert browser.post("/admin/login/code", {"code": code}).status_code == 401
+    clock.advance(seconds=30)
+    code = pyotp.TOTP(secret).at(clock())
+    assert browser.post("/admin/login/code", {"code": code}).status_code == 302
     assert browser.get("/admin/").status_code == 200
+
+    # A code is good once: seen over a shoulder, it does not sign anyone in again.
+    browser.post("/admin/logout", {}, form_at="/admin/")
+    browser.sign_in("ada@example.org")
+    assert browser.post("/admin/login/code", {"code": code}).status_code == 401
+    clock.advance(seconds=30)
+    assert browser.post("/admin/login/code", {"code": pyotp.TOTP(secret).at(clock())}).status_code == 302
 
 
 def test_a_password_is_reset_by_a_single_use_expiring_link(app, services, browser, clock):

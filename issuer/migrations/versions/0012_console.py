@@ -20,6 +20,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_admin', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('totp_secret', sa.LargeBinary(), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id'),
