@@ -38,6 +38,9 @@ STATE_AFTER = {ISSUED: "valid", REVOKED: "revoked", SUSPENDED: "suspended", REIN
                REISSUED: "revoked", RENEWED: "valid", EXPIRING: "valid", EXPIRED: "expired",
                UNVERIFIABLE: "unverifiable", VERIFIED: "valid"}
 
+# Changes of our credentials that re-evaluate the watches on them at once.
+WATCHED_CHANGES = (REVOKED, SUSPENDED, REINSTATED, REISSUED, RENEWED)
+
 # session.info key: what to put on the queue once the session's transaction commits.
 AFTER_COMMIT = "badges_after_commit"
 
@@ -63,6 +66,9 @@ def publish(session: Session, *, type: str, credential: Credential | dict | str,
         credential_id, issuer_id = credential["id"], credential["issuer_id"]
     else:
         credential_id, issuer_id = credential.id, credential.issuer_id
+    if party_id is None and type in WATCHED_CHANGES:
+        # The watches on one of our credentials are verified again once this commits (issuer/watches.py).
+        after_commit(session, ("watch_credential", (data or {}).get("renews") if type == RENEWED else credential_id))
     wanted = [endpoint_id for endpoint_id, events in _endpoints(session, issuer_id=issuer_id, party_id=party_id)
               if events is None or type in events]
     if not wanted:

@@ -115,6 +115,9 @@ class Queue:
             send_notifications.call_local()
 
         self._tasks = {"deliver": deliver, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
+        from issuer import watch_tasks
+
+        self._tasks.update(watch_tasks.register(huey, self, services, config))  # issue 12's watches
 
     def task(self, name: str):
         self.huey  # registers the tasks
