@@ -13,6 +13,7 @@ from sqlalchemy import (
     event,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -486,5 +487,7 @@ class WatchedList(Base):
     etag: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The list's ttl (or max-age) at its last full answer, kept for the 304s that follow.
+    ttl_seconds: Mapped[float | None] = mapped_column(Float)
     next_fetch_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     error: Mapped[str | None] = mapped_column(Text)

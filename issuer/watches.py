@@ -345,12 +345,14 @@ class Watcher:
             return self._undetermined(session, {w.watch_id for w in watched if w.checks_ok}, "status_unavailable", now)
         row.fetched_at, row.error = now, None
         if list_credential is None:  # 304: nothing changed
-            row.next_fetch_at = now + self._interval(lifetime, row)
+            kept = timedelta(seconds=row.ttl_seconds) if row.ttl_seconds else None
+            row.next_fetch_at = now + self._interval(lifetime or kept, row)
             return 0
         row.etag = etag
         version = content_version(list_credential)
-        ttl = _ttl(list_credential)
-        row.next_fetch_at = now + self._interval(ttl or lifetime, row)
+        ttl = _ttl(list_credential) or lifetime
+        row.ttl_seconds = ttl.total_seconds() if ttl else None
+        row.next_fetch_at = now + self._interval(ttl, row)
         problem, bits = self._verified_bits(list_credential, url, {w.issuer_did for w in watched}, now)
         if problem is not None:
             return self._undetermined(session, {w.watch_id for w in watched if w.checks_ok}, problem, now)

@@ -3,14 +3,22 @@ revalidates them as the world changes, and the party's loopback receiver is told
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from issuer import create_app
 from tests.conftest import BASE_URL, TEST_KEK, Api, make_token
 from tests.issuer.test_webhooks import FAST, issue, live_services, receiver, register, setup_issuer, worker  # noqa: F401
+
+from tests.verifier.support import VC2, DidKey, sign, sign_with_options, signed_credential, status_entry  # noqa: E402
+from verifier.statuslist import MIN_LENGTH_BYTES, encode_status_list, set_bit  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -120,3 +128,144 @@ def test_a_revocation_here_changes_the_watch_and_reaches_the_partys_receiver_wit
     assert watched["state"] == "revoked" and watched["code"] == "revoked"
     assert [(h["state"], h.get("code")) for h in watched["history"]] == [("valid", None), ("revoked", "revoked")]
     assert [w["id"] for w in party.get("/api/v1/watches?state=revoked").json["items"]] == [watch["id"]]
+
+
+def test_an_expiry_crossing_turns_the_watch_expired_and_tells_the_party(admin, app, live_services, receiver):
+    _, achievement = setup_issuer(admin, valid_for="PT3S")
+    credential_id = issue(admin, achievement)
+    party = party_api(admin)
+    hook = register(party, receiver.url, events=["credential.expired", "credential.expiring"])
+    watch = party.post("/api/v1/watches", json={"credential": document(admin, credential_id)}).json
+    assert watch["state"] == "valid"
+    with worker(app):
+        # No periodic job runs here: the crossing was scheduled for the moment validUntil passes.
+        wait_state(party, watch["id"], "expired", timeout=8)
+        receiver.wait_for(2, timeout=5)
+    kinds = [e["type"] for e in receiver.events(hook["secret"])]
+    assert kinds == ["credential.expiring", "credential.expired"]  # expiring within 30 days: told at once
+    history = party.get(f"/api/v1/watches/{watch['id']}").json["history"]
+    assert [(h["state"], h.get("code")) for h in history] == [("valid", None), ("expired", "expired")]
+
+
+def test_a_renewal_moves_the_watch_to_the_earners_new_credential_and_says_so(admin, app, live_services, receiver):
+    _, achievement = setup_issuer(admin)
+    first = issue(admin, achievement, "attempt-1")
+    party = party_api(admin)
+    hook = register(party, receiver.url, events=["credential.renewed", "credential.revoked"])
+    watch = party.post("/api/v1/watches", json={"credential": document(admin, first)}).json
+    with worker(app):
+        second = issue(admin, achievement, "attempt-2")  # a new pass by the same earner renews it
+        receiver.wait_for(1, timeout=5)
+        moved = party.get(f"/api/v1/watches/{watch['id']}").json
+        assert moved["credential_id"].endswith(second) and moved["state"] == "valid"
+        assert [(h["state"], h.get("code")) for h in moved["history"]] == [("valid", None), ("valid", "renewed")]
+        # It now follows the new credential: revoking that one reaches the party.
+        assert admin.post(f"/api/v1/credentials/{second}/revoke", json={"reason": "x"}).status_code == 200
+        receiver.wait_for(2, timeout=5)
+    renewed, revoked = receiver.events(hook["secret"])
+    assert renewed["type"] == "credential.renewed" and renewed["data"]["renews"].endswith(first)
+    assert renewed["data"]["credential_id"].endswith(second) and renewed["data"]["watch_id"] == watch["id"]
+    assert revoked["type"] == "credential.revoked" and revoked["data"]["credential_id"].endswith(second)
+    assert party.get(f"/api/v1/watches/{watch['id']}").json["state"] == "revoked"
+
+
+class ListServer:
+    """A foreign issuer's status list on loopback, with an ETag; answers If-None-Match with 304."""
+
+    def __init__(self, signer: DidKey):
+        self.signer, self.requests = signer, []  # (If-None-Match, status) per request
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                etag = '"' + hashlib.sha256(server.body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    server.requests.append((self.headers.get("If-None-Match"), 304))
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                server.requests.append((self.headers.get("If-None-Match"), 200))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vc+ld+json")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(server.body)))
+                self.end_headers()
+                self.wfile.write(server.body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}/lists/1"
+        self.publish()
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def publish(self, *revoked: int) -> None:
+        bits = bytearray(MIN_LENGTH_BYTES)
+        for index in revoked:
+            set_bit(bits, index)
+        self.body = json.dumps(sign({
+            "@context": [VC2], "id": self.url, "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": self.signer.did, "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": f"{self.url}#list", "type": "BitstringStatusList",
+                                  "statusPurpose": "revocation", "encodedList": encode_status_list(bits),
+                                  "ttl": 1000},  # milliseconds
+        }, self.signer)).encode()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_foreign_credential_revoked_at_its_issuer_is_revoked_after_the_lists_ttl(admin, app, live_services, receiver):
+    signer = DidKey()
+    lists = ListServer(signer)
+    try:
+        credential = signed_credential(signer, validUntil=None, credentialStatus=status_entry(lists.url, 42))
+        party = party_api(admin)
+        hook = register(party, receiver.url, events=["credential.revoked"])
+        watch = party.post("/api/v1/watches", json={"credential": credential, "label": "foreign"}).json
+        assert watch["state"] == "valid", watch["report"]
+        with worker(app):
+            time.sleep(2.5)  # the list is refetched once its ttl (1 s) runs out: unchanged, 304
+            assert (lists.requests[-1][1], bool(lists.requests[-1][0])) == (304, True), lists.requests
+            lists.publish(42)
+            started = time.monotonic()
+            wait_state(party, watch["id"], "revoked", timeout=5)
+            assert time.monotonic() - started <= 2.5  # one ttl, and a little
+            receiver.wait_for(1, timeout=5)
+        [event] = receiver.events(hook["secret"])
+        assert event["type"] == "credential.revoked" and event["data"]["credential_id"] == credential["id"]
+    finally:
+        lists.close()
+
+
+def test_a_presentation_is_watched_when_its_challenge_and_domain_check_out(admin, app):
+    signer, holder = DidKey(), DidKey()
+    credential = signed_credential(signer, validUntil=None)
+    vp = sign_with_options({"@context": [VC2], "type": ["VerifiablePresentation"], "holder": holder.did,
+                            "verifiableCredential": [credential]}, holder, proof_purpose="authentication",
+                           challenge="c-123", domain="hiring.example")
+    party = party_api(admin)
+    wrong = party.post("/api/v1/watches", json={"presentation": vp, "challenge": "c-999", "domain": "hiring.example"})
+    assert wrong.status_code == 422 and wrong.json["code"] == "challenge_mismatch"
+    right = party.post("/api/v1/watches", json={"presentation": vp, "challenge": "c-123", "domain": "hiring.example"})
+    assert right.status_code == 201 and right.json["state"] == "valid"
+    assert right.json["credential_id"] == credential["id"] and right.json["issuer"] == signer.did
+
+
+def test_a_baked_png_upload_and_a_url_are_watched(admin, app):
+    _, achievement = setup_issuer(admin)
+    credential_id = issue(admin, achievement)
+    png = admin.client.get(f"/credentials/{credential_id}/badge.png").data
+    party = party_api(admin)
+    uploaded = party.post("/api/v1/watches", json=None, data={"file": (io.BytesIO(png), "badge.png"),
+                                                              "label": "from a PNG"},
+                          content_type="multipart/form-data")
+    assert uploaded.status_code == 201, uploaded.json
+    assert uploaded.json["state"] == "valid" and uploaded.json["label"] == "from a PNG"
+    assert uploaded.json["credential_id"].endswith(credential_id)
+    unreachable = party.post("/api/v1/watches", json={"url": "http://127.0.0.1:9/credential.json"})
+    assert unreachable.status_code == 422 and unreachable.json["code"].startswith("fetch")

@@ -20,6 +20,7 @@ def upgrade():
     sa.Column('etag', sa.String(length=255), nullable=True),
     sa.Column('version', sa.String(length=64), nullable=True),
     sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ttl_seconds', sa.Float(), nullable=True),
     sa.Column('next_fetch_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('url')
