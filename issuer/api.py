@@ -421,7 +421,8 @@ def create_token_view():
     with transaction(session):
         token, plain = auth.create_token(session, issuer=issuer, label=data["label"], now=now)
         audit.token_created(session, token, by=g.token)
-    body = TokenCreatedSchema().dump({**{c: getattr(token, c) for c in ("id", "label", "created_at", "revoked_at")},
+    body = TokenCreatedSchema().dump({**{c: getattr(token, c) for c in ("id", "label", "created_at", "revoked_at",
+                                                                          "party_id")},
                                       "issuer": issuer, "token": plain})
     return body, 201, {"Cache-Control": "no-store"}
 

@@ -35,6 +35,19 @@ def create_token(session: Session, *, issuer: Issuer | None, label: str | None, 
     return token, plain
 
 
+def create_party(session: Session, *, name: str, by: ApiToken | None, now: datetime) -> tuple[Party, ApiToken, str]:
+    """A relying party and its first token (the plain text returned here once), recorded in the
+    audit log; `by` is the instance token that made it, None for the command line."""
+    party = Party(name=name, created_at=now)
+    session.add(party)
+    session.flush()
+    token, plain = create_token(session, issuer=None, party=party, label=f"party {name}"[:255], now=now)
+    session.flush()
+    audit.record(session, action="party.create", token=by, issuer_id=None, subject_type="party", subject_id=party.id,
+                 at=now, details={"name": name, "token_id": token.id})
+    return party, token, plain
+
+
 def revoke_token(session: Session, token: ApiToken, *, reason: str | None, by: ApiToken | None,
                  now: datetime) -> None:
     """Revoke `token` (refused from its next request on) and record it in the audit log; `by` is

@@ -205,8 +205,7 @@ def party_group():
 @click.argument("name")
 def party_create(name):
     """Create a relying party; its token is printed alone on the last line, once."""
-    from issuer.auth import create_token
-    from issuer.models import Party
+    from issuer.auth import create_party
 
     name = name.strip()
     if not name or len(name) > 255:
@@ -215,14 +214,7 @@ def party_create(name):
     services = _services(app)
     with services.sessionmaker() as session:
         with transaction(session):
-            now = services.clock()
-            party = Party(name=name, created_at=now)
-            session.add(party)
-            session.flush()
-            created, plain = create_token(session, issuer=None, party=party, label=f"party {name}"[:255], now=now)
-            session.flush()
-            audit.record(session, action="party.create", token=None, issuer_id=None, subject_type="party",
-                         subject_id=party.id, at=now, details={"name": name, "token_id": created.id})
+            party, _, plain = create_party(session, name=name, by=None, now=services.clock())
     click.echo(f"Relying party {name!r}: {party.id}")
     click.echo("Its token (store it now; it is not shown again):")
     click.echo(plain)
@@ -362,7 +354,7 @@ def token_list(slug):
         if slug:
             statement = statement.where(ApiToken.issuer_id == _issuer(session, slug).id)
         for row in session.scalars(statement):
-            scope = row.issuer.slug if row.issuer else "(instance)"
+            scope = row.issuer.slug if row.issuer else f"(party {row.party_id})" if row.party_id else "(instance)"
             revoked = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
             click.echo("\t".join([row.id, scope, row.created_at.isoformat(), revoked, row.label or ""]))
 

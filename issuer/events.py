@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, select
+from sqlalchemy import event, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -157,6 +157,10 @@ def crossings(session: Session, *, now: datetime, expiring_days: int, lookback: 
         statement = select(Credential).where(
             Credential.issuer_id.in_(issuers), Credential.valid_until.is_not(None), Credential.valid_until > start,
             Credential.valid_until <= end, Credential.status != "revoked")
+        # Not those told already (each run would otherwise try them all again, to be skipped by the
+        # dedupe key one by one); an endpoint registered since then is not told of earlier crossings.
+        statement = statement.where(~exists().where(WebhookMessage.subject == Credential.id,
+                                                    WebhookMessage.type == kind))
         if kind == EXPIRING:
             # A renewed credential's expiry is no news: the earner holds its successor.
             statement = statement.where(Credential.renewed_by_id.is_(None))

@@ -14,7 +14,7 @@ from issuer.api import issuer_by_slug
 from issuer.bodies import load
 from issuer.db import get_session, transaction
 from issuer.errors import Forbidden, NotFound, ValidationFailed
-from issuer.models import Issuer, Party, WebhookAttempt, WebhookEndpoint, WebhookMessage, is_id
+from issuer.models import Issuer, WebhookAttempt, WebhookEndpoint, WebhookMessage, is_id
 from marshmallow import ValidationError
 from schemas.hooks import (DeliveryListSchema, DeliveryQuerySchema, PartyCreateSchema, PartyCreatedSchema,
                            RedeliveredSchema, WebhookCreateSchema, WebhookCreatedSchema, WebhookListSchema,
@@ -40,15 +40,8 @@ def create_party():
     session = get_session()
     now = services().clock()
     with transaction(session):
-        party = Party(name=data["name"], created_at=now)
-        session.add(party)
-        session.flush()
-        token, plain = auth.create_token(session, issuer=None, party=party, label=f"party {data['name']}"[:255],
-                                         now=now)
-        session.flush()
-        audit.record(session, action="party.create", token=g.token, issuer_id=None, subject_type="party",
-                     subject_id=party.id, at=now, details={"name": party.name, "token_id": token.id})
-    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "token": plain}), 201
+        party, token, plain = auth.create_party(session, name=data["name"], by=g.token, now=now)
+    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "token": plain, "token_id": token.id}), 201
 
 
 def _view(endpoint: WebhookEndpoint, **extra) -> dict:

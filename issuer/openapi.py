@@ -252,7 +252,8 @@ OPERATIONS = [
     Operation("post", "/api/v1/parties", "createParty",
               "Create a relying party (an employer) and its token (instance token); the party's token verifies and "
               "manages its own webhook endpoints, and is refused (403 token_scope) everywhere else",
-              {201: ("Created: the plain token, shown once", PartyCreatedSchema)}, PartyCreateSchema),
+              {201: ("Created: the plain token, shown once", PartyCreatedSchema)}, PartyCreateSchema,
+              links={201: {"RevokePartyToken": ("revokeToken", {"token_id": "$response.body#/token_id"}, None)}}),
     Operation("post", "/api/v1/webhooks", "createWebhook",
               "Register a webhook endpoint (party or issuer token; an instance token names the issuer). Deliveries "
               "follow Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)",

@@ -16,6 +16,7 @@ class PartyCreatedSchema(Schema):
     id = fields.String()
     name = fields.String()
     token = fields.String(metadata={"description": "the party's Bearer token; shown here once and never again"})
+    token_id = fields.String(metadata={"description": "the token's id (POST /api/v1/tokens/<token_id>/revoke)"})
 
 
 class WebhookCreateSchema(Schema):

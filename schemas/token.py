@@ -7,7 +7,9 @@ from schemas.common import SLUG, IssuerSlug
 
 class TokenSchema(Schema):
     id = fields.String()
-    issuer = IssuerSlug(metadata={"description": "the issuer the token is scoped to; null: the whole instance"})
+    issuer = IssuerSlug(metadata={"description": "the issuer the token is scoped to; null (and no party_id): the "
+                                                 "whole instance"})
+    party_id = fields.String(allow_none=True, metadata={"description": "the relying party whose token it is"})
     label = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     revoked_at = fields.AwareDateTime(allow_none=True)

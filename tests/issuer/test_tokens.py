@@ -14,7 +14,7 @@ from tests.issuer.problems import assert_problem, row_counts
 from tests.issuer.test_cli import dispose, instance, last_line  # noqa: F401  (instance is a fixture)
 
 OTHER = {"slug": "globex", "name": "Globex Institute", "url": "https://globex.example"}
-FIELDS = {"id", "issuer", "label", "created_at", "revoked_at"}
+FIELDS = {"id", "issuer", "party_id", "label", "created_at", "revoked_at"}
 
 
 @pytest.fixture

@@ -125,8 +125,10 @@ def test_party_token_sees_nothing_of_issuers_and_issuers_nothing_of_the_party(ad
     issuer, achievement = setup_issuer(admin)
     credential_id = issue(admin, achievement)
     created = admin.post("/api/v1/parties", json={"name": "Acme Hiring"})
-    assert created.status_code == 201 and set(created.json) == {"id", "name", "token"}
+    assert created.status_code == 201 and set(created.json) == {"id", "name", "token", "token_id"}
     party = admin.as_token(created.json["token"])
+    listed = {t["id"]: t for t in admin.get("/api/v1/tokens").json["items"]}
+    assert listed[created.json["token_id"]]["party_id"] == created.json["id"]
     issuer_api = admin.as_token(make_token(live_services, issuer["slug"]))
 
     for method, path in [("get", "/api/v1/credentials"), ("get", f"/api/v1/credentials/{credential_id}"),
@@ -422,3 +424,44 @@ def test_every_change_of_an_issuers_credential_is_published_in_its_transaction(a
     ]
     [reissue] = [m for m in messages(live_services, hook["id"]) if m.type == "credential.reissued"]
     assert reissue.payload["data"]["successor"] == reissued and reissue.payload["data"]["reason"] == "typo"
+
+
+# --- badges serve starts a worker, unless --no-worker -------------------------------------------
+
+def _children(pid: int) -> list[str]:
+    """The command lines of a process's children (Linux /proc)."""
+    from pathlib import Path
+
+    try:
+        ids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    lines = []
+    for child in ids:
+        try:
+            lines.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            pass
+    return lines
+
+
+@pytest.mark.parametrize("flags, workers", [([], 1), (["--no-worker"], 0)])
+def test_serve_starts_a_queue_worker_unless_told_not_to(tmp_path, flags, workers):
+    from tests.issuer.test_serve import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGES_")}
+    env.update(BADGES_INSTANCE_PATH=str(tmp_path / "instance"), BADGES_THROTTLE_ENABLED="false", PYTHONPATH=ROOT)
+    server = subprocess.Popen([sys.executable, "-m", "issuer.cli", "serve", "--dev", "--port", str(free_port()), *flags],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in server.stdout:
+            if "Instance folder" in line or time.monotonic() > deadline:
+                break
+        time.sleep(1.0)
+        found = [c for c in _children(server.pid) if c.rstrip().endswith("worker")]
+        assert len(found) == workers, _children(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        server.stdout.close()
