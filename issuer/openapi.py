@@ -32,6 +32,7 @@ from schemas.manage import ManagementLinkSchema
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 from schemas.vcapi import IssueRequestSchema
+from schemas.watches import WatchCreateSchema, WatchDetailSchema, WatchListSchema, WatchQuerySchema
 from schemas.verification import ReportSchema, VcApiPresentationRequestSchema, VcApiVerifyRequestSchema, VerifyRequestSchema
 
 bp = Blueprint("openapi", __name__)
@@ -279,6 +280,24 @@ OPERATIONS = [
     Operation("post", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver", "redeliverWebhookMessage",
               "Send a message again (same webhook-id), retrying for a new retry period; enables a disabled endpoint",
               {202: ("Queued", RedeliveredSchema)}),
+    # --- watches (a relying party's token only; others get 403 token_scope) ---------------------------
+    Operation("post", "/api/v1/watches", "createWatch",
+              "Watch a credential (JSON-LD, JWT, a baked PNG/SVG upload, a URL, or a candidate's presentation with "
+              "its challenge and domain): verified at once, then revalidated as its status lists, dates and issuer "
+              "change; each change of verdict goes to the party's webhooks",
+              {201: ("Watching: the verdict, the report and the history", WatchDetailSchema),
+               422: ("Invalid fields; not a credential; a URL that cannot be fetched; a presentation that is not "
+                     "verified (challenge_mismatch, domain_mismatch, ...) or holds other than one credential", None)},
+              {"application/json": {"schema": WatchCreateSchema},
+               "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                   "file": _BINARY, "label": {"type": "string", "maxLength": 255},
+                   "reference": {"type": "string", "maxLength": 255}}}}},
+              links={201: {"GetWatch": ("getWatch", {"watch_id": "$response.body#/id"}, None)}}),
+    Operation("get", "/api/v1/watches", "listWatches", "The party's watches, oldest first, paged (offset, limit)",
+              {200: ("A page of watches", WatchListSchema)}, query=WatchQuerySchema),
+    Operation("get", "/api/v1/watches/{watch_id}", "getWatch",
+              "One watch: its current verdict and the history of its changes", {200: ("The watch", WatchDetailSchema)}),
+    Operation("delete", "/api/v1/watches/{watch_id}", "deleteWatch", "Stop watching", {204: ("Deleted", None)}),
     # --- verification (no token) -------------------------------------------------------------
     Operation("post", "/api/v1/verify", "verify",
               "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
