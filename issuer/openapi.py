@@ -298,6 +298,22 @@ OPERATIONS = [
     Operation("get", "/api/v1/watches/{watch_id}", "getWatch",
               "One watch: its current verdict and the history of its changes", {200: ("The watch", WatchDetailSchema)}),
     Operation("delete", "/api/v1/watches/{watch_id}", "deleteWatch", "Stop watching", {204: ("Deleted", None)}),
+    # --- the relying party's page (signed in with its token, kept in an HttpOnly cookie) ------------
+    Operation("get", "/parties/sign-in", "getPartySignIn", "The relying party's sign-in form",
+              {200: ("The page", HTML)}, secured=False),
+    Operation("post", "/parties/sign-in", "partySignIn",
+              "Sign in with the party's token (form: token, csrf_token); sets the session cookie",
+              {303: ("Signed in: to /parties/watches", None), 401: ("Not a relying party's token: the form again", HTML),
+               403: ("No or another CSRF token, or another origin: the form again", HTML)},
+              {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                  "token": _TEXT, "csrf_token": _TEXT}}}}, secured=False),
+    Operation("post", "/parties/sign-out", "partySignOut", "Sign out (form: csrf_token)",
+              {303: ("To the sign-in form", None)},
+              {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                  "csrf_token": _TEXT}}}}, secured=False),
+    Operation("get", "/parties/watches", "getPartyWatchesPage",
+              "The party's watches with their current state and timeline (signed in; else 303 to the sign-in form)",
+              {200: ("The page", HTML), 303: ("Not signed in: to /parties/sign-in", None)}, secured=False),
     # --- verification (no token) -------------------------------------------------------------
     Operation("post", "/api/v1/verify", "verify",
               "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",
