@@ -169,7 +169,9 @@ def apply(session: Session, watch: Watch, state: str, code: str | None, now: dat
         if watch.failing_since is None:
             watch.failing_since = now
         if now - watch.failing_since < settings.grace:
-            watch.next_check_at = _earliest(watch.next_check_at, watch.failing_since + settings.grace, now)
+            ends = watch.failing_since + settings.grace
+            watch.next_check_at = _earliest(watch.next_check_at, ends, now)
+            events.after_commit(session, ("watch_at", "watch", watch.id, (ends - now).total_seconds()))
             return False
     elif state != "unverifiable":
         watch.failing_since = None
@@ -341,13 +343,14 @@ class Watcher:
             list_credential, etag, lifetime = self._fetch_list(url, row.etag)
         except FetchError as error:
             row.error, row.fetched_at = str(error)[:500], now
-            row.next_fetch_at = now + self.settings.list_default
+            kept = timedelta(seconds=row.ttl_seconds) if row.ttl_seconds else None
+            row.next_fetch_at = now + self._interval(kept, row)
             return self._undetermined(session, {w.watch_id for w in watched if w.checks_ok}, "status_unavailable", now)
         row.fetched_at, row.error = now, None
         if list_credential is None:  # 304: nothing changed
             kept = timedelta(seconds=row.ttl_seconds) if row.ttl_seconds else None
             row.next_fetch_at = now + self._interval(lifetime or kept, row)
-            return 0
+            return self._recover(session, watched, now)
         row.etag = etag
         version = content_version(list_credential)
         ttl = _ttl(list_credential) or lifetime
@@ -372,14 +375,19 @@ class Watcher:
                 update(WatchEntry.__table__).where(WatchEntry.__table__.c.id == _bind("entry_id"))
                 .values(bit=_bind("bit")), changed_entries)
         if unchanged and not touched:
-            # Same list as before: only watches left undetermined by an earlier failure are looked at.
-            touched = {w.watch_id for w in watched if w.checks_ok}
-            candidates = session.scalars(select(Watch).where(Watch.id.in_(touched), Watch.state == "unverifiable"))
-        else:
-            candidates = None
-        return self._settle(session, touched, now, candidates)
+            return self._recover(session, watched, now)
+        return self._settle(session, touched, now)
 
-    def _settle(self, session: Session, watch_ids: set[str], now: datetime, candidates=None) -> int:
+    def _recover(self, session: Session, watched, now: datetime) -> int:
+        """The list is as before: only watches left undetermined by an earlier failure are looked at."""
+        ids = {w.watch_id for w in watched if w.checks_ok}
+        stuck = set(session.scalars(select(Watch.id).where(Watch.id.in_(list(ids)), Watch.state == "unverifiable"))) \
+            if ids else set()
+        undecided = set(session.scalars(select(Watch.id).where(Watch.id.in_(list(ids)), Watch.failing_since.is_not(None)))) \
+            if ids else set()
+        return self._settle(session, stuck | undecided, now)
+
+    def _settle(self, session: Session, watch_ids: set[str], now: datetime) -> int:
         """The verdict of watches whose bits changed (those whose other checks passed)."""
         if not watch_ids:
             return 0
@@ -391,7 +399,7 @@ class Watcher:
             for watch_id, purpose, bit in session.execute(
                     select(WatchEntry.watch_id, WatchEntry.purpose, WatchEntry.bit).where(WatchEntry.watch_id.in_(chunk))):
                 bits[watch_id].append((purpose, bit))
-            watches = candidates if candidates is not None else session.scalars(
+            watches = session.scalars(
                 select(Watch).where(Watch.id.in_(chunk), Watch.checks_ok.is_(True), Watch.deleted_at.is_(None)))
             for watch in watches:
                 if watch.state in ("expired", "invalid"):

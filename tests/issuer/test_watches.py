@@ -17,7 +17,9 @@ from issuer import create_app
 from tests.conftest import BASE_URL, TEST_KEK, Api, make_token
 from tests.issuer.test_webhooks import FAST, issue, live_services, receiver, register, setup_issuer, worker  # noqa: F401
 
-from tests.verifier.support import VC2, DidKey, sign, sign_with_options, signed_credential, status_entry  # noqa: E402
+from keys import did_web_document, multikey_verification_method  # noqa: E402
+from tests.verifier.support import (VC2, DidKey, sign, sign_with_options, signed_credential, status_entry,  # noqa: E402
+                                    unsigned_credential)
 from verifier.statuslist import MIN_LENGTH_BYTES, encode_status_list, set_bit  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -174,10 +176,24 @@ class ListServer:
 
     def __init__(self, signer: DidKey):
         self.signer, self.requests = signer, []  # (If-None-Match, status) per request
+        self.failing, self.documents = False, {}  # failing: answer 503; documents: other paths served
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path in server.documents:
+                    body = json.dumps(server.documents[self.path]).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if server.failing:
+                    server.requests.append((self.headers.get("If-None-Match"), 503))
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 etag = '"' + hashlib.sha256(server.body).hexdigest()[:16] + '"'
                 if self.headers.get("If-None-Match") == etag:
                     server.requests.append((self.headers.get("If-None-Match"), 304))
@@ -269,3 +285,66 @@ def test_a_baked_png_upload_and_a_url_are_watched(admin, app):
     assert uploaded.json["credential_id"].endswith(credential_id)
     unreachable = party.post("/api/v1/watches", json={"url": "http://127.0.0.1:9/credential.json"})
     assert unreachable.status_code == 422 and unreachable.json["code"].startswith("fetch")
+
+
+def test_a_list_unreachable_past_the_grace_period_is_told_unverifiable_then_verified_again(
+        admin, app, live_services, receiver):
+    signer = DidKey()
+    lists = ListServer(signer)
+    try:
+        credential = signed_credential(signer, validUntil=None, credentialStatus=status_entry(lists.url, 7))
+        party = party_api(admin)
+        hook = register(party, receiver.url, events=["credential.unverifiable", "credential.verified"])
+        watch = party.post("/api/v1/watches", json={"credential": credential}).json
+        with worker(app):
+            time.sleep(1.2)
+            lists.failing = True  # its issuer's server is down
+            wait_state(party, watch["id"], "unverifiable", timeout=6)  # after the 1 s grace period
+            lists.failing = False
+            wait_state(party, watch["id"], "valid", timeout=6)
+            receiver.wait_for(2, timeout=5)
+        kinds = [(e["type"], e["data"]["state"]) for e in receiver.events(hook["secret"])]
+        assert kinds == [("credential.unverifiable", "unverifiable"), ("credential.verified", "valid")]
+    finally:
+        lists.close()
+
+
+class WebKey:
+    """A did:web identity on the loopback list server, signing with a did:key's key."""
+
+    algorithm = "Ed25519"
+
+    def __init__(self, port: int, key: DidKey):
+        self.did = f"did:web:127.0.0.1%3A{port}:issuers:far"
+        self.verification_method = f"{self.did}#key-1"
+        self.key = key
+
+    def sign(self, data: bytes) -> bytes:
+        return self.key.sign(data)
+
+    def document(self, key: DidKey) -> dict:
+        return did_web_document(self.did, [multikey_verification_method(
+            self.did, "key-1", key.did.removeprefix("did:key:"))])
+
+
+def test_a_key_removed_from_the_issuers_did_document_makes_the_watch_invalid(admin, app, live_services, receiver):
+    lists = ListServer(DidKey())
+    try:
+        port = int(lists.url.split(":")[2].split("/")[0])
+        signer = WebKey(port, DidKey())
+        lists.documents["/issuers/far/did.json"] = signer.document(signer.key)
+        credential = sign(unsigned_credential(signer.did, validUntil=None), signer)
+        party = party_api(admin)
+        hook = register(party, receiver.url, events=["credential.unverifiable"])
+        watch = party.post("/api/v1/watches", json={"credential": credential}).json
+        assert watch["state"] == "valid", watch["report"]
+        lists.documents["/issuers/far/did.json"] = signer.document(DidKey())  # the key replaced
+        with worker(app):
+            app.extensions["queue"].enqueue("watch_issuers")  # the periodic job, run now
+            watched = wait_state(party, watch["id"], "invalid")
+            receiver.wait_for(1, timeout=5)
+        assert watched["code"] == "invalid_signature" or watched["code"].startswith(("unresolvable", "key_"))
+        [event] = receiver.events(hook["secret"])
+        assert event["type"] == "credential.unverifiable" and event["data"]["state"] == "invalid"
+    finally:
+        lists.close()
