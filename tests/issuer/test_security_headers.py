@@ -20,6 +20,8 @@ PAGES = {
     ("GET", "public.credential"), ("GET", "public.issuer_profile"), ("GET", "public.achievement"),
     ("GET", "verifier.verify_page"), ("POST", "verifier.verify_page_post"),
     ("GET", "manage.manage_page"), ("POST", "manage.save_choices"),
+    ("GET", "party_pages.sign_in_page"), ("POST", "party_pages.sign_in"), ("GET", "party_pages.watches_page"),
+    ("POST", "party_pages.sign_out"),
 }
 
 
@@ -34,7 +36,7 @@ def ids(api, achievement):
     status_list = answer.json["credential"]["credentialStatus"][0]["statusListCredential"]
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
-            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css"}
+            "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css", "endpoint_id": "x", "message_id": "x", "watch_id": "x"}
 
 
 def page_requests(app, ids):
