@@ -26,8 +26,10 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def watch_config(tmp_path, database_url):
-    return {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL,
+def watch_config(request, tmp_path, database_url):
+    """The embedded SQLite queue; a test parametrized indirectly with "redis-queue" runs on Redis."""
+    redis = {"QUEUE_URL": REDIS} if getattr(request, "param", None) == "redis-queue" else {}
+    return {**redis, "TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL,
             "DATABASE_URL": database_url, "KEY_ENCRYPTION_KEY": TEST_KEK, **FAST,
             "QUEUE_NAME": f"badges-test-{uuid.uuid4().hex[:12]}", "VERIFY_MAX_CLOCK_SKEW_SECONDS": 1,
             "VERIFY_ALLOW_HTTP_LOOPBACK": True, "WATCH_UNVERIFIABLE_GRACE_SECONDS": 1}
@@ -111,6 +113,7 @@ def test_a_party_watches_a_credential_and_only_it_sees_its_watches(admin, app, l
     assert party.get(f"/api/v1/watches/{watch['id']}").status_code == 404
 
 
+@pytest.mark.parametrize("watch_config", ["sqlite-queue", "redis-queue"], indirect=True)
 def test_a_revocation_here_changes_the_watch_and_reaches_the_partys_receiver_within_two_seconds(
         admin, app, live_services, receiver):
     _, achievement = setup_issuer(admin)
@@ -235,6 +238,7 @@ class ListServer:
         self._server.server_close()
 
 
+@pytest.mark.parametrize("watch_config", ["sqlite-queue", "redis-queue"], indirect=True)
 def test_a_foreign_credential_revoked_at_its_issuer_is_revoked_after_the_lists_ttl(admin, app, live_services, receiver):
     signer = DidKey()
     lists = ListServer(signer)
