@@ -13,11 +13,17 @@ carry ids only; what they act on is read from the database when they run.
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey, crontab
 
 log = logging.getLogger(__name__)
+
+# Award emails of a burst of issuances go out in one notify run, this long after the first.
+_COALESCE_SECONDS = 2.0
 
 
 def make_huey(config, instance_path: Path):
@@ -41,6 +47,8 @@ class Queue:
         self._config, self._instance_path, self._services = config, Path(instance_path), services
         self._huey = None
         self._tasks = {}
+        self._lock = threading.Lock()
+        self._notify_enqueued_at = -math.inf
 
     @property
     def huey(self):
@@ -81,6 +89,13 @@ class Queue:
             for following in outcome.next_ids:
                 deliver(following)
 
+        @huey.task(name="badges.fan_out")
+        def fan_out(message_ids: list[str]):
+            # One enqueue in the request that published many messages (a batch); the worker
+            # puts each on the queue, so they are delivered in parallel.
+            for message_id in message_ids:
+                deliver(message_id)
+
         @huey.task(name="badges.sweep")
         def sweep():
             with services.sessionmaker() as session:
@@ -114,7 +129,7 @@ class Queue:
         def notify_periodic():
             send_notifications.call_local()
 
-        self._tasks = {"deliver": deliver, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
+        self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings, "notify": send_notifications}
         from issuer import watch_tasks
 
         self._tasks.update(watch_tasks.register(huey, self, services, config))  # issue 12's watches
@@ -128,12 +143,34 @@ class Queue:
 
     def enqueue_after_commit(self, jobs: list[tuple]) -> None:
         """Called when a transaction that published events commits. A failure here loses nothing:
-        the messages are in the database, and the next sweep finds them."""
+        the messages are in the database, and the next sweep finds them.
+
+        A notify run sends every email that is due, so of a burst of issuances one run suffices:
+        it is put on the queue at most once every _COALESCE_SECONDS by this process, that long
+        after the first commit of the burst (an enqueue costs a write to the queue's storage)."""
         try:
-            for job in dict.fromkeys(jobs):
-                self.enqueue(*job)
+            jobs = list(dict.fromkeys(jobs))
+            deliveries = [job[1] for job in jobs if job[0] == "deliver"]
+            if len(deliveries) > 1:
+                self.enqueue("fan_out", deliveries)
+            elif deliveries:
+                self.enqueue("deliver", deliveries[0])
+            if ("notify",) in jobs:
+                self._notify_soon()
+            for job in jobs:
+                if job[0] not in ("deliver", "notify"):
+                    self.enqueue(*job)
         except Exception as error:  # the queue's storage is down: the sweep catches up
             log.warning("could not put %d job(s) on the queue (the sweep will): %s", len(jobs), error)
+
+    def _notify_soon(self) -> None:
+        window = _COALESCE_SECONDS
+        with self._lock:
+            now = time.monotonic()
+            if now - self._notify_enqueued_at < window:
+                return
+            self._notify_enqueued_at = now
+        self.task("notify").schedule(delay=window)
 
     def consumer(self, *, workers: int = 2, periodic: bool = True):
         """A huey consumer of this queue (threads). Anything left behind by an earlier worker is

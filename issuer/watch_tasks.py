@@ -3,7 +3,8 @@
 - `watch_list(url)`: refresh one watched status list; it puts itself back for when the list's
   ttl runs out.
 - `watch(watch_id)`: verify one watch again in full (a time crossing).
-- `watch_credential(credential_id)`: one of our credentials changed; its watches at once.
+- `watch_credentials(ids)`: our credentials a transaction changed; their watches at once (one job
+  per commit; `watch_credential(id)` for one).
 - `watch_at(kind, key, seconds)`: schedule `watch_list` or `watch` that many seconds ahead (jobs
   put on the queue by a commit are plain calls; this one turns them into scheduled ones).
 - every minute: what is due (lists whose ttl ran out, watches whose crossing came) in case a
@@ -79,6 +80,13 @@ def register(huey, queue, services, config) -> dict:
             ids = watches.watches_on(s, credential_id)
         return [recheck(watch_id) for watch_id in ids]
 
+    @huey.task(name="badges.watch_credentials")
+    def watch_credentials(credential_ids: tuple):
+        """The credentials one transaction changed (issuer/events.py puts one such job per commit)."""
+        with services.sessionmaker() as s:
+            ids = [w for credential_id in credential_ids for w in watches.watches_on(s, credential_id)]
+        return [recheck(watch_id) for watch_id in ids]
+
     @huey.task(name="badges.watch_at")
     def watch_at(kind: str, key: str, seconds: float):
         target = {"watch": watch, "list": watch_list}[kind]
@@ -112,5 +120,6 @@ def register(huey, queue, services, config) -> dict:
     def watch_issuers_periodic():
         watch_issuers.call_local()
 
-    return {"watch_list": watch_list, "watch": watch, "watch_credential": watch_credential, "watch_at": watch_at,
+    return {"watch_list": watch_list, "watch": watch, "watch_credential": watch_credential,
+            "watch_credentials": watch_credentials, "watch_at": watch_at,
             "watch_due": watch_due, "watch_issuers": watch_issuers}

@@ -465,3 +465,16 @@ def test_serve_starts_a_queue_worker_unless_told_not_to(tmp_path, flags, workers
         server.terminate()
         server.wait(timeout=20)
         server.stdout.close()
+
+
+def test_a_batch_tells_every_credential_it_issued(admin, hook_app, live_services, receiver):
+    _, achievement = setup_issuer(admin)
+    hook = register(admin, receiver.url, issuer="acme", events=["credential.issued"])
+    results = [result_body(f"b-{i}", email=f"earner{i}@example.org") for i in range(20)]
+    with worker(hook_app, workers=4):
+        answer = admin.post(f"/api/v1/achievements/{achievement['id']}/results/batch", json={"results": results})
+        assert answer.status_code == 200
+        receiver.wait_for(20, timeout=15)
+        time.sleep(0.3)
+    told = sorted(e["data"]["credential_id"] for e in receiver.events(hook["secret"]))
+    assert told == sorted(item["credential_id"] for item in answer.json["items"])
