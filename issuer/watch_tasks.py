@@ -26,6 +26,7 @@ def register(huey, queue, services, config) -> dict:
     from issuer.db import transaction
     from issuer.models import Watch, WatchedList
     from issuer.verification import build_verifier
+    from verifier.statuscache import content_version
 
     settings = watches.settings_from_config(config)
     verifier = build_verifier(config, services)
@@ -107,13 +108,28 @@ def register(huey, queue, services, config) -> dict:
     def watch_due_periodic():
         watch_due.call_local()
 
+    documents: dict[str, str] = {}  # issuer DID -> version of its document, as this worker last saw it
+
     @huey.task(name="badges.watch_issuers")
     def watch_issuers():
+        """Each issuer's DID document is resolved once; the watches of an issuer whose document
+        changed since this worker last looked (or that cannot be resolved) are verified again."""
         with services.sessionmaker() as s:
-            ids = watches.changeable_issuer_watches(s)
-        for watch_id in ids:
-            recheck(watch_id)
-        return len(ids)
+            by_issuer = watches.changeable_issuer_watches(s)
+        rechecked = 0
+        for did, ids in by_issuer.items():
+            try:
+                version = content_version(verifier.resolver.resolve(did))
+            except Exception:  # unresolvable: each watch's own verification says how it fails
+                version = None
+            if version is not None and documents.get(did) == version:
+                continue
+            for watch_id in ids:
+                recheck(watch_id)
+            rechecked += len(ids)
+            if version is not None:
+                documents[did] = version
+        return rechecked
 
     @huey.periodic_task(crontab(minute=f"*/{issuer_minutes}" if issuer_minutes < 60 else "0"),
                         name="badges.watch_issuers_periodic")

@@ -498,10 +498,13 @@ def due_lists(session: Session, now: datetime) -> list[str]:
     return list(session.scalars(select(WatchedList.url).where(WatchedList.next_fetch_at <= now)))
 
 
-def changeable_issuer_watches(session: Session) -> list[str]:
-    """Watches whose issuer's DID document can change (not did:key)."""
-    return list(session.scalars(select(Watch.id).where(Watch.deleted_at.is_(None), Watch.issuer_did.is_not(None),
-                                                       ~Watch.issuer_did.startswith("did:key:"))))
+def changeable_issuer_watches(session: Session) -> dict[str, list[str]]:
+    """Watches whose issuer's DID document can change (not did:key), by issuer."""
+    found = defaultdict(list)
+    for watch_id, did in session.execute(select(Watch.id, Watch.issuer_did).where(
+            Watch.deleted_at.is_(None), Watch.issuer_did.is_not(None), ~Watch.issuer_did.startswith("did:key:"))):
+        found[did].append(watch_id)
+    return dict(found)
 
 
 def view(watch: Watch, history: list[WatchChange] | None = None) -> dict:
