@@ -352,3 +352,27 @@ def test_a_key_removed_from_the_issuers_did_document_makes_the_watch_invalid(adm
         assert event["type"] == "credential.unverifiable" and event["data"]["state"] == "invalid"
     finally:
         lists.close()
+
+
+def test_a_jwt_credential_is_watched_and_its_list_followed(admin, app):
+    from tests.verifier.test_forms_jwt import claims_for
+    import jwt
+
+    signer = DidKey()
+    lists = ListServer(signer)
+    try:
+        credential = unsigned_credential(signer.did, validUntil=None, credentialStatus=status_entry(lists.url, 3))
+        token = jwt.encode({**credential, **claims_for(credential)}, signer.private_key, algorithm="EdDSA",
+                           headers={"kid": signer.verification_method})
+        party = party_api(admin)
+        created = party.post("/api/v1/watches", json={"credential": token})
+        assert created.status_code == 201, created.json
+        assert created.json["state"] == "valid", created.json["report"]
+        assert created.json["credential_id"] == credential["id"] and created.json["issuer"] == signer.did
+        lists.publish(3)
+        queue = app.extensions["queue"]
+        queue.task("watch_list").call_local(lists.url)  # the list's job, run here: its first fetch, revoked
+        watched = party.get(f"/api/v1/watches/{created.json['id']}").json
+        assert watched["state"] == "revoked" and [h["state"] for h in watched["history"]] == ["valid", "revoked"]
+    finally:
+        lists.close()
