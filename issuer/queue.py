@@ -97,9 +97,9 @@ class Queue:
                 deliver(message_id)
 
         @huey.task(name="badges.sweep")
-        def sweep():
+        def sweep(claimed_too: bool = False):
             with services.sessionmaker() as session:
-                due = webhooks.due_messages(session, now=services.clock())
+                due = webhooks.due_messages(session, now=services.clock(), claimed_too=claimed_too)
             for message_id in due:
                 deliver(message_id)
             return len(due)
@@ -175,7 +175,7 @@ class Queue:
     def consumer(self, *, workers: int = 2, periodic: bool = True):
         """A huey consumer of this queue (threads). Anything left behind by an earlier worker is
         swept first."""
-        self.enqueue("sweep")
+        self.enqueue("sweep", True)
         return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic,
                                          initial_delay=0.05, max_delay=0.5, check_worker_health=True)
 

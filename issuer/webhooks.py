@@ -235,16 +235,19 @@ def _sequence_of(session: Session, message_id: str) -> int | None:
     return session.scalar(select(WebhookMessage.sequence).where(WebhookMessage.id == message_id))
 
 
-def due_messages(session: Session, *, now: datetime, limit: int = 1000) -> list[str]:
+def due_messages(session: Session, *, now: datetime, limit: int = 1000, claimed_too: bool = False) -> list[str]:
     """Pending messages of enabled endpoints that are due and held by no live claim: what a sweep
-    puts on the queue again (a lost job, a worker that died, a failed enqueue)."""
-    return list(session.scalars(
+    puts on the queue again (a lost job, a worker that died, a failed enqueue). With `claimed_too`
+    (a worker starting: the one holding a claim may just have died), held ones as well: their job
+    waits for the claim to lapse."""
+    statement = (
         select(WebhookMessage.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
         .where(WebhookMessage.state == "pending", WebhookEndpoint.disabled_at.is_(None),
                WebhookEndpoint.deleted_at.is_(None),
-               or_(WebhookMessage.next_attempt_at.is_(None), WebhookMessage.next_attempt_at <= now),
-               or_(WebhookMessage.claimed_until.is_(None), WebhookMessage.claimed_until <= now))
-        .order_by(WebhookMessage.sequence).limit(limit)))
+               or_(WebhookMessage.next_attempt_at.is_(None), WebhookMessage.next_attempt_at <= now)))
+    if not claimed_too:
+        statement = statement.where(or_(WebhookMessage.claimed_until.is_(None), WebhookMessage.claimed_until <= now))
+    return list(session.scalars(statement.order_by(WebhookMessage.sequence).limit(limit)))
 
 
 def redeliver(session: Session, message: WebhookMessage, endpoint: WebhookEndpoint, *, token, now: datetime) -> None:
