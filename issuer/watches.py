@@ -110,7 +110,8 @@ def entries_of(credential: dict) -> list[tuple[str, int, str]]:
         types = entry.get("type")
         types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
         url, index, purpose = entry.get("statusListCredential"), entry.get("statusListIndex"), entry.get("statusPurpose")
-        if (any(t in ENTRY_TYPES for t in types) and isinstance(url, str) and purpose in WATCHED_PURPOSES
+        if (any(t in ENTRY_TYPES for t in types) and isinstance(url, str) and len(url) <= 2048
+                and purpose in WATCHED_PURPOSES
                 and isinstance(index, str) and index.isdigit() and len(index) <= 15):
             found.append((url, int(index), purpose))
     return found
@@ -278,8 +279,8 @@ class Watcher:
         credential = credential_in(source)
         watch.report, watch.checks_ok, watch.checked_at = report, checks_ok, now
         if watch.credential_id is None:
-            watch.credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
-            watch.issuer_did = issuer_id(credential) if credential else None
+            watch.credential_id = _fits(credential.get("id"))
+            watch.issuer_did = _fits(issuer_id(credential)) if credential else None
             watch.own_credential_id = self._own(session, watch.credential_id)
         watch.valid_from = parse_date_time_stamp(credential.get("validFrom") or credential.get("issuanceDate"))
         watch.valid_until = parse_date_time_stamp(credential.get("validUntil") or credential.get("expirationDate"))
@@ -461,6 +462,11 @@ def watches_on(session: Session, credential_id: str) -> list[str]:
     """The watches on one of our credentials (each is then rechecked in a transaction of its own)."""
     return list(session.scalars(select(Watch.id).where(Watch.own_credential_id == credential_id,
                                                        Watch.deleted_at.is_(None))))
+
+
+def _fits(value) -> str | None:
+    """An id short enough for its column (longer ones are not ids we could look anything up by)."""
+    return value if isinstance(value, str) and len(value) <= 2048 else None
 
 
 def _ttl(list_credential: dict) -> timedelta | None:

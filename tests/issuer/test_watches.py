@@ -92,6 +92,7 @@ def test_a_party_watches_a_credential_and_only_it_sees_its_watches(admin, app, l
     assert party.get(f"/api/v1/watches/{watch['id']}").json["id"] == watch["id"]
     assert [w["id"] for w in party.get("/api/v1/watches").json["items"]] == [watch["id"]]
     assert party.get("/api/v1/watches?state=revoked").json["items"] == []
+    assert [w["id"] for w in party.get("/api/v1/watches?state=valid").json["items"]] == [watch["id"]]
     # Another party does not find it; issuers' and the instance's tokens have no watches at all.
     assert other.get(f"/api/v1/watches/{watch['id']}").status_code == 404
     assert other.get("/api/v1/watches").json["items"] == []
@@ -102,6 +103,16 @@ def test_a_party_watches_a_credential_and_only_it_sees_its_watches(admin, app, l
         assert api.post("/api/v1/watches", json={"credential": "x"}).status_code == 403
     # And a party's token sees nothing of the issuer.
     assert party.get(f"/api/v1/credentials/{credential_id}").status_code == 403
+
+    # Paged, and filtered by when the verdict last changed.
+    second = party.post("/api/v1/watches", json={"credential": document(admin, credential_id)}).json
+    page = party.get("/api/v1/watches?limit=1").json
+    assert [w["id"] for w in page["items"]] == [watch["id"]] and page["next_offset"] == 1
+    page = party.get("/api/v1/watches?limit=1&offset=1").json
+    assert [w["id"] for w in page["items"]] == [second["id"]] and page["next_offset"] is None
+    since = party.get("/api/v1/watches", query_string={"changed_since": second["changed_at"]}).json["items"]
+    assert [w["id"] for w in since] == [second["id"]]
+    assert party.get("/api/v1/watches?changed_since=yesterday").status_code == 422
 
     # Bad inputs: clear problems, no watch.
     assert party.post("/api/v1/watches", json={}).json["code"] == "validation_failed"
