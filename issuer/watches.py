@@ -407,7 +407,9 @@ class Watcher:
                     continue
                 flags = bits.get(watch.id, [])
                 state = "revoked" if ("revocation", 1) in flags else "suspended" if ("suspension", 1) in flags else "valid"
-                changed += apply(session, watch, state, state if state != "valid" else None, now, self.settings)
+                if apply(session, watch, state, state if state != "valid" else None, now, self.settings):
+                    changed += 1
+                    watch.report = _with_status(watch.report, state, now)
                 watch.checked_at = now
         return changed
 
@@ -462,6 +464,19 @@ def watches_on(session: Session, credential_id: str) -> list[str]:
     """The watches on one of our credentials (each is then rechecked in a transaction of its own)."""
     return list(session.scalars(select(Watch.id).where(Watch.own_credential_id == credential_id,
                                                        Watch.deleted_at.is_(None))))
+
+
+def _with_status(report: dict, state: str, now: datetime) -> dict:
+    """The last full report with its status check as a list refresh found it (the rest still holds)."""
+    if not report.get("checks"):
+        return report
+    check = {"check": "status", "status": "passed", "message": "not revoked or suspended (status list refreshed)"} \
+        if state == "valid" else {"check": "status", "status": "failed", "code": state,
+                                  "message": f"{state} (status list refreshed)"}
+    checks = [check if c["check"] == "status" else c for c in report["checks"]]
+    verified = all(c["status"] != "failed" for c in checks) and any(
+        c["check"] == "proof" and c["status"] == "passed" for c in checks)
+    return {**report, "checks": checks, "verified": verified, "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def _fits(value) -> str | None:

@@ -385,5 +385,7 @@ def test_a_jwt_credential_is_watched_and_its_list_followed(admin, app):
         queue.task("watch_list").call_local(lists.url)  # the list's job, run here: its first fetch, revoked
         watched = party.get(f"/api/v1/watches/{created.json['id']}").json
         assert watched["state"] == "revoked" and [h["state"] for h in watched["history"]] == ["valid", "revoked"]
+        assert watched["report"]["verified"] is False  # the report says what the list refresh found
+        assert [c["code"] for c in watched["report"]["checks"] if c["check"] == "status"] == ["revoked"]
     finally:
         lists.close()
