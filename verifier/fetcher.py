@@ -22,6 +22,8 @@ before anything connects:
 - The body is read in chunks and abandoned past `max_bytes`, whatever Content-Length says.
 - Nothing but `Accept`, `User-Agent` and `Connection: close` is sent: no cookies, no credentials
   (URLs with user:password@ are refused), and proxy settings from the environment are not used.
+  (`post`, which the service's webhook deliveries use, adds the caller's headers and body, and
+  follows no redirect.)
 
 Not covered: `getaddrinfo` has no timeout of its own (a slow resolver is bounded by the system's
 resolver settings only).
