@@ -27,7 +27,8 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import api, db, errors, headers, hooks_api, manage, openapi, pages, public, queue, throttle, vcapi, websession
+    from issuer import (api, db, errors, headers, hooks_api, manage, openapi, pages, party_pages, public, queue,
+                        throttle, vcapi, watches_api, websession)
     from issuer.console import bp as console_bp
     from issuer.batch import api as batch_api
     from issuer.pathways import api as pathways_api
@@ -49,6 +50,8 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(pathways_api.bp)
     app.register_blueprint(hooks_api.bp)
+    app.register_blueprint(watches_api.bp)
+    app.register_blueprint(party_pages.bp)
     pages.init_app(app)
     public.init_app(app)
     app.register_blueprint(manage.bp)

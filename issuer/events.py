@@ -38,6 +38,9 @@ STATE_AFTER = {ISSUED: "valid", REVOKED: "revoked", SUSPENDED: "suspended", REIN
                REISSUED: "revoked", RENEWED: "valid", EXPIRING: "valid", EXPIRED: "expired",
                UNVERIFIABLE: "unverifiable", VERIFIED: "valid"}
 
+# Changes of our credentials that re-evaluate the watches on them at once.
+WATCHED_CHANGES = (REVOKED, SUSPENDED, REINSTATED, REISSUED, RENEWED)
+
 # session.info key: what to put on the queue once the session's transaction commits.
 AFTER_COMMIT = "badges_after_commit"
 
@@ -63,6 +66,10 @@ def publish(session: Session, *, type: str, credential: Credential | dict | str,
         credential_id, issuer_id = credential["id"], credential["issuer_id"]
     else:
         credential_id, issuer_id = credential.id, credential.issuer_id
+    if party_id is None and type in WATCHED_CHANGES:
+        # The watches on one of our credentials are verified again once this commits (issuer/watches.py).
+        # One job per transaction, however many credentials it changed (a bulk revocation).
+        session.info.setdefault(_WATCHED, set()).add((data or {}).get("renews") if type == RENEWED else credential_id)
     wanted = [endpoint_id for endpoint_id, events in _endpoints(session, issuer_id=issuer_id, party_id=party_id)
               if events is None or type in events]
     if not wanted:
@@ -86,6 +93,7 @@ def publish(session: Session, *, type: str, credential: Credential | dict | str,
 
 
 _ENDPOINTS = "badges_endpoints"
+_WATCHED = "badges_watched_changes"
 
 
 def _endpoints(session: Session, *, issuer_id: str | None, party_id: str | None) -> list[tuple[str, list | None]]:
@@ -112,6 +120,9 @@ def after_commit(session: Session, *jobs: tuple) -> None:
 def _enqueue(session: Session) -> None:
     session.info.pop(_ENDPOINTS, None)
     jobs = session.info.pop(AFTER_COMMIT, None)
+    watched = session.info.pop(_WATCHED, None)
+    if watched:
+        jobs = [*(jobs or []), ("watch_credentials", tuple(sorted(watched)))]
     queue = session.info.get("badges_queue")
     if jobs and queue is not None:
         queue.enqueue_after_commit(jobs)
@@ -120,6 +131,7 @@ def _enqueue(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_ENDPOINTS, None)
+    session.info.pop(_WATCHED, None)
     session.info.pop(AFTER_COMMIT, None)
 
 

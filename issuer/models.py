@@ -15,6 +15,7 @@ from sqlalchemy import (
     event,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -576,4 +577,80 @@ class WebhookAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_code: Mapped[int | None] = mapped_column(Integer)  # None: no answer (refused, timed out)
     latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- watches: a relying party's credentials, revalidated as the world changes (issue 12) ---------
+
+class Watch(Base):
+    """A credential a relying party watches. `source` is what is verified again at each
+    revalidation: {"credential": <JSON-LD>} or {"jwt": "..."}; `own_credential_id` names it when it
+    is one of ours (a renewal moves the watch to the earner's newer credential)."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    label: Mapped[str | None] = mapped_column(String(255))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[dict] = mapped_column(JSON)
+    credential_id: Mapped[str | None] = mapped_column(String(2048))  # the credential's own "id"
+    own_credential_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"), index=True)
+    issuer_did: Mapped[str | None] = mapped_column(String(2048))
+    # valid | revoked | suspended | expired | unverifiable | invalid
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    code: Mapped[str | None] = mapped_column(String(64))
+    report: Mapped[dict] = mapped_column(JSON)
+    # Every check but the status check passed at the last full verification: a status list's
+    # bits then decide the verdict alone.
+    checks_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The next moment time changes the verdict (validFrom arrives, expiring, validUntil passes).
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Since when the verdict could not be determined (a list or DID unreachable): told after a grace period.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchChange(Base):
+    """A watch's history: one row per change of its verdict (or of the credential watched)."""
+
+    __tablename__ = "watch_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    watch_id: Mapped[str] = mapped_column(ForeignKey("watches.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(64))
+
+
+class WatchEntry(Base):
+    """One status entry of a watched credential: the list and the bit that decide part of its verdict."""
+
+    __tablename__ = "watch_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    watch_id: Mapped[str] = mapped_column(ForeignKey("watches.id"), index=True)
+    list_url: Mapped[str] = mapped_column(String(2048), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(32))
+    bit: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WatchedList(Base):
+    """A status list some watch depends on: refetched (conditionally) when its ttl runs out."""
+
+    __tablename__ = "watched_lists"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The list's ttl (or max-age) at its last full answer, kept for the 304s that follow.
+    ttl_seconds: Mapped[float | None] = mapped_column(Float)
+    next_fetch_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     error: Mapped[str | None] = mapped_column(Text)

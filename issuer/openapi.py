@@ -35,6 +35,7 @@ from schemas.pathway import (PathwayCreateSchema, PathwaySchema, PathwayUpdateSc
 from schemas.result import ResultAnswerSchema, ResultCreateSchema
 from schemas.token import TokenCreateSchema, TokenCreatedSchema, TokenListSchema, TokenRevokeSchema, TokenSchema
 from schemas.vcapi import IssueRequestSchema
+from schemas.watches import WatchCreateSchema, WatchDetailSchema, WatchListSchema, WatchQuerySchema
 from schemas.verification import ReportSchema, VcApiPresentationRequestSchema, VcApiVerifyRequestSchema, VerifyRequestSchema
 
 bp = Blueprint("openapi", __name__)
@@ -389,6 +390,40 @@ OPERATIONS = [
     Operation("post", "/api/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver", "redeliverWebhookMessage",
               "Send a message again (same webhook-id), retrying for a new retry period; enables a disabled endpoint",
               {202: ("Queued", RedeliveredSchema)}),
+    # --- watches (a relying party's token only; others get 403 token_scope) ---------------------------
+    Operation("post", "/api/v1/watches", "createWatch",
+              "Watch a credential (JSON-LD, JWT, a baked PNG/SVG upload, a URL, or a candidate's presentation with "
+              "its challenge and domain): verified at once, then revalidated as its status lists, dates and issuer "
+              "change; each change of verdict goes to the party's webhooks",
+              {201: ("Watching: the verdict, the report and the history", WatchDetailSchema),
+               422: ("Invalid fields; not a credential; a URL that cannot be fetched; a presentation that is not "
+                     "verified (challenge_mismatch, domain_mismatch, ...) or holds other than one credential", None)},
+              {"application/json": {"schema": WatchCreateSchema},
+               "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                   "file": _BINARY, "label": {"type": "string", "maxLength": 255},
+                   "reference": {"type": "string", "maxLength": 255}}}}},
+              links={201: {"GetWatch": ("getWatch", {"watch_id": "$response.body#/id"}, None)}}),
+    Operation("get", "/api/v1/watches", "listWatches", "The party's watches, oldest first, paged (offset, limit)",
+              {200: ("A page of watches", WatchListSchema)}, query=WatchQuerySchema),
+    Operation("get", "/api/v1/watches/{watch_id}", "getWatch",
+              "One watch: its current verdict and the history of its changes", {200: ("The watch", WatchDetailSchema)}),
+    Operation("delete", "/api/v1/watches/{watch_id}", "deleteWatch", "Stop watching", {204: ("Deleted", None)}),
+    # --- the relying party's page (signed in with its token, kept in an HttpOnly cookie) ------------
+    Operation("get", "/parties/sign-in", "getPartySignIn", "The relying party's sign-in form",
+              {200: ("The page", HTML)}, secured=False),
+    Operation("post", "/parties/sign-in", "partySignIn",
+              "Sign in with the party's token (form: token, csrf_token); sets the session cookie",
+              {303: ("Signed in: to /parties/watches", None), 401: ("Not a relying party's token: the form again", HTML),
+               403: ("No or another CSRF token, or another origin: the form again", HTML)},
+              {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                  "token": _TEXT, "csrf_token": _TEXT}}}}, secured=False),
+    Operation("post", "/parties/sign-out", "partySignOut", "Sign out (form: csrf_token)",
+              {303: ("To the sign-in form", None)},
+              {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                  "csrf_token": _TEXT}}}}, secured=False),
+    Operation("get", "/parties/watches", "getPartyWatchesPage",
+              "The party's watches with their current state and timeline (signed in; else 303 to the sign-in form)",
+              {200: ("The page", HTML), 303: ("Not signed in: to /parties/sign-in", None)}, secured=False),
     # --- verification (no token) -------------------------------------------------------------
     Operation("post", "/api/v1/verify", "verify",
               "Verify a credential given as JSON, a JWT or a URL (or a multipart file upload)",

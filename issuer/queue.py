@@ -140,6 +140,9 @@ class Queue:
 
         self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings,
                        "notify": send_notifications, "sign_in_link": sign_in_link}
+        from issuer import watch_tasks
+
+        self._tasks.update(watch_tasks.register(huey, self, services, config))  # issue 12's watches
 
     def task(self, name: str):
         self.huey  # registers the tasks

@@ -113,6 +113,19 @@ class FetchedDocument:
     fetched_at: datetime
 
 
+@dataclass(frozen=True)
+class Conditional:
+    """A conditional fetch's answer: `document` is None when the server said 304 Not Modified."""
+
+    document: FetchedDocument | None
+    etag: str | None
+    cache_control: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.document is None
+
+
 # ---------------------------------------------------------------------------------------------
 # Addresses
 
@@ -476,6 +489,37 @@ class Fetcher:
             response.close()
         return response.status
 
+    def fetch_conditional(self, url: str, *, etag: str | None = None,
+                          accept: str = "application/json") -> Conditional:
+        """Fetch `url` anew (never from the cache), with If-None-Match when `etag` is known: a 304
+        answer comes back as `not_modified`, with no document. The same rules as `fetch` apply.
+
+        :raise FetchError: (subclasses say why)."""
+        current = url
+        extra = {"If-None-Match": etag} if etag else None
+        for _hop in range(self.policy.max_redirects + 1):
+            addresses = self._check(current)
+            self._budget.spend(current)
+            response = self._open(current, addresses, accept, extra)
+            try:
+                if response.status in REDIRECT_STATUSES:
+                    location = response.header("Location")
+                    if not location:
+                        raise FetchStatusError(f"{current} redirected without a Location", response.status)
+                    current = urljoin(current, location.strip())
+                    continue
+                cache_control = response.header("Cache-Control")
+                if response.status == 304 and etag:
+                    return Conditional(None, response.header("ETag") or etag, cache_control)
+                if not 200 <= response.status < 300:
+                    raise FetchStatusError(f"{current} answered HTTP {response.status}", response.status)
+                body = self._read_body(current, response)
+                document = FetchedDocument(current, response.header("Content-Type") or "", body, self._clock())
+                return Conditional(document, response.header("ETag"), cache_control)
+            finally:
+                response.close()
+        raise FetchRefused(f"{url}: more than {self.policy.max_redirects} redirects")
+
     def _fetch_following_redirects(self, url: str, accept: str) -> tuple[FetchedDocument, str | None]:
         current = url
         for _hop in range(self.policy.max_redirects + 1):
@@ -531,8 +575,8 @@ class Fetcher:
                 raise FetchRefused(f"{url}: {parts.hostname} resolves to {reason}")
         return addresses
 
-    def _open(self, url: str, addresses: list[str], accept: str) -> Response:
-        headers = {"Accept": accept, "User-Agent": USER_AGENT, "Connection": "close"}
+    def _open(self, url: str, addresses: list[str], accept: str, extra: dict[str, str] | None = None) -> Response:
+        headers = {"Accept": accept, "User-Agent": USER_AGENT, "Connection": "close", **(extra or {})}
         try:
             return self._transport.open(url, addresses, headers, connect_timeout=self.policy.connect_timeout,
                                         read_timeout=self.policy.read_timeout)

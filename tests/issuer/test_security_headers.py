@@ -34,6 +34,8 @@ PAGES = {
         "login", "second_factor", "logout", "forgot", "reset", "security", "change_credential", "bulk_revoke",
         "tokens", "new_achievement", "achievement_image", "import_results", "issuer_settings", "rotate_key",
         "edit_achievement", "webhooks_page", "rotate_webhook", "delete_webhook")},
+    ("GET", "party_pages.sign_in_page"), ("POST", "party_pages.sign_in"), ("GET", "party_pages.watches_page"),
+    ("POST", "party_pages.sign_out"),
 }
 ADMIN = ("admin@example.org", "a long enough admin password")
 
@@ -52,7 +54,8 @@ def ids(api, achievement):
     return {"credential_id": credential_id, "slug": ISSUER["slug"],
             "achievement_id": achievement["id"], "token": urlsplit(link.json["url"]).path.rsplit("/", 1)[1],
             "list_id": status_list.rsplit("/", 1)[1], "token_id": "x", "filename": "none.css", "action": "suspend",
-            "pathway_id": achievement["id"], "endpoint_id": hook.json["id"], "message_id": "x"}
+            "pathway_id": achievement["id"], "endpoint_id": hook.json["id"], "message_id": "x",
+            "watch_id": "x"}
 
 
 def page_requests(app, ids):
