@@ -1,14 +1,14 @@
 """watches: a relying party's watched credentials, their history, entries and lists
 
 Revision ID: 0013_watches
-Revises: 0012_console
+Revises: 0009_console
 Create Date: 2026-12-04 17:19:39.863243
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0013_watches'
-down_revision = '0012_console'
+down_revision = '0009_console'
 branch_labels = None
 depends_on = None
 
