@@ -35,10 +35,11 @@ def create_token(session: Session, *, issuer: Issuer | None, label: str | None, 
     return token, plain
 
 
-def create_party(session: Session, *, name: str, by: ApiToken | None, now: datetime) -> tuple[Party, ApiToken, str]:
+def create_party(session: Session, *, name: str, by: ApiToken | None, now: datetime,
+                 email: str | None = None) -> tuple[Party, ApiToken, str]:
     """A relying party and its first token (the plain text returned here once), recorded in the
     audit log; `by` is the instance token that made it, None for the command line."""
-    party = Party(name=name, created_at=now)
+    party = Party(name=name, email=email, created_at=now)
     session.add(party)
     session.flush()
     token, plain = create_token(session, issuer=None, party=party, label=f"party {name}"[:255], now=now)

@@ -227,18 +227,25 @@ def party_group():
 
 @party_group.command("create")
 @click.argument("name")
-def party_create(name):
+@click.option("--email", default=None, help="where the party is told when one of its webhook endpoints is disabled")
+def party_create(name, email):
     """Create a relying party; its token is printed alone on the last line, once."""
-    from issuer.auth import create_party
+    from marshmallow import ValidationError
 
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise click.ClickException("NAME must be 1 to 255 characters")
+    from issuer.auth import create_party
+    from schemas.hooks import PartyCreateSchema
+
+    try:
+        data = PartyCreateSchema().load({"name": name.strip(), "email": email})
+    except ValidationError as error:
+        raise click.ClickException("; ".join(f"{field}: {' '.join(map(str, messages))}"
+                                             for field, messages in error.messages.items())) from None
+    name = data["name"]
     app = _app()
     services = _services(app)
     with services.sessionmaker() as session:
         with transaction(session):
-            party, _, plain = create_party(session, name=name, by=None, now=services.clock())
+            party, _, plain = create_party(session, name=name, email=data["email"], by=None, now=services.clock())
     click.echo(f"Relying party {name!r}: {party.id}")
     click.echo("Its token (store it now; it is not shown again):")
     click.echo(plain)

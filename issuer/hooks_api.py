@@ -39,8 +39,9 @@ def create_party():
     session = get_session()
     now = services().clock()
     with transaction(session):
-        party, token, plain = auth.create_party(session, name=data["name"], by=g.token, now=now)
-    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "token": plain, "token_id": token.id}), 201
+        party, token, plain = auth.create_party(session, name=data["name"], email=data["email"], by=g.token, now=now)
+    return PartyCreatedSchema().dump({"id": party.id, "name": party.name, "email": party.email, "token": plain,
+                                      "token_id": token.id}), 201
 
 
 def _view(endpoint: WebhookEndpoint, **extra) -> dict:

@@ -513,6 +513,8 @@ class Party(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255))
+    # Where the party is told what needs it (an endpoint disabled after failing for too long).
+    email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

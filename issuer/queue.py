@@ -68,15 +68,10 @@ class Queue:
         every = int(config.get("NOTIFY_EVERY_MINUTES") or 15)
 
         def tell_owner(session, endpoint, reason):
-            if endpoint.issuer_id is None:
-                return
-            from issuer.models import Issuer
-
             try:
                 mail = notify.settings_from_config(config)
                 transport = notify.transport_from_config(config)
-                message = webhooks.disabled_email(endpoint, session.get(Issuer, endpoint.issuer_id), reason,
-                                                  mail_from=mail.mail_from)
+                message = webhooks.disabled_email(endpoint, session, reason, mail_from=mail.mail_from)
                 if message is not None:
                     transport.send(message)
             except (notify.ConfigError, notify.MailError) as error:

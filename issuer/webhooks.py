@@ -36,7 +36,7 @@ from standardwebhooks.webhooks import Webhook
 
 from issuer import audit
 from issuer.db import transaction
-from issuer.models import Issuer, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from issuer.models import Issuer, Party, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from verifier.fetcher import FetchError, Fetcher, FetchPolicy
 
 log = logging.getLogger(__name__)
@@ -314,14 +314,16 @@ def redeliver(session: Session, message: WebhookMessage, endpoint: WebhookEndpoi
     events.after_commit(session, ("deliver", message.id))
 
 
-def disabled_email(endpoint: WebhookEndpoint, issuer: Issuer, reason: str, *, mail_from: str) -> EmailMessage | None:
-    """The email telling an issuer that its endpoint was disabled (None: the issuer has no address)."""
-    if not issuer.email:
+def disabled_email(endpoint: WebhookEndpoint, session: Session, reason: str, *, mail_from: str) -> EmailMessage | None:
+    """The email telling the endpoint's owner (its issuer, or its relying party) that it was
+    disabled (None: the owner gave no address)."""
+    owner = session.get(Party, endpoint.party_id) if endpoint.party_id else session.get(Issuer, endpoint.issuer_id)
+    if owner is None or not owner.email:
         return None
     message = EmailMessage()
     message["Subject"] = "A webhook endpoint was disabled"
     message["From"] = mail_from
-    message["To"] = issuer.email
+    message["To"] = owner.email
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(f"Deliveries to your webhook endpoint {endpoint.url} (id {endpoint.id}) failed for the "
                         f"whole retry period, so it was disabled:\n{reason}\n\nRedeliver a message "

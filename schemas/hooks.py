@@ -10,11 +10,14 @@ EVENT_TYPES = ("credential.issued", "credential.revoked", "credential.suspended"
 
 class PartyCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    email = fields.Email(load_default=None, validate=validate.Length(max=320), metadata={
+        "description": "where the party is told when one of its webhook endpoints is disabled"})
 
 
 class PartyCreatedSchema(Schema):
     id = fields.String()
     name = fields.String()
+    email = fields.String(allow_none=True)
     token = fields.String(metadata={"description": "the party's Bearer token; shown here once and never again"})
     token_id = fields.String(metadata={"description": "the token's id (POST /api/v1/tokens/<token_id>/revoke)"})
 

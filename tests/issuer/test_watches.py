@@ -15,6 +15,7 @@ import pytest
 
 from issuer import create_app
 from tests.conftest import BASE_URL, TEST_KEK, Api, make_token
+from tests.issuer.test_notify import mailbox  # noqa: F401 (a real SMTP server on loopback)
 from tests.issuer.test_webhooks import FAST, issue, live_services, receiver, register, setup_issuer, worker  # noqa: F401
 
 from keys import did_web_document, multikey_verification_method  # noqa: E402
@@ -144,6 +145,38 @@ def test_a_revocation_here_changes_the_watch_and_reaches_the_partys_receiver_wit
     assert watched["state"] == "revoked" and watched["code"] == "revoked"
     assert [(h["state"], h.get("code")) for h in watched["history"]] == [("valid", None), ("revoked", "revoked")]
     assert [w["id"] for w in party.get("/api/v1/watches?state=revoked").json["items"]] == [watch["id"]]
+
+
+def test_a_partys_endpoint_failing_for_the_whole_retry_period_is_disabled_and_the_party_emailed(
+        watch_config, live_services, receiver, mailbox):
+    config = {**watch_config, "WEBHOOK_RETRY_PERIOD_SECONDS": 1, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": mailbox.port,
+              "MAIL_FROM": "badges@acme.example"}
+    app = create_app(config, services=live_services)
+    admin = Api(app.test_client(), make_token(live_services))
+    _, achievement = setup_issuer(admin)
+    credential_id = issue(admin, achievement)
+    assert admin.post("/api/v1/parties", json={"name": "Acme Hiring", "email": "no-email"}).status_code == 422
+    created = admin.post("/api/v1/parties", json={"name": "Acme Hiring", "email": "hiring@acme.example"})
+    assert created.status_code == 201 and created.json["email"] == "hiring@acme.example", created.json
+    party = admin.as_token(created.json["token"])
+    hook = register(party, receiver.url)
+    party.post("/api/v1/watches", json={"credential": document(admin, credential_id)})
+    receiver.always_fail = True
+    with worker(app):
+        assert admin.post(f"/api/v1/credentials/{credential_id}/revoke", json={"reason": "cheated"}).status_code == 200
+        deadline = time.monotonic() + 10
+        while party.get(f"/api/v1/webhooks/{hook['id']}").json["disabled_at"] is None:
+            assert time.monotonic() < deadline, "the endpoint was not disabled"
+            time.sleep(0.1)
+        deadline = time.monotonic() + 5
+        while not mailbox.to("hiring@acme.example"):
+            assert time.monotonic() < deadline, "the party was not told"
+            time.sleep(0.1)
+    [told] = mailbox.to("hiring@acme.example")
+    assert told["Subject"] == "A webhook endpoint was disabled"
+    assert receiver.url in told.get_content() and hook["id"] in told.get_content()
+    if app.config.get("QUEUE_URL"):
+        app.extensions["queue"].huey.storage.flush_all()
 
 
 def test_an_expiry_crossing_turns_the_watch_expired_and_tells_the_party(admin, app, live_services, receiver):

@@ -22,6 +22,7 @@ from issuer.models import AuditEntry, Notification, WebhookEndpoint, WebhookMess
 from issuer.services import Services, utc_now
 from issuer.urls import Urls
 from keys import KeyEncryptionKey
+from tests.issuer.test_notify import mailbox  # noqa: F401 (a real SMTP server on loopback)
 from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, SUSPENDING, TEST_KEK, Api, make_token, result_body
 from tests.issuer.webhook_receiver import Receiver
 
@@ -126,7 +127,7 @@ def test_party_token_sees_nothing_of_issuers_and_issuers_nothing_of_the_party(ad
     issuer, achievement = setup_issuer(admin)
     credential_id = issue(admin, achievement)
     created = admin.post("/api/v1/parties", json={"name": "Acme Hiring"})
-    assert created.status_code == 201 and set(created.json) == {"id", "name", "token", "token_id"}
+    assert created.status_code == 201 and set(created.json) == {"id", "name", "email", "token", "token_id"}
     party = admin.as_token(created.json["token"])
     listed = {t["id"]: t for t in admin.get("/api/v1/tokens").json["items"]}
     assert listed[created.json["token_id"]]["party_id"] == created.json["id"]
@@ -291,8 +292,9 @@ def test_an_expiry_is_delivered_once(admin, hook_app, live_services, receiver):
 
 
 def test_an_endpoint_failing_for_the_whole_retry_period_is_disabled_and_its_owner_told(
-        hook_config, live_services, receiver):
-    app = create_app({**hook_config, "WEBHOOK_RETRY_PERIOD_SECONDS": 1}, services=live_services)
+        hook_config, live_services, receiver, mailbox):
+    app = create_app({**hook_config, "WEBHOOK_RETRY_PERIOD_SECONDS": 1, "SMTP_HOST": "127.0.0.1",
+                      "SMTP_PORT": mailbox.port, "MAIL_FROM": "badges@service.example"}, services=live_services)
     admin = Api(app.test_client(), make_token(live_services))
     _, achievement = setup_issuer(admin)
     hook = register(admin, receiver.url, issuer="acme")
@@ -312,6 +314,10 @@ def test_an_endpoint_failing_for_the_whole_retry_period_is_disabled_and_its_owne
         with live_services.sessionmaker() as session:
             assert session.scalar(select(AuditEntry).where(AuditEntry.action == "webhook.disable",
                                                            AuditEntry.subject_id == hook["id"])) is not None
+        deadline = time.monotonic() + 5
+        while not [m for m in mailbox.to(ISSUER["email"]) if m["Subject"] == "A webhook endpoint was disabled"]:
+            assert time.monotonic() < deadline, "the issuer was not told"
+            time.sleep(0.1)
         # The owner redelivers: the endpoint is enabled again, and the message goes with its id.
         receiver.always_fail = False
         response = admin.post(f"/api/v1/webhooks/{hook['id']}/messages/{first.id}/redeliver")

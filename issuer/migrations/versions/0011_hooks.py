@@ -18,6 +18,7 @@ def upgrade():
     op.create_table('parties',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
