@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser.support import DESKTOP, PHONE, live_app, screenshot, start_browser
 from tests.conftest import ACHIEVEMENT, ISSUER, result_body
-from tests.issuer.test_notify import LoopbackSmtp, Mailbox
+from tests.issuer.test_notify import running_mailbox
 from tests.issuer.test_webhooks import worker
 
 ADA = "ada.lovelace@example.org"
@@ -42,12 +42,8 @@ def _issue(client, headers, services):
 
 @pytest.fixture(scope="module")
 def mailbox():
-    box = Mailbox()
-    controller = LoopbackSmtp(box, hostname="127.0.0.1", port=0)
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -71,14 +72,23 @@ class LoopbackSmtp(Controller):
         super()._trigger_server()
 
 
-@pytest.fixture
-def mailbox():
+@contextmanager
+def running_mailbox():
+    """A Mailbox behind a real SMTP server on a free loopback port, stopped afterwards."""
     box = Mailbox()
     controller = LoopbackSmtp(box, hostname="127.0.0.1", port=0)
     controller.start()
     box.port = controller.port
-    yield box
-    controller.stop()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox():
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture

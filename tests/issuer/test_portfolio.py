@@ -17,7 +17,7 @@ from sqlalchemy import select
 from issuer import create_app
 from issuer.models import AuditEntry, EarnerSignInLink, Portfolio
 from tests.conftest import ACHIEVEMENT, BASE_URL, ISSUER, result_body
-from tests.issuer.test_notify import LoopbackSmtp, Mailbox
+from tests.issuer.test_notify import running_mailbox
 from tests.issuer.test_webhooks import worker
 
 ADA = "ada.lovelace@example.org"
@@ -30,12 +30,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def mailbox():
-    box = Mailbox()
-    controller = LoopbackSmtp(box, hostname="127.0.0.1", port=0)
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture
