@@ -1,7 +1,7 @@
 """Every credential form we issue is valid against the official Open Badges 3.0
 AchievementCredential JSON Schema with the default configuration: single results (email or DID
-earners, evidence, no validity period), batches, renewals, reissues, a did:key issuer and the
-JSON-LD served at the credential's URL. Suspension is opt-in because it costs schema validity."""
+earners, evidence, no validity period), batches, renewals, reissues, a did:key issuer, every key
+type, the VC-JWT form, the VC API and the JSON-LD served at the credential's URL. Suspension is opt-in because it costs schema validity."""
 
 from __future__ import annotations
 
@@ -163,3 +163,35 @@ def test_suspension_is_a_json_boolean_or_null(default_api, value):
     response = default_api.client.patch("/api/v1/issuers/acme", json={"suspension": value},
                                         headers={"Authorization": f"Bearer {default_api.token}"})
     assert response.status_code == 422 and "suspension" in json.dumps(response.json["errors"])
+
+
+@pytest.mark.parametrize("key_type", ["Ed25519", "P-256", "P-384"])
+def test_every_key_type_and_the_vc_jwt_form_are_schema_valid(default_api, key_type):
+    import jwt  # PyJWT: the payload read without checking the signature (other tests check it)
+
+    assert default_api.post("/api/v1/issuers", json={**ISSUER, "key_type": key_type}).status_code == 201
+    achievement = _achievement(default_api)
+    answer = _pass(default_api, achievement, result_body("t-1"))
+    assert_ob_schema_valid(answer["credential"])
+    as_jwt = default_api.get(f"/credentials/{answer['credential_id']}", headers={"Accept": "application/vc+jwt"})
+    assert as_jwt.status_code == 200
+    payload = jwt.decode(as_jwt.get_data(as_text=True), options={"verify_signature": False})
+    # The OB 3.0 VC-JWT payload is the credential with the JWT claims beside it.
+    credential = {key: value for key, value in payload.items() if key not in ("iss", "jti", "sub", "nbf", "exp", "iat")}
+    assert_ob_schema_valid(credential)
+
+
+def test_an_ob_credential_signed_through_the_vc_api_is_schema_valid(default_api):
+    from tests.issuer.test_vcapi import ob_credential
+
+    assert default_api.post("/api/v1/issuers", json=ISSUER).status_code == 201
+    for sent in (ob_credential(), {k: v for k, v in ob_credential().items() if k != "id"}):
+        response = default_api.post("/credentials/issue", json={"credential": sent})
+        assert response.status_code == 201, response.json
+        signed = response.json["verifiableCredential"]
+        # The caller's id is kept; without one it gets ours (the schema requires an id).
+        assert signed["id"] == sent.get("id", signed["id"]) and signed["id"]
+        if "id" not in sent:
+            assert signed["id"].startswith(f"{BASE_URL}/credentials/")
+        assert isinstance(signed["credentialStatus"], dict)  # our one revocation entry
+        assert_ob_schema_valid(signed)
