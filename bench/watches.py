@@ -6,7 +6,7 @@ Seeds a temporary SQLite database directly (one relying party with a webhook end
 watches, their status entries, the watched lists), serves the lists from a loopback HTTP server
 with ETags (signed by a did:key made for the run), and refreshes every list once so each has its
 ETag and version. Then every list changes (--revoke of its entries revoked) and all lists are
-refreshed the way the worker does it (issuer/watches.py `Watcher.refresh_list`: a conditional
+refreshed the way the worker does it (issuer/watches `Watcher.refresh_list`: a conditional
 fetch, the changed list verified once, a bit lookup per watched credential, a verdict change,
 history entry and party event per revoked credential, one transaction per list), timed.
 

@@ -27,9 +27,10 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
         app.config.from_mapping(test_config)
     app.json = StrictJSONProvider(app)
 
-    from issuer import (api, db, errors, headers, hooks_api, manage, openapi, pages, party_pages, public, queue,
-                        throttle, vcapi, watches_api, websession)
+    from issuer import api, db, errors, headers, manage, openapi, pages, public, queue, throttle, vcapi, websession
     from issuer.console import bp as console_bp
+    from issuer.watches import api as watches_api, pages as party_pages
+    from issuer.webhooks import api as webhooks_api
     from issuer.batch import api as batch_api
     from issuer.pathways import api as pathways_api
     from issuer import portfolio
@@ -49,7 +50,7 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     app.register_blueprint(api.bp)
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(pathways_api.bp)
-    app.register_blueprint(hooks_api.bp)
+    app.register_blueprint(webhooks_api.bp)
     app.register_blueprint(watches_api.bp)
     app.register_blueprint(party_pages.bp)
     pages.init_app(app)

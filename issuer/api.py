@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
-from issuer import audit, auth, clr, events, expiry
+from issuer import audit, auth, clr, expiry
+from issuer.webhooks import events
 from issuer.bootstrap import create_issuer
 from issuer.lifecycle import Lifecycle
 from issuer.manage import new_management_link

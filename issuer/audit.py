@@ -31,7 +31,7 @@ ACTIONS = (
     # The deployment (issuer/nodes.py, command line only): the key-encryption key re-sealing every
     # issuer key, and the origin moving.
     "kek.rotate", "origin.move",
-    # Relying parties and webhook endpoints (issuer/webhooks.py); "webhook.disable": deliveries
+    # Relying parties and webhook endpoints (issuer/webhooks); "webhook.disable": deliveries
     # failed for the whole retry period, so the endpoint was turned off (actor "cli": the service).
     "party.create", "webhook.create", "webhook.rotate", "webhook.delete", "webhook.disable", "webhook.redeliver",
 )

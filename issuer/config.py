@@ -112,7 +112,7 @@ DEFAULTS = {
     "QUEUE_WORKERS": 2,
     # Award emails and reminders run on the queue every this many minutes (and after each issuance).
     "NOTIFY_EVERY_MINUTES": 15,
-    # Webhooks (issuer/webhooks.py): plain http to loopback for endpoint URLs (tests only); the
+    # Webhooks (issuer/webhooks): plain http to loopback for endpoint URLs (tests only); the
     # time one delivery may take; retries: the first delay, doubling up to the largest, for the
     # retry period (then the endpoint is disabled); how long a worker's claim on a message lasts.
     "WEBHOOK_ALLOW_LOOPBACK": False,

@@ -28,7 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError
-from issuer import audit, events, openbadges
+from issuer import audit, openbadges
+from issuer.webhooks import events
 from issuer.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from issuer.issuance import IssuanceFailed, earner_of
 from issuer.models import ApiToken, Credential, StatusEntry, StatusList, is_id
@@ -42,7 +43,7 @@ SUPERSEDED = "superseded"
 @dataclass(frozen=True)
 class Transition:
     action: str  # the audit action
-    event: str  # the webhook event (issuer/events.py)
+    event: str  # the webhook event (issuer/webhooks/events.py)
     done: str  # what a credential is then said to be: "can be <done>"
     allowed: tuple[str, ...]  # the statuses it may start from
     target: str  # the status it ends in

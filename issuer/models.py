@@ -503,7 +503,7 @@ class Portfolio(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# --- relying parties and webhooks (issuer/events.py, issuer/webhooks.py) -----------------------
+# --- relying parties and webhooks (issuer/webhooks) ---------------------------------------------------------
 
 class Party(Base):
     """A relying party (an employer): it verifies, and keeps its own webhook endpoints (and

@@ -59,7 +59,8 @@ class Queue:
         return self._huey
 
     def _register(self, huey) -> None:
-        from issuer import events, notify, webhooks
+        from issuer import notify, webhooks
+        from issuer.webhooks import events
         from issuer.db import transaction
 
         services, config = self._services, self._config
@@ -135,7 +136,7 @@ class Queue:
 
         self._tasks = {"deliver": deliver, "fan_out": fan_out, "sweep": sweep, "crossings": crossings,
                        "notify": send_notifications, "sign_in_link": sign_in_link}
-        from issuer import watch_tasks
+        from issuer.watches import tasks as watch_tasks
 
         self._tasks.update(watch_tasks.register(huey, self, services, config))  # issue 12's watches
 
@@ -193,7 +194,7 @@ def _lookback(config):
 
 def init_app(app) -> None:
     """The app's queue; the sessions it makes carry it, so a commit that published events puts
-    their jobs on it (issuer/events.py)."""
+    their jobs on it (issuer/webhooks/events.py)."""
     queue = Queue(app.config, Path(app.instance_path), app.extensions["badges"])
     app.extensions["queue"] = queue
     app.extensions["badges"].sessionmaker.configure(info={"badges_queue": queue})

@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy import select
 
 from dataintegrity import DataIntegrityError, parse_date_time_stamp
-from issuer import audit, auth, events, openbadges
+from issuer import audit, auth, openbadges
+from issuer.webhooks import events
 from issuer.bodies import json_body, load
 from issuer.db import get_session, transaction
 from issuer.errors import ApiError

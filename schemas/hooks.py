@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-# issuer/events.py's event types (schemas import nothing of the service; tests check they agree).
+# issuer/webhooks/events.py's event types (schemas import nothing of the service; tests check they agree).
 EVENT_TYPES = ("credential.issued", "credential.revoked", "credential.suspended", "credential.reinstated",
                "credential.reissued", "credential.renewed", "credential.expiring", "credential.expired",
                "credential.unverifiable", "credential.verified")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from dataintegrity import DataIntegrityError, add_proof
-from issuer import events
+from issuer.webhooks import events
 from issuer.bodies import refuse_nul_text
 from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body

@@ -14,7 +14,8 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
                    stream_template, stream_with_context, url_for)
 from sqlalchemy import case, func, select
 
-from issuer import audit, events, webhooks
+from issuer import audit, webhooks
+from issuer.webhooks import events
 from issuer.auth import create_token, revoke_token
 from issuer.db import get_session, transaction
 from issuer.errors import ApiError

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy import select
 
-from issuer import auth, events, webhooks
+from issuer import auth, webhooks
+from issuer.webhooks import events
 from issuer.api import issuer_by_slug
 from issuer.bodies import load
 from issuer.db import get_session, transaction

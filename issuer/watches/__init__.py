@@ -11,7 +11,7 @@ A watch's verdict (`state`) comes from a full verification of what the party gav
 - the issuer's DID document: `recheck_issuers` verifies again the watches of issuers whose
   documents can change (did:web), so a removed or replaced key fails them;
 - our own credentials: a revoke, suspend, unsuspend, reissue or renewal enqueues
-  `credential_changed` in the same transaction (issuer/events.py), which rechecks at once; a
+  `credential_changed` in the same transaction (issuer/webhooks/events.py), which rechecks at once; a
   renewal (or a reissue) moves the watch to the earner's current credential and says so.
 
 Each change of verdict is kept in the watch's history and published to the party's endpoints
@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from dataintegrity import parse_date_time_stamp, strictjson
-from issuer import events
+from issuer.webhooks import events
 from issuer.models import Credential, new_id, Watch, WatchChange, WatchEntry, WatchedList
 from verifier.checks.issuer import issuer_id
 from verifier.checks.status import ENTRY_TYPES

@@ -1,4 +1,4 @@
-"""The watches' jobs on the task queue (issuer/queue.py registers them; issuer/watches.py does the work).
+"""The watches' jobs on the task queue (issuer/queue.py registers them; issuer/watches does the work).
 
 - `watch_list(url)`: refresh one watched status list; it puts itself back for when the list's
   ttl runs out.
@@ -83,7 +83,7 @@ def register(huey, queue, services, config) -> dict:
 
     @huey.task(name="badges.watch_credentials")
     def watch_credentials(credential_ids: tuple):
-        """The credentials one transaction changed (issuer/events.py puts one such job per commit)."""
+        """The credentials one transaction changed (issuer/webhooks/events.py puts one such job per commit)."""
         with services.sessionmaker() as s:
             ids = [w for credential_id in credential_ids for w in watches.watches_on(s, credential_id)]
         return [recheck(watch_id) for watch_id in ids]

@@ -67,7 +67,7 @@ def publish(session: Session, *, type: str, credential: Credential | dict | str,
     else:
         credential_id, issuer_id = credential.id, credential.issuer_id
     if party_id is None and type in WATCHED_CHANGES:
-        # The watches on one of our credentials are verified again once this commits (issuer/watches.py).
+        # The watches on one of our credentials are verified again once this commits (issuer/watches).
         # One job per transaction, however many credentials it changed (a bulk revocation).
         session.info.setdefault(_WATCHED, set()).add((data or {}).get("renews") if type == RENEWED else credential_id)
     wanted = [endpoint_id for endpoint_id, events in _endpoints(session, issuer_id=issuer_id, party_id=party_id)

@@ -1,7 +1,7 @@
 """Webhook endpoints and the delivery of their messages, per the Standard Webhooks specification
 (signed with the `standardwebhooks` package).
 
-Delivery is at least once. A message (issuer/events.py writes them) is sent by the job that
+Delivery is at least once. A message (issuer/webhooks/events.py writes them) is sent by the job that
 claims it: a conditional UPDATE committed before the request, so two workers never send it at the
 same time; a worker that dies while sending lets go when its claim lapses (`claim_seconds`), and
 the queue's sweep hands the message to another. The receiver may then see it twice, always with
@@ -305,7 +305,7 @@ def redeliver(session: Session, message: WebhookMessage, endpoint: WebhookEndpoi
               user: str | None = None) -> None:
     """Send `message` again (with the same webhook-id), retrying for a new retry period; a disabled
     endpoint is enabled again. Its delivery job goes on the queue when the transaction commits."""
-    from issuer import events
+    from issuer.webhooks import events
     message.state, message.retry_from, message.next_attempt_at, message.claimed_until = "pending", now, now, None
     endpoint.disabled_at, endpoint.disabled_reason = None, None
     audit.record(session, action="webhook.redeliver", token=token, issuer_id=endpoint.issuer_id,
