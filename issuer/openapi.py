@@ -418,7 +418,8 @@ OPERATIONS = [
               {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
                   "token": _TEXT, "csrf_token": _TEXT}}}}, secured=False),
     Operation("post", "/parties/sign-out", "partySignOut", "Sign out (form: csrf_token)",
-              {303: ("To the sign-in form", None)},
+              {303: ("To the sign-in form", None),
+               403: ("No or another CSRF token, or another origin: the sign-in form, nobody signed out", HTML)},
               {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
                   "csrf_token": _TEXT}}}}, secured=False),
     Operation("get", "/parties/watches", "getPartyWatchesPage",

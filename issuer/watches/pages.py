@@ -89,10 +89,11 @@ def sign_in():
 
 @bp.post("/parties/sign-out")
 def sign_out():
+    if not _csrf_ok():  # a forged or stale form signs nobody out
+        return _page("party_sign_in.html", 403, error="The form expired or came from another site: try again.")
     response = redirect(url_for("party_pages.sign_in_page"), 303)
-    if _csrf_ok():
-        response.delete_cookie(SESSION_COOKIE, path="/parties", httponly=True, samesite="Strict",
-                               secure=request.is_secure)
+    response.delete_cookie(SESSION_COOKIE, path="/parties", httponly=True, samesite="Strict",
+                           secure=request.is_secure)
     return response
 
 

@@ -422,3 +422,9 @@ def test_a_jwt_credential_is_watched_and_its_list_followed(admin, app):
         assert [c["code"] for c in watched["report"]["checks"] if c["check"] == "status"] == ["revoked"]
     finally:
         lists.close()
+
+
+def test_the_party_page_signs_nobody_out_without_its_form(app):
+    client = app.test_client()
+    refused = client.post("/parties/sign-out")
+    assert refused.status_code == 403 and "badges_party=" not in refused.headers.get("Set-Cookie", "")
