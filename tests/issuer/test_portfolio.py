@@ -179,7 +179,9 @@ def test_forms_need_the_csrf_token(client, mailbox, held):
     token = csrf(client)
     as_json = client.post("/me", json={"email": ADA, "csrf_token": token})  # forms are read as forms only
     assert as_json.status_code == 403 and as_json.json["code"] == "csrf_failed"
-    assert client.application.extensions["queue"].huey.pending_count() == 0  # no job
+    # No sign-in job (the award emails of the fixture's issuances may still be queued).
+    assert not [task for task in client.application.extensions["queue"].huey.pending()
+                if task.name.endswith("sign_in_link")]
     assert links(mailbox) == []
     sign_in(client, mailbox)
     response = client.post(f"/me/credentials/{held['python']}/visibility", data={"visibility": "hidden"})
