@@ -1,7 +1,9 @@
 """The JSON Schemas the verifier holds, by the URL each is published at (its `$id`).
 
-Like the JSON-LD contexts, they travel with the package and are used offline:
-tests/verifier/test_json_schemas.py proves each equals the official one. Credentials name them in
+Like the JSON-LD contexts, they travel with the package and are used offline. They are 1EdTech's
+published schemas (as in ../shared/ref/schemas, the openbadges-specification gh-pages build of
+2024-07-30), written here as our own documents with sorted keys; tests/verifier/test_schema_check.py
+proves each means exactly what the official one does (equal as parsed JSON). Credentials name them in
 `credentialSchema` (type `1EdTechJsonSchemaValidator2019` or `JsonSchema`).
 """
 
