@@ -31,9 +31,9 @@ from .errors import (
     InvalidJsonLdError,
     SafeModeError,
 )
-from .fastrdf import NotCovered, to_dataset
+from .fastrdf import NotCovered, to_quads
 from .nodemap import create_node_map
-from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset
+from .rdfc import DEFAULT_MAX_WORK, canonicalize_dataset, canonicalize_quads
 
 __all__ = ["DEFAULT_MAX_WORK", "MAX_BLANK_NODE_LABELS", "MAX_CONTEXT_WORK", "MAX_DEPTH", "canonicalize",
            "canonicalize_reference", "expand"]
@@ -153,12 +153,12 @@ def canonicalize(document: dict, *, document_loader: DocumentLoader, max_work: i
     if isinstance(document, dict):
         _check_shape(document)  # the cheap refusals come before either path
     try:
-        dataset = to_dataset(document, document_loader=document_loader)
+        quads = to_quads(document, document_loader=document_loader)
     except NotCovered:
         pass
     else:
         try:
-            return canonicalize_dataset(dataset, max_work=max_work, hash_algorithm=hash_algorithm)
+            return canonicalize_quads(quads, max_work=max_work, hash_algorithm=hash_algorithm)
         except DataIntegrityError:
             # the reference path decides what is refused and how (a message naming the first bad IRI,
             # the work counted in its quad order)

@@ -5,7 +5,8 @@ map and converts it to RDF. That is general but slow: context processing copies 
 and over, and the node map's duplicate check is quadratic in the number of values of a property.
 
 This module walks the document once and produces the same RDF dataset (the same quads, up to
-blank-node labels, which RDFC-1.0 replaces anyway), in time linear in the document's size:
+blank-node labels, which RDFC-1.0 replaces anyway), as :mod:`.rdfc`'s quads of N-Quads terms, in
+time linear in the document's size:
 
 * the active contexts are pyld's own, processed once from the bundled documents and then reused
   across documents; each is wrapped in a :class:`_Context` that memoizes what the walk asks of it
@@ -34,11 +35,12 @@ from pyld.jsonld import XSD_BOOLEAN, XSD_DOUBLE, XSD_INTEGER, XSD_STRING, _canon
 
 from .contextcache import ContextCache, default_context_cache
 from .documentloader import DocumentLoader
+from .rdfc import Quad, iri_term, literal_term
 
-__all__ = ["NotCovered", "to_dataset"]
+__all__ = ["NotCovered", "to_quads"]
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_RDF_TYPE_TERM = {"type": "IRI", "value": RDF_TYPE}  # shared by every rdf:type triple; read only
+_RDF_TYPE_TERM = f"<{RDF_TYPE}>"
 
 # pyld's test for an absolute IRI, anchored (as in canonicalize.py): what safe mode accepts
 _ABSOLUTE_IRI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*|_):\S*")
@@ -70,6 +72,7 @@ class _Term(NamedTuple):
 
     iri: str | None  # the key expanded as a property (vocab-relative), or a keyword
     kind: int  # ID, TYPE, PROPERTY (an absolute IRI, as safe mode requires) or OTHER
+    predicate: str | None  # a PROPERTY's IRI as an N-Quads term
     scoped: Any  # the term's own @context (property- or type-scoped), or None
     coercion: str | None  # the term's @type
     plain: bool  # its container is none or @set, and it is not a reverse property
@@ -144,6 +147,7 @@ class _Context:
             term = _Term(
                 iri=iri,
                 kind=kind,
+                predicate=iri_term(iri) if kind == PROPERTY else None,
                 scoped=definition.get("@context"),
                 coercion=definition.get("@type"),
                 plain=all(kind == "@set" for kind in container) and not definition.get("reverse"),
@@ -182,8 +186,8 @@ def _memo(cache: ContextCache) -> _Memo:
     return memo
 
 
-def to_dataset(document: Any, *, document_loader: DocumentLoader, cache: ContextCache | None = None) -> dict:
-    """Return the RDF dataset of ``document`` in pyld's ``to_rdf`` form (see :mod:`.rdfc`).
+def to_quads(document: Any, *, document_loader: DocumentLoader, cache: ContextCache | None = None) -> list[Quad]:
+    """Return the RDF dataset of ``document`` as :mod:`.rdfc`'s duplicate-free quads.
 
     Raises:
         NotCovered: the document uses anything this path does not handle, including everything the
@@ -202,17 +206,17 @@ def to_dataset(document: Any, *, document_loader: DocumentLoader, cache: Context
         raise NotCovered("the document is nested too deeply") from None
     except Exception as error:  # e.g. keys that are not strings: the reference path says what is wrong
         raise NotCovered(f"{type(error).__name__}: {error}") from None
-    return {"@default": walk.triples}
+    return list(walk.quads)
 
 
 class _Walk:
-    """One conversion: the triples so far and the blank node labels issued."""
+    """One conversion: the quads so far and the blank node labels issued."""
 
     def __init__(self, cache: ContextCache, document_loader: DocumentLoader) -> None:
         self.cache = cache
         self.loader = document_loader
         self.memo = _memo(cache)
-        self.triples: list[dict] = []
+        self.quads: dict[Quad, None] = {}  # a set, in the order found
         self.blank_nodes: dict[str, str] = {}  # the document's own "_:" labels -> ours
         self.issued = 0
         self._processor: tuple | None = None
@@ -253,30 +257,29 @@ class _Walk:
 
     # --- terms ----------------------------------------------------------------------------------
 
-    def blank_node(self, label: str | None = None) -> dict:
+    def blank_node(self, label: str | None = None) -> str:
         if label is not None:
             issued = self.blank_nodes.get(label)
             if issued is None:
                 issued = self.blank_nodes[label] = self._issue()
-        else:
-            issued = self._issue()
-        return {"type": "blank node", "value": issued}
+            return issued
+        return self._issue()
 
     def _issue(self) -> str:
         self.issued += 1
         return f"_:b{self.issued - 1}"
 
-    def resource(self, iri: Any, what: str = "an @id") -> dict:
+    def resource(self, iri: Any, what: str = "an @id") -> str:
         """The RDF term for an expanded ``@id`` or type (safe mode: it must be absolute, or a blank node)."""
         if not isinstance(iri, str) or not _ABSOLUTE_IRI.fullmatch(iri):
             raise NotCovered(f"{what} that is not an absolute IRI")
         if iri.startswith("_:"):
             return self.blank_node(iri)
-        return {"type": "IRI", "value": iri}
+        return iri_term(iri)
 
     # --- the walk (pyld's _expand and _expand_object for a node object) -------------------------
 
-    def node(self, context: _Context, active_property: str | None, element: dict, *, top: bool = False) -> dict:
+    def node(self, context: _Context, active_property: str | None, element: dict, *, top: bool = False) -> str:
         """Emit the triples of node object ``element``; return its subject term."""
         property_scoped = context.term(active_property).scoped if active_property is not None else None
         if top:
@@ -312,9 +315,9 @@ class _Walk:
                     if scoped is not None and scoped is not False:
                         context = context.derive(scoped, self, propagate=False)
 
-        subject: dict | None = None
+        subject: str | None = None
         types: list[str] = []
-        properties: list[tuple[str, list]] = []
+        properties: list[tuple[str, list[str]]] = []
         seen_id = False
         for key in keys:
             if key == "@context":
@@ -326,9 +329,9 @@ class _Walk:
                 term_context = context if term.scoped is None else context.derive(term.scoped, self, propagate=True)
                 if not term.plain or term.coercion == "@json" or not term_context.term(key).plain:
                     raise NotCovered(f"the term {key!r} has a container, is reversed or is JSON")
-                objects: list[dict] = []
+                objects: list[str] = []
                 self.values(term_context, key, value, objects)
-                properties.append((term.iri, objects))
+                properties.append((term.predicate, objects))
             elif kind == ID:
                 if seen_id or not isinstance(value, str):
                     raise NotCovered("a repeated or non-string @id")
@@ -347,16 +350,15 @@ class _Walk:
 
         if subject is None:
             subject = self.blank_node()
-        triples = self.triples
+        quads = self.quads
         for type_iri in types:
-            triples.append({"subject": subject, "predicate": _RDF_TYPE_TERM, "object": self.resource(type_iri, "a type")})
-        for iri, objects in properties:
-            predicate = {"type": "IRI", "value": iri}
+            quads[subject, _RDF_TYPE_TERM, self.resource(type_iri, "a type"), ""] = None
+        for predicate, objects in properties:
             for object_ in objects:
-                triples.append({"subject": subject, "predicate": predicate, "object": object_})
+                quads[subject, predicate, object_, ""] = None
         return subject
 
-    def values(self, context: _Context, key: str, value: Any, objects: list[dict]) -> None:
+    def values(self, context: _Context, key: str, value: Any, objects: list[str]) -> None:
         """Append the RDF objects of property ``key``'s ``value`` (pyld's _expand and _expand_value)."""
         for item in value if isinstance(value, list) else (value,):
             if item is None:
@@ -368,7 +370,7 @@ class _Walk:
             else:
                 objects.append(self.literal_or_reference(context, key, item))
 
-    def literal_or_reference(self, context: _Context, key: str, value: Any) -> dict:
+    def literal_or_reference(self, context: _Context, key: str, value: Any) -> str:
         term = context.term(key)
         if not isinstance(term.iri, str) or term.iri.startswith("@"):
             raise NotCovered(f"a value of the keyword {key!r}")
@@ -397,4 +399,4 @@ class _Walk:
                 lexical, datatype = str(int(value)), datatype or XSD_INTEGER
         else:
             raise NotCovered(f"a value of type {type(value).__name__}")
-        return {"type": "literal", "value": lexical, "datatype": datatype}
+        return literal_term(lexical, datatype)

@@ -16,7 +16,12 @@ We implement it ourselves over pyld's RDF dataset structure instead of calling `
 Input is the dataset pyld's ``to_rdf`` returns: ``{graph_name: [triple, ...]}`` where ``graph_name``
 is ``"@default"``, an IRI or a ``"_:"`` blank node label, and each triple is
 ``{"subject": term, "predicate": term, "object": term}`` with terms ``{"type": "IRI" | "blank node" |
-"literal", "value": str, "datatype"?: str, "language"?: str}``.
+"literal", "value": str, "datatype"?: str, "language"?: str}``; or (:func:`canonicalize_quads`) the
+quads themselves.
+
+A term is held as its canonical N-Quads text from the start (``<iri>``, ``"escaped"^^<datatype>``,
+``_:label``): the algorithm only ever hashes and writes terms in that form, so each is escaped and
+checked once, and a blank node is told by its ``_:`` (an IRI starts with ``<``, a literal with ``"``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 from .errors import CanonicalizationError, CanonicalizationLimitError
 
@@ -39,7 +43,6 @@ from .errors import CanonicalizationError, CanonicalizationLimitError
 DEFAULT_MAX_WORK = 30_000
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 _ECHAR = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 _NEEDS_ESCAPE = re.compile('[\\x00-\\x1f\\x7f"\\\\]')
@@ -50,21 +53,8 @@ _BAD_IRI_CHAR = re.compile('[\\x00-\\x20<>"{}|^`\\\\]')
 # pyld's to_rdf result: graph name -> triples of term dicts
 Dataset = Mapping[str, Iterable[Mapping[str, Mapping[str, str]]]]
 
-
-class Term(NamedTuple):
-    """One RDF term. ``kind`` is ``"I"`` (IRI), ``"B"`` (blank node) or ``"L"`` (literal)."""
-
-    kind: str
-    value: str
-    datatype: str = ""
-    language: str = ""
-
-
-class Quad(NamedTuple):
-    subject: Term
-    predicate: Term
-    object: Term
-    graph: Term | None  # None is the default graph
+# (subject, predicate, object, graph) as canonical N-Quads terms; the default graph is "".
+Quad = tuple[str, str, str, str]
 
 
 def escape_literal(value: str) -> str:
@@ -77,94 +67,105 @@ def escape_literal(value: str) -> str:
     return _NEEDS_ESCAPE.sub(one, value)
 
 
-def _serialize_term(term: Term, bnode_label: str | None = None) -> str:
-    """Canonical N-Quads form of ``term``; a blank node is written as ``_:`` + ``bnode_label``."""
-    if term.kind == "I":
-        return f"<{term.value}>"
-    if term.kind == "B":
-        return f"_:{bnode_label if bnode_label is not None else term.value}"
-    literal = f'"{escape_literal(term.value)}"'
-    if term.language:
-        return f"{literal}@{term.language}"
-    if term.datatype and term.datatype != XSD_STRING:
-        return f"{literal}^^<{term.datatype}>"
-    return literal
-
-
-# IRIs and literals recur across quads and documents (vocabulary terms, datatypes), so the forms of
-# short ones are kept; a long value is serialized afresh, so the caches stay small whatever comes in.
+# IRIs recur across quads and documents (vocabulary terms, datatypes), so the forms of short ones are
+# kept; a long one is checked afresh, so the cache stays small whatever comes in.
 _CACHED_VALUE_LENGTH = 256
 
 
-@functools.lru_cache(maxsize=4096)
-def _serialized_term(term: Term) -> str:
-    return _serialize_term(term)
+def iri_term(iri: str) -> str:
+    """``<iri>``.
+
+    Raises:
+        CanonicalizationError: ``iri`` holds a character N-Quads does not allow in an IRI.
+    """
+    return _cached_iri_term(iri) if len(iri) <= _CACHED_VALUE_LENGTH else _iri_term(iri)
 
 
-def serialize_quad(quad: Quad, labels: Mapping[str, str]) -> str:
-    """One canonical N-Quads line (with its ``\\n``); blank nodes are renamed through ``labels``."""
-    parts = []
-    for term in quad:
-        if term is None:
-            continue
-        if term.kind == "B":
-            parts.append(f"_:{labels.get(term.value, term.value)}")
-        elif len(term.value) <= _CACHED_VALUE_LENGTH:
-            parts.append(_serialized_term(term))
-        else:
-            parts.append(_serialize_term(term))
-    return " ".join(parts) + " .\n"
-
-
-_TERM_KINDS = {"IRI": "I", "blank node": "B", "literal": "L"}
-
-
-def _term(raw: Mapping[str, str]) -> Term:
-    kind = _TERM_KINDS.get(raw.get("type", ""))
-    if kind is None:
-        raise CanonicalizationError(f"unknown RDF term type {raw.get('type')!r}")
-    value = raw["value"]
-    if kind == "B":
-        return _make_term(kind, value, "", "")
-    datatype, language = (raw.get("datatype") or "", raw.get("language") or "") if kind == "L" else ("", "")
-    if len(value) <= _CACHED_VALUE_LENGTH and len(datatype) <= _CACHED_VALUE_LENGTH and len(language) <= _CACHED_VALUE_LENGTH:
-        return _cached_term(kind, value, datatype, language)
-    return _make_term(kind, value, datatype, language)
+def _iri_term(iri: str, what: str = "IRI") -> str:
+    if _BAD_IRI_CHAR.search(iri):
+        raise CanonicalizationError(f"{what} {iri!r} contains characters N-Quads does not allow")
+    return f"<{iri}>"
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_term(kind: str, value: str, datatype: str, language: str) -> Term:
-    return _make_term(kind, value, datatype, language)  # a malformed term raises, and nothing is kept
+def _cached_iri_term(iri: str) -> str:
+    return _iri_term(iri)  # a bad IRI raises, and nothing is kept
 
 
-def _make_term(kind: str, value: str, datatype: str, language: str) -> Term:
-    if kind == "B":
-        # labels in pyld's dataset carry "_:"; we keep the bare label
-        return Term("B", value[2:] if value.startswith("_:") else value)
-    if kind == "I" and _BAD_IRI_CHAR.search(value):
-        raise CanonicalizationError(f"IRI {value!r} contains characters N-Quads does not allow")
-    if kind == "L":
-        datatype = datatype or XSD_STRING
-        if _BAD_IRI_CHAR.search(datatype):
-            raise CanonicalizationError(f"datatype IRI {datatype!r} contains characters N-Quads does not allow")
-        return Term("L", value, RDF_LANGSTRING if language else datatype, language)
-    return Term(kind, value)
+@functools.lru_cache(maxsize=1024)
+def _datatype_suffix(datatype: str) -> str:
+    return "" if datatype == XSD_STRING else "^^" + _iri_term(datatype, "datatype IRI")
+
+
+def literal_term(value: str, datatype: str = XSD_STRING, language: str = "") -> str:
+    """The literal's N-Quads form: ``"value"``, ``"value"^^<datatype>`` or ``"value"@language``.
+
+    Raises:
+        CanonicalizationError: ``datatype`` holds a character N-Quads does not allow in an IRI.
+    """
+    suffix = _datatype_suffix(datatype or XSD_STRING) if len(datatype) <= _CACHED_VALUE_LENGTH else (
+        "^^" + _iri_term(datatype, "datatype IRI"))
+    if language:
+        suffix = "@" + language
+    if _NEEDS_ESCAPE.search(value):
+        value = escape_literal(value)
+    return f'"{value}"{suffix}'
+
+
+def blank_node_term(label: str) -> str:
+    """``_:label`` (labels in pyld's dataset carry the ``_:`` already)."""
+    return label if label.startswith("_:") else "_:" + label
+
+
+def _term(raw: Mapping[str, str]) -> str:
+    kind = raw.get("type", "")
+    value = raw["value"] if kind in ("IRI", "blank node", "literal") else None
+    if kind == "IRI":
+        return iri_term(value)
+    if kind == "blank node":
+        return blank_node_term(value)
+    if kind == "literal":
+        return literal_term(value, raw.get("datatype") or "", raw.get("language") or "")
+    raise CanonicalizationError(f"unknown RDF term type {raw.get('type')!r}")
 
 
 def quads_from_dataset(dataset: Dataset) -> list[Quad]:
-    """Convert pyld's dataset dict into a duplicate-free list of :class:`Quad` (an RDF dataset is a set)."""
+    """Convert pyld's dataset dict into a duplicate-free list of quads (an RDF dataset is a set)."""
     quads: dict[Quad, None] = {}
     for graph_name, triples in dataset.items():
         if graph_name == "@default":
-            graph = None
+            graph = ""
         elif graph_name.startswith("_:"):
-            graph = Term("B", graph_name[2:])
+            graph = graph_name
         else:
-            graph = _term({"type": "IRI", "value": graph_name})
+            graph = iri_term(graph_name)
         for triple in triples:
-            quad = Quad(_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"]), graph)
-            quads[quad] = None
+            quads[(_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"]), graph)] = None
     return list(quads)
+
+
+def _line(quad: Quad, labels: Mapping[str, str]) -> str:
+    """One canonical N-Quads line (with its ``\\n``); blank nodes are renamed to ``_:`` + ``labels[node]``."""
+    subject, predicate, object_, graph = quad
+    if subject[0] == "_":
+        subject = "_:" + labels[subject]
+    if object_[0] == "_":
+        object_ = "_:" + labels[object_]
+    if not graph:
+        return f"{subject} {predicate} {object_} .\n"
+    if graph[0] == "_":
+        graph = "_:" + labels[graph]
+    return f"{subject} {predicate} {object_} {graph} .\n"
+
+
+class _FirstDegreeLabels(dict):
+    """Labels for Hash First Degree Quads (RDFC-1.0 4.6): ``a`` for the node hashed, ``z`` for any other."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__({node: "a"})
+
+    def __missing__(self, node: str) -> str:
+        return "z"
 
 
 class _IdentifierIssuer:
@@ -225,11 +226,15 @@ class _Canonicalizer:
     def run(self) -> dict[str, str]:
         """Return the canonical label (without ``_:``) for every blank node."""
         # 4.4.3 step 2: map each blank node to the quads it occurs in
+        blank_node_to_quads = self.blank_node_to_quads
         for quad in self.quads:
-            for term in (quad.subject, quad.object, quad.graph):
-                if term is not None and term.kind == "B":
-                    mentions = self.blank_node_to_quads.setdefault(term.value, [])
-                    if not mentions or mentions[-1] is not quad:
+            subject, _, object_, graph = quad
+            for term in (subject, object_, graph) if graph else (subject, object_):
+                if term[0] == "_":
+                    mentions = blank_node_to_quads.get(term)
+                    if mentions is None:
+                        blank_node_to_quads[term] = [quad]
+                    elif mentions[-1] is not quad:
                         mentions.append(quad)
 
         # step 3: first-degree hashes
@@ -242,6 +247,9 @@ class _Canonicalizer:
             if len(nodes) == 1:
                 self.canonical.issue(nodes[0])
                 del hash_to_blank_nodes[hash_]
+
+        if not hash_to_blank_nodes:
+            return self.canonical.issued  # the common case: every first-degree hash is unique
 
         # step 5: the rest are told apart by their n-degree neighbourhood
         groups = [nodes for _, nodes in sorted(hash_to_blank_nodes.items())]
@@ -278,8 +286,8 @@ class _Canonicalizer:
             return node
 
         for quad in self.quads:
-            linked = [t.value for t in (quad.subject, quad.object, quad.graph)
-                      if t is not None and t.kind == "B" and t.value not in self.canonical.issued]
+            linked = [term for term in (quad[0], quad[2], quad[3])
+                      if term[:1] == "_" and term not in self.canonical.issued]
             for other in linked[1:]:
                 parent[root(other)] = root(linked[0])
         sizes: dict[str, int] = {}
@@ -297,15 +305,8 @@ class _Canonicalizer:
         """RDFC-1.0 4.6: hash of the node's quads, itself as ``_:a`` and every other blank node as ``_:z``."""
         cached = self.first_degree.get(node)
         if cached is None:
-            lines = sorted(
-                " ".join(
-                    _serialize_term(term, ("a" if term.value == node else "z") if term.kind == "B" else None)
-                    for term in quad
-                    if term
-                )
-                + " .\n"
-                for quad in self.blank_node_to_quads[node]
-            )
+            labels = _FirstDegreeLabels(node)
+            lines = sorted([_line(quad, labels) for quad in self.blank_node_to_quads[node]])
             cached = self.first_degree[node] = self._hash("".join(lines))
         return cached
 
@@ -321,10 +322,10 @@ class _Canonicalizer:
         related = self.relations.get(node)
         if related is None:
             related = self.relations[node] = [
-                (position if position == "g" else f"{position}<{quad.predicate.value}>", term.value)
+                (position if position == "g" else position + quad[1], term)
                 for quad in self.blank_node_to_quads[node]
-                for position, term in (("s", quad.subject), ("o", quad.object), ("g", quad.graph))
-                if term is not None and term.kind == "B" and term.value != node
+                for position, term in (("s", quad[0]), ("o", quad[2]), ("g", quad[3]))
+                if term[:1] == "_" and term != node
             ]
         return related
 
@@ -469,8 +470,17 @@ def canonicalize_dataset(dataset: Dataset, *, max_work: int = DEFAULT_MAX_WORK, 
             of work (about a microsecond each; see :data:`DEFAULT_MAX_WORK`).
         CanonicalizationError: the dataset holds a malformed term.
     """
+    _check_hash_algorithm(hash_algorithm)
+    return canonicalize_quads(quads_from_dataset(dataset), max_work=max_work, hash_algorithm=hash_algorithm)
+
+
+def canonicalize_quads(quads: list[Quad], *, max_work: int = DEFAULT_MAX_WORK, hash_algorithm: str = "sha256") -> str:
+    """:func:`canonicalize_dataset` of duplicate-free ``quads`` (see :data:`Quad`)."""
+    _check_hash_algorithm(hash_algorithm)
+    labels = _Canonicalizer(quads, max_work, hash_algorithm).run()
+    return "".join(sorted([_line(quad, labels) for quad in quads]))
+
+
+def _check_hash_algorithm(hash_algorithm: str) -> None:
     if hash_algorithm not in HASH_ALGORITHMS:
         raise ValueError(f"RDFC-1.0 hash algorithm must be one of {sorted(HASH_ALGORITHMS)}, not {hash_algorithm!r}")
-    quads = quads_from_dataset(dataset)
-    labels = _Canonicalizer(quads, max_work, hash_algorithm).run()
-    return "".join(sorted(serialize_quad(quad, labels) for quad in quads))

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from dataintegrity import DataIntegrityError, bundled_document_loader, canonicalize
 from dataintegrity.canonicalize import canonicalize_reference
 from dataintegrity.contextcache import ContextCache
-from dataintegrity.fastrdf import NotCovered, to_dataset
-from dataintegrity.rdfc import canonicalize_dataset
+from dataintegrity.fastrdf import NotCovered, to_quads
+from dataintegrity.rdfc import canonicalize_quads
 
 from .conftest import VECTOR_FILES, load_vector
 
@@ -42,8 +42,8 @@ def outcome(canonicalizer, document: dict, loader=BUNDLED) -> str:
 
 
 def fast_outcome(document: dict, loader=BUNDLED, cache: ContextCache | None = None) -> str:
-    """The fast path alone: its dataset canonicalized (raises NotCovered where it does not apply)."""
-    return canonicalize_dataset(to_dataset(document, document_loader=loader, cache=cache))
+    """The fast path alone: its quads canonicalized (raises NotCovered where it does not apply)."""
+    return canonicalize_quads(to_quads(document, document_loader=loader, cache=cache))
 
 
 def credential(**changes) -> dict:
@@ -154,7 +154,7 @@ def test_covered_documents_take_the_fast_path_with_the_reference_output(name):
 def test_what_falls_back_to_the_reference_path(name):
     document, reason = FALLS_BACK[name]
     with pytest.raises(NotCovered) as not_covered:
-        to_dataset(document, document_loader=BUNDLED)
+        to_quads(document, document_loader=BUNDLED)
     if reason:
         assert reason in str(not_covered.value)
     # and canonicalize() then gives exactly what the reference path gives: output or error
@@ -179,7 +179,7 @@ def test_a_loader_serving_other_bytes_for_a_bundled_url_falls_back():
     changed["@context"]["Achievement"]["@context"]["achievementType"]["@id"] = "https://changed.example/type"
     loader = BUNDLED.with_documents({OB: changed})
     with pytest.raises(NotCovered):
-        to_dataset(credential(), document_loader=loader)
+        to_quads(credential(), document_loader=loader)
     assert "<https://changed.example/type>" in canonicalize(credential(), document_loader=loader)
 
 
@@ -292,7 +292,7 @@ def test_generated_credentials_are_byte_identical(generated):
         assert fast_outcome(document) == expected
     else:
         with pytest.raises(NotCovered):
-            to_dataset(document, document_loader=BUNDLED)
+            to_quads(document, document_loader=BUNDLED)
 
 
 def test_many_entries_take_time_linear_in_their_number():
@@ -301,9 +301,9 @@ def test_many_entries_take_time_linear_in_their_number():
                                     for n in range(500)])
     document["credentialSubject"]["achievement"]["alignment"] = [
         {"type": "Alignment", "targetName": f"t{n}", "targetUrl": f"https://esco.example/{n}"} for n in range(500)]
-    dataset = to_dataset(document, document_loader=BUNDLED)
-    assert len(dataset["@default"]) > 2000
-    assert canonicalize_dataset(dataset) == canonicalize_reference(document, document_loader=BUNDLED)
+    quads = to_quads(document, document_loader=BUNDLED)
+    assert len(quads) > 2000
+    assert canonicalize_quads(quads) == canonicalize_reference(document, document_loader=BUNDLED)
 
 
 def test_threads_sharing_the_memo_get_the_reference_output():
