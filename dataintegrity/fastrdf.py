@@ -77,6 +77,26 @@ class _Term(NamedTuple):
     coercion: str | None  # the term's @type
     plain: bool  # its container is none or @set, and it is not a reverse property
     tagged: bool  # a language or base direction would apply to its strings
+    keyword: bool  # iri is a keyword or not a string: it takes no literal values
+
+
+class _Plan(NamedTuple):
+    """How a node object with given keys and types is walked in a given context, and with a given
+    active property: all that depends on them and not on the other values, decided once."""
+
+    context: _Context  # the node's active context: reverted, property- and type-scoped contexts applied
+    id_key: str | None  # the key that is its @id
+    types: tuple[str, ...]  # its types as N-Quads terms; a blank node as its "_:" label in the document
+    properties: tuple[tuple[str, str, _Context, _Term], ...]  # (key, predicate, the values' context and term)
+
+
+class _Shape(NamedTuple):
+    """A node object's keys in one context, with one active property: where the walk looks up its
+    types, and its plans by the values of those keys."""
+
+    context: _Context  # reverted and property-scoped, before type-scoped contexts
+    type_keys: tuple[str, ...]  # its keys that are @type there, in code point order
+    plans: dict[tuple, _Plan]
 
 
 class _Memo:
@@ -109,7 +129,7 @@ class _Context:
     built; its memo dicts only gain entries that are pure functions of the context (so two threads
     racing to fill one compute the same value)."""
 
-    __slots__ = ("memo", "active", "terms", "types", "derived", "_previous")
+    __slots__ = ("memo", "active", "terms", "types", "derived", "shapes", "_previous")
 
     def __init__(self, memo: _Memo, active: Any) -> None:
         self.memo = memo
@@ -117,6 +137,7 @@ class _Context:
         self.terms: dict[str, _Term] = {}
         self.types: dict[str, str | None] = {}
         self.derived: dict[tuple[int, bool], tuple[Any, _Context]] = {}
+        self.shapes: dict[tuple[str | None, tuple[str, ...]], _Shape] = {}  # by (active property, keys)
         self._previous: _Context | None = None
 
     @property
@@ -155,6 +176,7 @@ class _Context:
                     jsonld.JsonLdProcessor.get_context_value(active, key, name) is not None
                     for name in ("@language", "@direction")
                 ),
+                keyword=not isinstance(iri, str) or iri.startswith("@"),
             )
             if len(self.terms) < MAX_MEMOIZED_NAMES:
                 self.terms[key] = term
@@ -179,6 +201,15 @@ class _Context:
         return entry[1]
 
 
+def _expand_id(active: Any, value: str) -> Any:
+    """pyld's ``_expand_iri(active, value, base=None)`` (an @id, not vocabulary-relative), with its
+    commonest outcome first: a blank node label or an IRI with an authority is returned as it is."""
+    prefix, colon, suffix = value.partition(":")
+    if colon and prefix and not prefix.startswith("@") and (prefix == "_" or suffix.startswith("//")):
+        return value
+    return _IRI_EXPANDER._expand_iri(active, value, base=None)
+
+
 def _memo(cache: ContextCache) -> _Memo:
     memo = cache.compiled.get("fastrdf")
     if memo is None:
@@ -199,7 +230,7 @@ def to_quads(document: Any, *, document_loader: DocumentLoader, cache: ContextCa
     walk = _Walk(cache, document_loader)
     root = walk.root(document.get("@context"))
     try:
-        walk.node(root, None, document, top=True)
+        walk.node(root, None, document)
     except NotCovered:
         raise
     except RecursionError:
@@ -279,14 +310,44 @@ class _Walk:
 
     # --- the walk (pyld's _expand and _expand_object for a node object) -------------------------
 
-    def node(self, context: _Context, active_property: str | None, element: dict, *, top: bool = False) -> str:
-        """Emit the triples of node object ``element``; return its subject term."""
-        property_scoped = context.term(active_property).scoped if active_property is not None else None
-        if top:
-            pass  # the top-level @context made the root context
+    def node(self, context: _Context, active_property: str | None, element: dict) -> str:
+        """Emit the quads of node object ``element`` (the document itself when ``active_property`` is
+        None); return its subject term."""
+        keys = tuple(element)
+        shape = context.shapes.get((active_property, keys))
+        if shape is None:
+            shape = self.shape(context, active_property, element)
+            if len(context.shapes) < MAX_MEMOIZED_NAMES:
+                context.shapes[active_property, keys] = shape
+        types = tuple([tuple(value) if isinstance(value := element[key], list) else value for key in shape.type_keys])
+        plan = shape.plans.get(types)
+        if plan is None:
+            plan = self.plan(shape, element)
+            if len(shape.plans) < MAX_MEMOIZED_NAMES:
+                shape.plans[types] = plan
+
+        if plan.id_key is None:
+            subject = self._issue()
+        else:
+            value = element[plan.id_key]
+            if not isinstance(value, str):
+                raise NotCovered("a non-string @id")
+            subject = self.resource(_expand_id(plan.context.active, value))
+        quads = self.quads
+        for type_ in plan.types:
+            quads[subject, _RDF_TYPE_TERM, type_ if type_[0] == "<" else self.blank_node(type_), ""] = None
+        for key, predicate, value_context, value_term in plan.properties:
+            self.values(value_context, value_term, key, element[key], subject, predicate)
+        return subject
+
+    def shape(self, context: _Context, active_property: str | None, element: dict) -> _Shape:
+        """The context ``element`` starts in, and which of its keys are types there."""
+        if active_property is None:
+            pass  # the document: the top-level @context made the root context
         elif "@context" in element:
             raise NotCovered("an @context inside the document")
         else:
+            property_scoped = context.term(active_property).scoped
             previous = context.previous
             if previous is not None:
                 # a non-propagated type-scoped context ends here, unless this is a subject reference
@@ -301,42 +362,46 @@ class _Walk:
                             break
                 if revert:
                     context = previous
-        if property_scoped is not None:
-            context = context.derive(property_scoped, self, propagate=True)
+            if property_scoped is not None:
+                context = context.derive(property_scoped, self, propagate=True)
+        type_keys = tuple(key for key in sorted(element) if key != "@context" and context.term(key).kind == TYPE)
+        return _Shape(context, type_keys, {})
 
+    def plan(self, shape: _Shape, element: dict) -> _Plan:
+        """How ``element`` is walked: its context with type-scoped contexts applied, its @id key, types
+        and properties; raises NotCovered for whatever this path does not handle in them."""
         # type-scoped contexts, looked up in the context before any of them applies, in type order
-        keys = sorted(element)
-        type_context = context
-        for key in keys:
+        context = type_context = shape.context
+        type_keys = []
+        for key in sorted(element):
             if key != "@context" and context.term(key).kind == TYPE:
+                type_keys.append(key)
                 values = element[key] if isinstance(element[key], list) else [element[key]]
                 for type_ in sorted(value for value in values if isinstance(value, str)):
                     scoped = type_context.term(type_).scoped
                     if scoped is not None and scoped is not False:
                         context = context.derive(scoped, self, propagate=False)
+        if tuple(type_keys) != shape.type_keys:
+            raise NotCovered("a type-scoped context that changes which keys are types")
 
-        subject: str | None = None
+        id_key = None
         types: list[str] = []
-        properties: list[tuple[str, list[str]]] = []
-        seen_id = False
-        for key in keys:
+        properties: list[tuple[str, str, _Context, _Term]] = []
+        for key, value in element.items():
             if key == "@context":
                 continue
-            value = element[key]
             term = context.term(key)
             kind = term.kind
             if kind == PROPERTY:
                 term_context = context if term.scoped is None else context.derive(term.scoped, self, propagate=True)
-                if not term.plain or term.coercion == "@json" or not term_context.term(key).plain:
+                value_term = term_context.term(key)
+                if not term.plain or term.coercion == "@json" or not value_term.plain:
                     raise NotCovered(f"the term {key!r} has a container, is reversed or is JSON")
-                objects: list[str] = []
-                self.values(term_context, key, value, objects)
-                properties.append((term.predicate, objects))
+                properties.append((key, term.predicate, term_context, value_term))
             elif kind == ID:
-                if seen_id or not isinstance(value, str):
-                    raise NotCovered("a repeated or non-string @id")
-                seen_id = True
-                subject = self.resource(_IRI_EXPANDER._expand_iri(context.active, value, base=None))
+                if id_key is not None:
+                    raise NotCovered("a repeated @id")
+                id_key = key
             elif kind == TYPE:
                 for type_ in value if isinstance(value, list) else [value]:
                     if not isinstance(type_, str):
@@ -344,39 +409,37 @@ class _Walk:
                     type_iri = type_context.type_iri(type_)
                     if type_iri is None or type_iri.startswith("@"):
                         raise NotCovered("a type that expands to a keyword")
-                    types.append(type_iri)
+                    if not _ABSOLUTE_IRI.fullmatch(type_iri):
+                        raise NotCovered("a type that is not an absolute IRI")
+                    types.append(type_iri if type_iri.startswith("_:") else iri_term(type_iri))
             else:
                 raise NotCovered(f"the key {key!r} is a keyword or not an absolute IRI")
+        return _Plan(context, id_key, tuple(types), tuple(properties))
 
-        if subject is None:
-            subject = self.blank_node()
+    def values(self, context: _Context, term: _Term, key: str, value: Any, subject: str, predicate: str) -> None:
+        """Emit a quad for each RDF object of property ``key``'s ``value`` (pyld's _expand and
+        _expand_value); ``term`` is the key's term in ``context``."""
         quads = self.quads
-        for type_iri in types:
-            quads[subject, _RDF_TYPE_TERM, self.resource(type_iri, "a type"), ""] = None
-        for predicate, objects in properties:
-            for object_ in objects:
-                quads[subject, predicate, object_, ""] = None
-        return subject
-
-    def values(self, context: _Context, key: str, value: Any, objects: list[str]) -> None:
-        """Append the RDF objects of property ``key``'s ``value`` (pyld's _expand and _expand_value)."""
         for item in value if isinstance(value, list) else (value,):
             if item is None:
                 continue
             if isinstance(item, dict):
-                objects.append(self.node(context, key, item))
+                object_ = self.node(context, key, item)
             elif isinstance(item, list):
-                self.values(context, key, item, objects)
+                self.values(context, term, key, item, subject, predicate)
+                continue
             else:
-                objects.append(self.literal_or_reference(context, key, item))
+                object_ = self.literal_or_reference(context, term, item)
+            quads[subject, predicate, object_, ""] = None
 
-    def literal_or_reference(self, context: _Context, key: str, value: Any) -> str:
-        term = context.term(key)
-        if not isinstance(term.iri, str) or term.iri.startswith("@"):
-            raise NotCovered(f"a value of the keyword {key!r}")
+    def literal_or_reference(self, context: _Context, term: _Term, value: Any) -> str:
+        if term.keyword:
+            raise NotCovered(f"a value of the keyword {term.iri!r}")
         coercion = term.coercion
-        if isinstance(value, str) and coercion in ("@id", "@vocab"):
-            return self.resource(_IRI_EXPANDER._expand_iri(context.active, value, vocab=coercion == "@vocab", base=None))
+        if isinstance(value, str) and coercion == "@id":
+            return self.resource(_expand_id(context.active, value))
+        if isinstance(value, str) and coercion == "@vocab":
+            return self.resource(context.type_iri(value))  # the same expansion as a type's
         datatype = None
         if coercion is not None and coercion not in ("@id", "@vocab", "@none"):
             if not _ABSOLUTE_IRI.fullmatch(coercion) or coercion.startswith("_:"):
