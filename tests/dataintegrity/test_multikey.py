@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base58
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,6 +36,12 @@ def test_base58btc_round_trip(data):
     encoded = encode_base58btc(data)
     assert encoded.startswith("z")
     assert decode_base58btc(encoded) == data
+
+
+@pytest.mark.parametrize("text", ["1", "11", "111StV1DL6CwTryKyV", "StV1DL6CwTryKyV ", "1\n", "2NEpo7TZRRrLZSi2U"])
+def test_base58btc_decodes_as_the_base58_library_does(text):
+    """Leading "1"s are zero bytes and trailing whitespace is ignored, as base58.b58decode has it."""
+    assert decode_base58btc("z" + text) == base58.b58decode(text.encode())
 
 
 def test_base58btc_known_value():
