@@ -200,6 +200,9 @@ def _to_rdf(processor: jsonld.JsonLdProcessor, expanded: list, options: dict) ->
     return dataset
 
 
+_CONTAINERS = (dict, list)
+
+
 def _check_shape(document: dict) -> None:
     """Refuse, before any JSON-LD processing, a document nested deeper than :data:`MAX_DEPTH`, with
     more than :data:`MAX_BLANK_NODE_LABELS` blank node names ("_:" strings) or ten times as many
@@ -210,23 +213,29 @@ def _check_shape(document: dict) -> None:
     scoped = False  # an inline context defines a context of its own (property- or type-scoped)
     # only objects and arrays go on the stack; strings are looked at where they are found
     stack: list[tuple[Any, int, bool]] = [(document, 1, False)]
-    push = stack.append
+    push, pop = stack.append, stack.pop
+    # `type(child) is str` first: most values are plain strings; the rest (str subclasses too) takes the
+    # general tests
     while stack:
-        value, depth, in_context = stack.pop()
+        value, depth, in_context = pop()
         if isinstance(value, dict):
             if in_context:
                 context_keys += len(value)
                 scoped = scoped or "@context" in value
             else:
                 objects += 1
-                embedded += "@context" in value
-                listed += _listed_contexts(value.get("@context"))
+                if "@context" in value:
+                    embedded += 1
+                    listed += _listed_contexts(value["@context"])
             if depth > MAX_DEPTH:
                 raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
             for key, child in value.items():
                 if isinstance(key, str) and key.startswith("_:"):
                     labels[key] = labels.get(key, 0) + 1
-                if isinstance(child, (dict, list)):
+                if type(child) is str:
+                    if child.startswith("_:"):
+                        labels[child] = labels.get(child, 0) + 1
+                elif isinstance(child, _CONTAINERS):
                     push((child, depth + 1, in_context or key == "@context"))
                 elif isinstance(child, str) and child.startswith("_:"):
                     labels[child] = labels.get(child, 0) + 1
@@ -234,7 +243,10 @@ def _check_shape(document: dict) -> None:
             if depth > MAX_DEPTH:
                 raise DocumentTooDeepError(f"the document nests deeper than {MAX_DEPTH} levels")
             for child in value:
-                if isinstance(child, (dict, list)):
+                if type(child) is str:
+                    if child.startswith("_:"):
+                        labels[child] = labels.get(child, 0) + 1
+                elif isinstance(child, _CONTAINERS):
                     push((child, depth + 1, in_context))
                 elif isinstance(child, str) and child.startswith("_:"):
                     labels[child] = labels.get(child, 0) + 1

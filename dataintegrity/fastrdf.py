@@ -203,10 +203,15 @@ class _Context:
 
 def _expand_id(active: Any, value: str) -> Any:
     """pyld's ``_expand_iri(active, value, base=None)`` (an @id, not vocabulary-relative), with its
-    commonest outcome first: a blank node label or an IRI with an authority is returned as it is."""
+    commonest outcomes first: a blank node label, an IRI with an authority, and an absolute IRI
+    whose scheme no term defines as a prefix (``did:``, ``urn:``) are returned as they are."""
     prefix, colon, suffix = value.partition(":")
-    if colon and prefix and not prefix.startswith("@") and (prefix == "_" or suffix.startswith("//")):
-        return value
+    if colon and prefix and not prefix.startswith("@"):
+        if prefix == "_" or suffix.startswith("//"):
+            return value
+        mapping = active["mappings"].get(prefix)
+        if not (mapping and mapping["_prefix"]) and jsonld._is_absolute_iri(value):
+            return value
     return _IRI_EXPANDER._expand_iri(active, value, base=None)
 
 
@@ -436,6 +441,8 @@ class _Walk:
         if term.keyword:
             raise NotCovered(f"a value of the keyword {term.iri!r}")
         coercion = term.coercion
+        if type(value) is str and coercion is None and not term.tagged:
+            return literal_term(value)  # the commonest value: a plain string
         if isinstance(value, str) and coercion == "@id":
             return self.resource(_expand_id(context.active, value))
         if isinstance(value, str) and coercion == "@vocab":

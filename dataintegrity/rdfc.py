@@ -93,8 +93,8 @@ def _cached_iri_term(iri: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _datatype_suffix(datatype: str) -> str:
-    return "" if datatype == XSD_STRING else "^^" + _iri_term(datatype, "datatype IRI")
+def _cached_datatype_suffix(datatype: str) -> str:
+    return "^^" + _iri_term(datatype, "datatype IRI")
 
 
 def literal_term(value: str, datatype: str = XSD_STRING, language: str = "") -> str:
@@ -103,8 +103,10 @@ def literal_term(value: str, datatype: str = XSD_STRING, language: str = "") -> 
     Raises:
         CanonicalizationError: ``datatype`` holds a character N-Quads does not allow in an IRI.
     """
-    suffix = _datatype_suffix(datatype or XSD_STRING) if len(datatype) <= _CACHED_VALUE_LENGTH else (
-        "^^" + _iri_term(datatype, "datatype IRI"))
+    suffix = ""
+    if datatype and datatype != XSD_STRING:
+        suffix = (_cached_datatype_suffix(datatype) if len(datatype) <= _CACHED_VALUE_LENGTH
+                  else "^^" + _iri_term(datatype, "datatype IRI"))
     if language:
         suffix = "@" + language
     if _NEEDS_ESCAPE.search(value):
