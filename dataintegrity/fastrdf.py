@@ -78,6 +78,7 @@ class _Term(NamedTuple):
     plain: bool  # its container is none or @set, and it is not a reverse property
     tagged: bool  # a language or base direction would apply to its strings
     keyword: bool  # iri is a keyword or not a string: it takes no literal values
+    strings: bool  # a string value is a plain xsd:string literal (no keyword, coercion, language)
 
 
 class _Plan(NamedTuple):
@@ -165,18 +166,20 @@ class _Context:
                 kind = PROPERTY
             else:
                 kind = OTHER
+            coercion = definition.get("@type")
+            tagged = any(jsonld.JsonLdProcessor.get_context_value(active, key, name) is not None
+                         for name in ("@language", "@direction"))
+            keyword = not isinstance(iri, str) or iri.startswith("@")
             term = _Term(
                 iri=iri,
                 kind=kind,
                 predicate=iri_term(iri) if kind == PROPERTY else None,
                 scoped=definition.get("@context"),
-                coercion=definition.get("@type"),
+                coercion=coercion,
                 plain=all(kind == "@set" for kind in container) and not definition.get("reverse"),
-                tagged=any(
-                    jsonld.JsonLdProcessor.get_context_value(active, key, name) is not None
-                    for name in ("@language", "@direction")
-                ),
-                keyword=not isinstance(iri, str) or iri.startswith("@"),
+                tagged=tagged,
+                keyword=keyword,
+                strings=not keyword and coercion is None and not tagged,
             )
             if len(self.terms) < MAX_MEMOIZED_NAMES:
                 self.terms[key] = term
@@ -331,18 +334,23 @@ class _Walk:
             if len(shape.plans) < MAX_MEMOIZED_NAMES:
                 shape.plans[types] = plan
 
-        if plan.id_key is None:
+        node_context, id_key, types, properties = plan
+        if id_key is None:
             subject = self._issue()
         else:
-            value = element[plan.id_key]
+            value = element[id_key]
             if not isinstance(value, str):
                 raise NotCovered("a non-string @id")
-            subject = self.resource(_expand_id(plan.context.active, value))
+            subject = self.resource(_expand_id(node_context.active, value))
         quads = self.quads
-        for type_ in plan.types:
+        for type_ in types:
             quads[subject, _RDF_TYPE_TERM, type_ if type_[0] == "<" else self.blank_node(type_), ""] = None
-        for key, predicate, value_context, value_term in plan.properties:
-            self.values(value_context, value_term, key, element[key], subject, predicate)
+        for key, predicate, value_context, value_term in properties:
+            value = element[key]
+            if type(value) is str and value_term.strings:
+                quads[subject, predicate, literal_term(value), ""] = None  # the commonest value
+            else:
+                self.values(value_context, value_term, key, value, subject, predicate)
         return subject
 
     def shape(self, context: _Context, active_property: str | None, element: dict) -> _Shape:
@@ -441,8 +449,8 @@ class _Walk:
         if term.keyword:
             raise NotCovered(f"a value of the keyword {term.iri!r}")
         coercion = term.coercion
-        if type(value) is str and coercion is None and not term.tagged:
-            return literal_term(value)  # the commonest value: a plain string
+        if type(value) is str and term.strings:
+            return literal_term(value)
         if isinstance(value, str) and coercion == "@id":
             return self.resource(_expand_id(context.active, value))
         if isinstance(value, str) and coercion == "@vocab":
