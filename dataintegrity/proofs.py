@@ -204,7 +204,7 @@ def add_proof(
     """
     if not isinstance(document, dict):
         raise TypeError(f"document must be a dict, not {type(document).__name__}")
-    if not isinstance(signer, Signer):
+    if not _is_signer(signer):
         raise TypeError("signer must have 'verification_method', 'algorithm' and a 'sign(data)' method")
     if signer.algorithm != cryptosuite.required_algorithm:
         raise TypeError(
@@ -239,6 +239,13 @@ def add_proof(
     else:
         secured["proof"] = [*(existing if isinstance(existing, list) else [existing]), proof]
     return secured
+
+
+def _is_signer(value: Any) -> bool:
+    """``isinstance(value, Signer)`` as the runtime-checkable Protocol decides it (every member
+    present, the method not None), without its cost (about 17 us, a tenth of signing)."""
+    return (hasattr(value, "verification_method") and hasattr(value, "algorithm")
+            and getattr(value, "sign", None) is not None)
 
 
 _SHARED = (str, int, float, bool, type(None))  # immutable: copy.deepcopy shares them too

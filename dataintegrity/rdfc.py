@@ -191,7 +191,8 @@ class _IdentifierIssuer:
 
 # RDFC-1.0 lets the hash be chosen; SHA-256 is its default, and ecdsa-rdfc-2019 uses SHA-384 with P-384
 # keys (the labels, so the canonical form, differ as soon as there are blank nodes).
-HASH_ALGORITHMS = frozenset({"sha256", "sha384"})
+_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+HASH_ALGORITHMS = frozenset(_HASHES)
 
 
 class _Canonicalizer:
@@ -212,7 +213,7 @@ class _Canonicalizer:
         self.relations: dict[str, list[tuple[str, str]]] = {}
 
     def _hash(self, text: str) -> str:
-        return hashlib.new(self.hash_algorithm, text.encode("utf-8")).hexdigest()
+        return _HASHES[self.hash_algorithm](text.encode("utf-8")).hexdigest()
 
     def _spend(self, units: int = 1) -> None:
         self.work += units

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -95,9 +96,17 @@ def test_signer_algorithm_must_match_the_suite(credential, signer):
         _sign(credential, signer)
 
 
-def test_signer_shape_is_checked(credential):
-    with pytest.raises(TypeError, match="signer"):
-        add_proof(credential, signer=object(), created=CREATED, document_loader=LOADER)
+@pytest.mark.parametrize("members", [
+    {}, {"verification_method": "https://issuer.example/keys/1", "algorithm": "Ed25519"},
+    {"verification_method": "https://issuer.example/keys/1", "algorithm": "Ed25519", "sign": None},
+    {"algorithm": "Ed25519", "sign": lambda data: b""},
+])
+def test_signer_shape_is_checked(credential, members):
+    """Anything the Signer protocol's isinstance refuses, add_proof refuses."""
+    not_a_signer = SimpleNamespace(**members)
+    assert not isinstance(not_a_signer, Signer)
+    with pytest.raises(TypeError, match="signer must have"):
+        add_proof(credential, signer=not_a_signer, created=CREATED, document_loader=LOADER)
 
 
 def test_signer_protocol(signer):
