@@ -54,6 +54,9 @@ MAX_CONTEXTS = 4096
 # Keys and type names memoized per context, at most: documents choose them (any absolute IRI is a
 # valid key), so beyond this they are looked up afresh each time instead of kept.
 MAX_MEMOIZED_NAMES = 4096
+# Node shapes and plans kept over all contexts, at most; beyond this the memo starts afresh (a
+# credential needs a few dozen; documents could choose keys and types without end).
+MAX_PLANS = 65536
 
 # Only pure helpers of this instance are used (IRI expansion); it holds no per-call state.
 _IRI_EXPANDER = jsonld.JsonLdProcessor()
@@ -108,6 +111,7 @@ class _Memo:
         self.roots: dict[tuple[str, ...], _Context] = {}
         self.wrapped: dict[int, _Context] = {}  # id(pyld active context) -> its wrapper
         self.count = 0
+        self.plans = 0  # shapes and plans kept in the wrapped contexts
 
     def wrap(self, active: Any) -> _Context:
         context = self.wrapped.get(id(active))
@@ -118,11 +122,17 @@ class _Memo:
             context = self.wrapped[id(active)] = _Context(self, active)
         return context
 
+    def count_plan(self) -> None:
+        self.plans += 1
+        if self.plans > MAX_PLANS:
+            self.reset()
+
     def reset(self) -> None:
         # wrappers still in use by running calls stay valid; they are just no longer shared
         self.roots = {}
         self.wrapped = {}
         self.count = 0
+        self.plans = 0
 
 
 class _Context:
@@ -327,12 +337,14 @@ class _Walk:
             shape = self.shape(context, active_property, element)
             if len(context.shapes) < MAX_MEMOIZED_NAMES:
                 context.shapes[active_property, keys] = shape
+                self.memo.count_plan()
         types = tuple([tuple(value) if isinstance(value := element[key], list) else value for key in shape.type_keys])
         plan = shape.plans.get(types)
         if plan is None:
             plan = self.plan(shape, element)
             if len(shape.plans) < MAX_MEMOIZED_NAMES:
                 shape.plans[types] = plan
+                self.memo.count_plan()
 
         node_context, id_key, types, properties = plan
         if id_key is None:

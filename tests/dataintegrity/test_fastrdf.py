@@ -150,6 +150,35 @@ def test_covered_documents_take_the_fast_path_with_the_reference_output(name):
     assert canonicalize(document, document_loader=BUNDLED) == outcome(canonicalize_reference, document)
 
 
+# @ids the fast path expands itself (an authority, a scheme no term defines as a prefix, a blank
+# node) and those it leaves to pyld (a defined prefix, as "xsd" and "sec" are in the VC 1.1 context)
+IDS = ["https://badges.example/c/1", "did:web:badges.example:issuers:acme", "urn:uuid:8d1e", "mailto:ada@example.org",
+       "http:no-authority", "name:not-a-prefix", "Achievement:x", "xsd:string", "sec:key-1", "_:b7", "tag:x//y"]
+
+
+@pytest.mark.parametrize("identifier", IDS)
+@pytest.mark.parametrize("contexts", [[VC2, OB], [VC1, "https://purl.imsglobal.org/spec/ob/v3p0/context.json"]])
+def test_ids_of_every_form_take_the_fast_path_with_the_reference_output(identifier, contexts):
+    document = {"@context": contexts, "id": identifier, "type": ["VerifiableCredential", "OpenBadgeCredential"],
+                "issuer": {"id": identifier, "type": "Profile", "name": "Acme"},
+                "credentialSubject": {"id": identifier, "type": "AchievementSubject"}}
+    assert fast_outcome(document) == outcome(canonicalize_reference, document)
+
+
+def test_plans_are_kept_per_keys_and_types():
+    """Nodes with the same keys but other types (so other type-scoped contexts), in one cache: each
+    document still gets the reference output."""
+    cache = ContextCache({url: BUNDLED(url)["document"] for url in BUNDLED.urls})
+    nodes = [{"type": "Evidence", "name": "n", "description": "d"}, {"type": "Profile", "name": "n", "description": "d"},
+             {"type": ["Evidence"], "name": "n", "description": "d"}, {"type": "Achievement", "name": "n", "description": "d"},
+             {"type": ["Profile", "Evidence"], "name": "n", "description": "d"},
+             {"type": ["Evidence", "Profile"], "name": "n", "description": "d"}]
+    for _ in range(2):  # the second time from the kept plans
+        for node in nodes:
+            document = credential(evidence=[node], issuer={**node, "id": "https://acme.example"})
+            assert fast_outcome(document, cache=cache) == outcome(canonicalize_reference, document)
+
+
 @pytest.mark.parametrize("name", sorted(FALLS_BACK))
 def test_what_falls_back_to_the_reference_path(name):
     document, reason = FALLS_BACK[name]
