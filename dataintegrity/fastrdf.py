@@ -91,7 +91,8 @@ class _Plan(NamedTuple):
     context: _Context  # the node's active context: reverted, property- and type-scoped contexts applied
     id_key: str | None  # the key that is its @id
     types: tuple[str, ...]  # its types as N-Quads terms; a blank node as its "_:" label in the document
-    properties: tuple[tuple[str, str, _Context, _Term], ...]  # (key, predicate, the values' context and term)
+    # (key, predicate, the values' context and term, whether a string value is a plain literal)
+    properties: tuple[tuple[str, str, _Context, _Term, bool], ...]
 
 
 class _Shape(NamedTuple):
@@ -223,8 +224,8 @@ def _expand_id(active: Any, value: str) -> Any:
         if prefix == "_" or suffix.startswith("//"):
             return value
         mapping = active["mappings"].get(prefix)
-        if not (mapping and mapping["_prefix"]) and jsonld._is_absolute_iri(value):
-            return value
+        if not (mapping and mapping["_prefix"]) and _ABSOLUTE_IRI.fullmatch(value):
+            return value  # (pyld's own test also accepts a trailing newline: that case is left to it)
     return _IRI_EXPANDER._expand_iri(active, value, base=None)
 
 
@@ -338,7 +339,12 @@ class _Walk:
             if len(context.shapes) < MAX_MEMOIZED_NAMES:
                 context.shapes[active_property, keys] = shape
                 self.memo.count_plan()
-        types = tuple([tuple(value) if isinstance(value := element[key], list) else value for key in shape.type_keys])
+        if len(shape.type_keys) == 1:  # the commonest: one "type" key, its value the plan's key
+            types = element[shape.type_keys[0]]
+            if isinstance(types, list):
+                types = tuple(types)
+        else:
+            types = tuple(tuple(value) if isinstance(value := element[key], list) else value for key in shape.type_keys)
         plan = shape.plans.get(types)
         if plan is None:
             plan = self.plan(shape, element)
@@ -357,9 +363,9 @@ class _Walk:
         quads = self.quads
         for type_ in types:
             quads[subject, _RDF_TYPE_TERM, type_ if type_[0] == "<" else self.blank_node(type_), ""] = None
-        for key, predicate, value_context, value_term in properties:
+        for key, predicate, value_context, value_term, strings in properties:
             value = element[key]
-            if type(value) is str and value_term.strings:
+            if strings and type(value) is str:
                 quads[subject, predicate, literal_term(value), ""] = None  # the commonest value
             else:
                 self.values(value_context, value_term, key, value, subject, predicate)
@@ -411,7 +417,7 @@ class _Walk:
 
         id_key = None
         types: list[str] = []
-        properties: list[tuple[str, str, _Context, _Term]] = []
+        properties: list[tuple[str, str, _Context, _Term, bool]] = []
         for key, value in element.items():
             if key == "@context":
                 continue
@@ -422,7 +428,7 @@ class _Walk:
                 value_term = term_context.term(key)
                 if not term.plain or term.coercion == "@json" or not value_term.plain:
                     raise NotCovered(f"the term {key!r} has a container, is reversed or is JSON")
-                properties.append((key, term.predicate, term_context, value_term))
+                properties.append((key, term.predicate, term_context, value_term, value_term.strings))
             elif kind == ID:
                 if id_key is not None:
                     raise NotCovered("a repeated @id")

@@ -161,10 +161,8 @@ def _line(quad: Quad, labels: Mapping[str, str]) -> str:
 
 
 class _FirstDegreeLabels(dict):
-    """Labels for Hash First Degree Quads (RDFC-1.0 4.6): ``a`` for the node hashed, ``z`` for any other."""
-
-    def __init__(self, node: str) -> None:
-        super().__init__({node: "a"})
+    """Labels for Hash First Degree Quads (RDFC-1.0 4.6): made as ``{node: "a"}`` for the node hashed,
+    ``z`` for any other."""
 
     def __missing__(self, node: str) -> str:
         return "z"
@@ -308,7 +306,7 @@ class _Canonicalizer:
         """RDFC-1.0 4.6: hash of the node's quads, itself as ``_:a`` and every other blank node as ``_:z``."""
         cached = self.first_degree.get(node)
         if cached is None:
-            labels = _FirstDegreeLabels(node)
+            labels = _FirstDegreeLabels({node: "a"})
             lines = sorted([_line(quad, labels) for quad in self.blank_node_to_quads[node]])
             cached = self.first_degree[node] = self._hash("".join(lines))
         return cached
