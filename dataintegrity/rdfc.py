@@ -230,8 +230,10 @@ class _Canonicalizer:
         blank_node_to_quads = self.blank_node_to_quads
         for quad in self.quads:
             subject, _, object_, graph = quad
-            for term in (subject, object_, graph) if graph else (subject, object_):
-                if term[0] == "_":
+            if subject[0] != "_" and object_[0] != "_" and not graph:
+                continue  # the commonest quad: no blank node
+            for term in (subject, object_, graph):
+                if term[:1] == "_":
                     mentions = blank_node_to_quads.get(term)
                     if mentions is None:
                         blank_node_to_quads[term] = [quad]
