@@ -12,6 +12,10 @@ time linear in the document's size:
   across documents; each is wrapped in a :class:`_Context` that memoizes what the walk asks of it
   (term definitions, type IRIs, the contexts derived from it by scoped contexts). They are never
   copied and never changed;
+* what a node object's keys and types decide (its context after scoped contexts, which key is its
+  ``@id``, its types, each property's predicate and how its values are read) is worked out once per
+  context and active property, and kept as a plan (:class:`_Plan`); documents of one issuer share
+  their shapes, so the walk mostly just follows plans and writes N-Quads terms;
 * every decision follows pyld's expansion algorithm (``JsonLdProcessor._expand`` and
   ``_expand_object``, pyld 3.3): property-scoped contexts, type-scoped contexts that do not propagate,
   reverting to the previous context, value coercion, and pyld's conversion of JSON numbers.
