@@ -9,6 +9,7 @@ fall back, and why.
 from __future__ import annotations
 
 import copy
+import json
 import string
 
 import pytest
@@ -21,7 +22,9 @@ from dataintegrity.contextcache import ContextCache
 from dataintegrity.fastrdf import NotCovered, to_quads
 from dataintegrity.rdfc import canonicalize_quads
 
-from .conftest import VECTOR_FILES, load_vector
+from tests.conftest import shared_ref
+
+from .conftest import FIXTURES, VECTOR_FILES, load_vector
 
 BUNDLED = bundled_document_loader()
 VC2 = "https://www.w3.org/ns/credentials/v2"
@@ -222,6 +225,39 @@ def test_published_vectors(name, document_loader):
     for item in (document, config):
         assert fast_outcome(item, document_loader, cache) == outcome(canonicalize_reference, item, document_loader)
         assert outcome(canonicalize, item, document_loader) == outcome(canonicalize_reference, item, document_loader)
+
+
+def _documents(path) -> list[dict]:
+    """The JSON-LD documents in a JSON file (objects with an @context, at any depth), each also
+    without its proof, as a verifier canonicalizes it."""
+    found, stack = [], [json.loads(path.read_text(encoding="utf-8"))]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if "@context" in value:
+                found.append(value)
+                if "proof" in value:
+                    found.append({key: item for key, item in value.items() if key != "proof"})
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+FIXTURE_FILES = sorted(path for path in FIXTURES.rglob("*.json") if "contexts" not in path.parts)
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda path: str(path.relative_to(FIXTURES)))
+def test_every_fixture_document_gets_the_reference_output(path, document_loader):
+    for document in _documents(path):
+        assert outcome(canonicalize, document, document_loader) == outcome(canonicalize_reference, document, document_loader)
+
+
+def test_every_shared_reference_vector_gets_the_reference_output(document_loader):
+    documents = [document for path in sorted(shared_ref("vectors").rglob("*.json")) for document in _documents(path)]
+    assert len(documents) > 40
+    for document in documents:
+        assert outcome(canonicalize, document, document_loader) == outcome(canonicalize_reference, document, document_loader)
 
 
 # --- generated documents --------------------------------------------------------------------------
