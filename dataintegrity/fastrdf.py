@@ -438,6 +438,8 @@ class _Walk:
                     raise NotCovered("a repeated @id")
                 id_key = key
             elif kind == TYPE:
+                if key not in shape.type_keys:  # the plan is kept by the values of those keys only
+                    raise NotCovered("a type-scoped context that changes which keys are types")
                 for type_ in value if isinstance(value, list) else [value]:
                     if not isinstance(type_, str):
                         raise NotCovered("a type that is not a string")
