@@ -125,6 +125,7 @@ class CurrentPublications:
         self.errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
 
     def etag(self, list_id: str) -> str | None:
+        """Its ETag."""
         connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
