@@ -11,7 +11,9 @@ naive approach measured in the same run.
 
 (b) GET /status/<id> through the Flask test client, on SQLite in a temporary folder, for a list
     holding --credentials credentials of which 10% are revoked. Ours: the list is unchanged, so
-    the stored signed list is served (no bits computed, no compression, no signature). Naive: a
+    the stored signed list is served (no bits computed, no compression, no signature); after the
+    first request, by the status list memory in front of the app (the app's last answer, once one
+    read confirms the list unchanged: issuer/public.py). Naive: a
     route added to the same app for this run, answering the same list by rebuilding its bits from
     the database, compressing them and signing it (StatusLists._publish) on every request, and
     keeping nothing. Samples of the two alternate, so both see the same machine load. Rebuilding

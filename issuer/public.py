@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.http import parse_etags, quote_etag
 from sqlalchemy import select
+from werkzeug.http import parse_etags, quote_etag, unquote_etag
 
 from issuer import badges, pages
 from issuer.db import get_session, transaction
@@ -16,6 +18,7 @@ from issuer.images import PNG, SVG
 from issuer.keystore import verification_methods
 from issuer.models import Achievement, Credential, Issuer, StatusList, is_id
 from issuer.privacy import is_public
+from issuer.statuslists import CurrentPublications
 from issuer.vcjwt import MEDIA_TYPE as VC_JWT, vc_jwt
 from schemas.common import SLUG
 from issuer.openbadges import CONTEXTS
@@ -168,7 +171,7 @@ def achievement(achievement_id):
 def status_list(list_id):
     """A signed BitstringStatusListCredential. Served as stored while unchanged; signed again at
     the first fetch after a change, or before its validity runs out. Each answer is remembered, so
-    that `NotModified` answers a matching If-None-Match while it is fresh."""
+    that `StatusListMemory` answers the next requests for it without Flask (see there)."""
     served = services().served_status_lists
     now = services().clock()
     generation = served.generation()
@@ -176,7 +179,7 @@ def status_list(list_id):
     record = session.get(StatusList, list_id) if is_id(list_id) else None
     if record is None:
         raise NotFound("status_list_not_found", f"there is no status list {list_id!r}")
-    with transaction(session):
+    with transaction(session):  # a read, unless the list must be signed again
         publication = services().status_lists(session).publication(record)
     served.served(list_id, publication.etag, now + timedelta(seconds=publication.max_age), generation)
     if request.if_none_match.contains_weak(publication.etag):
@@ -193,37 +196,184 @@ def _status_list_headers(response, etag: str, max_age: int):
 
 
 def status_list_headers(etag: str, max_age: int) -> list[tuple[str, str]]:
-    return [("ETag", quote_etag(etag)), ("Cache-Control", f"public, max-age={max_age}"), ("Vary", "Accept"),
+    return [("ETag", quote_etag(etag)), ("Cache-Control", cache_control(max_age)), ("Vary", "Accept"),
             ("Access-Control-Allow-Origin", "*")]
 
 
-class NotModified:
-    """WSGI middleware in front of the app: GET (or HEAD) /status/<id> whose If-None-Match names the
-    ETag this process last served for that list, while that answer is fresh, is answered 304 here,
-    without the database and without Flask's request machinery (it is the most frequent request a
-    verifier elsewhere makes, every `ttl`). Why this never hides a change longer than the list's
-    Cache-Control allows: see `issuer.statuslists.ServedEtags`. Everything else goes to the app."""
+def cache_control(max_age: int) -> str:
+    return f"public, max-age={max_age}"
+
+
+@dataclass(frozen=True)
+class RememberedAnswer:
+    """A 200 answer of GET /status/<id> exactly as the app gave it, and the validUntil of the list
+    it carries."""
+
+    etag: str
+    valid_until: datetime
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(name) + len(value) for name, value in self.headers)
+
+    def headers_with(self, max_age: int) -> list[tuple[str, str]]:
+        """Its headers, with the max-age of an answer given now."""
+        return [(name, cache_control(max_age) if name.lower() == "cache-control" else value)
+                for name, value in self.headers]
+
+
+class RememberedAnswers:
+    """The last 200 answers of GET /status/<id>, by what the answer depends on (`request_key`);
+    at most `max_answers` of them and `max_bytes` in all, the oldest dropped first. Thread-safe:
+    readers take no lock (a dict lookup is atomic, and an answer never changes)."""
+
+    # A list credential is 1 to 25 KB (its bits compressed): room for every list of a large
+    # deployment, and the few Accept headers its verifiers send.
+    def __init__(self, max_answers: int = 1024, max_bytes: int = 16 * 1024 * 1024):
+        self._lock = threading.Lock()
+        self._answers: dict[tuple, RememberedAnswer] = {}
+        self._bytes = 0
+        self._max_answers = max_answers
+        self._max_bytes = max_bytes
+
+    def get(self, key: tuple) -> RememberedAnswer | None:
+        return self._answers.get(key)
+
+    def remember(self, key: tuple, answer: RememberedAnswer) -> None:
+        if answer.size > self._max_bytes:
+            return
+        with self._lock:
+            replaced = self._answers.pop(key, None)
+            if replaced is not None:
+                self._bytes -= replaced.size
+            while self._answers and (len(self._answers) >= self._max_answers
+                                     or self._bytes + answer.size > self._max_bytes):
+                self._bytes -= self._answers.pop(next(iter(self._answers))).size
+            self._answers[key] = answer
+            self._bytes += answer.size
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    @property
+    def size(self) -> int:
+        """The bytes they take (bodies and headers)."""
+        return self._bytes
+
+
+def request_key(environ) -> tuple:
+    """What the app's answer to GET /status/<id> may depend on, as an HTTP cache keys it: the URL
+    (its scheme as the server or a proxy gives it, which decides HSTS) and, as the answer's
+    `Vary` says, the Accept header (which of the three JSON types it is labelled)."""
+    return (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_HOST", ""),
+            environ.get("wsgi.url_scheme", ""), environ.get("HTTP_X_FORWARDED_PROTO", ""),
+            environ.get("HTTP_ACCEPT", ""))
+
+
+class StatusListMemory:
+    """WSGI middleware in front of the app, for GET and HEAD /status/<id>, the request a verifier
+    elsewhere makes for every list every `ttl`. Everything else goes to the app.
+
+    - A matching If-None-Match, while the ETag this process last served for the list is fresh, is
+      answered 304 here without the database (why that never hides a change longer than the
+      list's Cache-Control allows: `issuer.statuslists.ServedEtags`).
+    - Otherwise the app's last 200 answer to the same request (`request_key`) is given again with
+      the max-age left, once one primary-key read has confirmed that the database still stores
+      that list as current (`CurrentPublications`) and the app would serve it as stored: the
+      same bytes and headers the app would answer now, at a fraction of its cost. So a change
+      made by any process or node is seen at once, as a plain GET always has
+      (tests/issuer/test_two_nodes.py).
+    - Anything else goes to the app, whose 200 answer to a GET is remembered on its way out.
+
+    Answers from here skip the app's throttling: they cost less than the answers it throttles.
+    """
 
     PREFIX = "/status/"
 
-    def __init__(self, wsgi_app, services):
+    def __init__(self, wsgi_app, services, answers: RememberedAnswers | None = None):
         self._app = wsgi_app
         self._services = services
+        self._publications = CurrentPublications(services.sessionmaker.kw["bind"])
+        self.answers = answers if answers is not None else RememberedAnswers()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD")
+        if not path.startswith(self.PREFIX) or method not in ("GET", "HEAD"):
+            return self._app(environ, start_response)
+        list_id = path[len(self.PREFIX):]
+        served = self._services.served_status_lists
+        now = self._services.clock()
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match and path.startswith(self.PREFIX) and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            fresh = self._services.served_status_lists.fresh_etag(path[len(self.PREFIX):], self._services.clock())
+        if if_none_match:
+            fresh = served.fresh_etag(list_id, now)
             if fresh is not None and parse_etags(if_none_match).contains_weak(fresh[0]):
                 start_response("304 NOT MODIFIED", status_list_headers(*fresh))
                 return []
+        key = request_key(environ)
+        answer = self.answers.get(key)
+        if answer is not None:
+            generation = served.generation()
+            max_age = self._max_age_if_current(list_id, answer, now)
+            if max_age is not None:
+                served.served(list_id, answer.etag, now + timedelta(seconds=max_age), generation)
+                if if_none_match and parse_etags(if_none_match).contains_weak(answer.etag):
+                    start_response("304 NOT MODIFIED", status_list_headers(answer.etag, max_age))
+                    return []
+                start_response(answer.status, answer.headers_with(max_age))
+                return [] if method == "HEAD" else [answer.body]
+        if method == "GET":
+            return self._remembering(list_id, key, environ, start_response)
         return self._app(environ, start_response)
+
+    def _max_age_if_current(self, list_id: str, answer: RememberedAnswer, now: datetime) -> int | None:
+        """The max-age the app would give `answer` with now, or None if it would answer another
+        list (changed, or signed again) or the database cannot tell (the app then answers)."""
+        policy = self._services.status_list_policy
+        if not policy.serves_stored(answer.valid_until, now):
+            return None
+        try:
+            current = self._publications.etag(list_id)
+        except self._publications.errors:
+            return None
+        return policy.max_age(answer.valid_until, now) if current == answer.etag else None
+
+    def _remembering(self, list_id: str, key: tuple, environ, start_response):
+        """The app's answer, remembered when it is a 200 that sets no cookie and carries the list
+        the database stores as current (read again for its validUntil)."""
+        given = []
+
+        def start(status, headers, exc_info=None):
+            given[:] = [status, list(headers)]
+            return start_response(status, headers, exc_info)
+
+        body = self._app(environ, start)
+        status, headers = given or (None, [])
+        etag = next((value for name, value in headers if name.lower() == "etag"), None)
+        if status is None or not status.startswith("200 ") or etag is None \
+                or any(name.lower() == "set-cookie" for name, _ in headers):
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        etag = unquote_etag(etag)[0]
+        try:
+            current = self._publications.read(list_id)
+        except self._publications.errors:
+            current = None
+        if current is not None and current[0] == etag:
+            self.answers.remember(key, RememberedAnswer(etag, current[1], status, tuple(headers), data))
+        return [data]
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    app.wsgi_app = NotModified(app.wsgi_app, app.extensions["badges"])
+    app.wsgi_app = StatusListMemory(app.wsgi_app, app.extensions["badges"])
 
 
 # --- images ------------------------------------------------------------------------------------
