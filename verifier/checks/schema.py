@@ -235,7 +235,11 @@ def _check_identity_objects(subject: dict, where: str, found: list[str]) -> None
 
 def problems(credential: dict) -> tuple[list[str], list[str]]:
     """(what the OB 3.0 schema refuses, what only the spec's prose asks) of an OB credential."""
-    found, prose = [], []
+    return _refusals(credential), prose_rules(credential)
+
+
+def _refusals(credential: dict) -> list[str]:
+    found = []
     contexts = credential.get("@context")
     version_2 = isinstance(contexts, list) and bool(contexts) and contexts[0] == "https://www.w3.org/ns/credentials/v2"
     if not _string(credential.get("id")):
@@ -254,19 +258,12 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
         for index, entry in enumerate(_items(credential["credentialSchema"])):
             if not isinstance(entry, dict) or not _string(entry.get("id")) or not _string(entry.get("type")):
                 found.append(f"credentialSchema[{index}]: needs an id and a type")
-    if isinstance(credential.get("credentialStatus"), list):
-        # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
-        prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
-                     "JSON Schema does not")
-    subjects = credential.get("credentialSubject")
-    if not isinstance(subjects, dict):
-        return found + ["credentialSubject: missing or not an object"], prose
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return found + ["credentialSubject: missing or not an object"]
     where = "credentialSubject"
-    subject = subjects
     if "AchievementSubject" not in _types(subject):
         found.append(f"{where}.type: must include AchievementSubject")
-    if "id" not in subject and not subject.get("identifier"):
-        prose.append(f"{where}: has neither an id nor an identifier")
     _check_identity_objects(subject, where, found)
     if "result" in subject:
         for index, result in enumerate(_items(subject["result"])):
@@ -274,7 +271,7 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
                 found.append(f"{where}.result[{index}].type: must include Result")
     achievement = subject.get("achievement")
     if not isinstance(achievement, dict):
-        return found + [f"{where}.achievement: missing or not an object"], prose
+        return found + [f"{where}.achievement: missing or not an object"]
     where = f"{where}.achievement"
     for field in ("id", "name", "description"):
         if not _string(achievement.get(field)):
@@ -282,14 +279,31 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
     if "Achievement" not in _types(achievement):
         found.append(f"{where}.type: must include Achievement")
     _check_identifier_entries(achievement, where, found)
-    criteria = achievement.get("criteria")
-    if not isinstance(criteria, dict):
+    if not isinstance(achievement.get("criteria"), dict):
         found.append(f"{where}.criteria: missing or not an object")
-    elif not (criteria.get("id") or criteria.get("narrative")):
-        prose.append(f"{where}.criteria: has neither an id nor a narrative")
     if "creator" in achievement:
         _check_profile(achievement["creator"], f"{where}.creator", found)
-    return found, prose
+    return found
+
+
+def prose_rules(credential: dict) -> list[str]:
+    """What only the spec's prose (or VC Data Model 2.0 against the OB schema) says of an OB
+    credential: asked even when a schema was applied, so it is kept apart and cheap."""
+    prose = []
+    if isinstance(credential.get("credentialStatus"), list):
+        # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
+        prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
+                     "JSON Schema does not")
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return prose
+    if "id" not in subject and not subject.get("identifier"):
+        prose.append("credentialSubject: has neither an id nor an identifier")
+    achievement = subject.get("achievement")
+    criteria = achievement.get("criteria") if isinstance(achievement, dict) else None
+    if isinstance(criteria, dict) and not (criteria.get("id") or criteria.get("narrative")):
+        prose.append("credentialSubject.achievement.criteria: has neither an id nor a narrative")
+    return prose
 
 
 # --- the check ------------------------------------------------------------------------------------
@@ -336,11 +350,10 @@ def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None =
         failures.extend(clr_problems(credential))
     is_ob = not is_clr and bool(OB_TYPES & set(_types(credential)))
     if is_ob:
-        hand_failures, prose = problems(credential)
         if not applied:
-            failures.extend(hand_failures)
+            failures.extend(_refusals(credential))
         warnings.extend(("ob_status_set" if message.startswith("credentialStatus") else "ob_prose_rule", message)
-                        for message in prose)
+                        for message in prose_rules(credential))
     if failures:
         return CheckResult.failed(CHECK, "schema_invalid", "; ".join(failures))
     if warnings:
