@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +34,13 @@ def did_web_url(did: str, *, http_loopback: bool = False) -> str:
     With `http_loopback`, a DID on a loopback host is read over plain http (a local instance,
     such as `badges serve` on 127.0.0.1:5000, speaks no TLS); every other host stays https.
     """
+    # asked at every verification of a did:web issuer's credential: a usual DID's URL is kept
+    if len(did) <= 200:
+        return _remembered_did_web_url(did, http_loopback)
+    return _did_web_url(did, http_loopback)
+
+
+def _did_web_url(did: str, http_loopback: bool) -> str:
     parts = did.split(":")
     if len(parts) < 3 or parts[:2] != ["did", "web"] or not parts[2]:
         raise ResolutionError(f"{did} is not a did:web identifier")
@@ -40,6 +48,9 @@ def did_web_url(did: str, *, http_loopback: bool = False) -> str:
     path = "/".join(unquote(p) for p in parts[3:])
     scheme = "http" if http_loopback and is_loopback_host(host) else "https"
     return f"{scheme}://{host}/{path}/did.json" if path else f"{scheme}://{host}/.well-known/did.json"
+
+
+_remembered_did_web_url = lru_cache(maxsize=1024)(_did_web_url)
 
 
 def is_loopback_host(host: str) -> bool:

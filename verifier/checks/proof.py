@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dataintegrity import parse_date_time_stamp, verify_proof
+from dataintegrity import verify_proof
+from verifier.checks.validity import parse_instant
 from verifier.report import CheckResult
 
 
@@ -20,7 +21,7 @@ def check_proof(credential: dict, proof: dict, public_key, *, document_loader, n
     if proof.get("proofPurpose") != "assertionMethod":
         return CheckResult.failed("proof", "wrong_proof_purpose", "a credential proof must have proofPurpose assertionMethod")
     if "created" in proof:
-        created = parse_date_time_stamp(proof["created"])
+        created = parse_instant(proof["created"])
         if created is None:
             return CheckResult.failed("proof", "malformed_proof", "the proof's created is not a date-time with a time zone")
         if created - skew > now:

@@ -4,7 +4,10 @@ Each `credentialSchema` entry of type `1EdTechJsonSchemaValidator2019` or `JsonS
 with the `jsonschema` library: the Open Badges 3.0 schemas from the copies this package holds
 (verifier.jsonschemas, used offline), any other URL through the verification's guarded fetch;
 a schema that cannot be had is a warning (`schema_unavailable`), not a failure. Each error names
-its JSON path (`$.credentialSubject.identifier[0].hashed: ...`).
+its JSON path (`$.credentialSubject.identifier[0].hashed: ...`). A schema this package holds is
+first asked of `jsonschema_rs` (the same schema and format checks, in Rust, a hundred times
+faster): its "valid" is the answer, and only an instance it finds invalid is validated again by
+`jsonschema`, whose errors (or none) are the ones reported (see `BundledSchema`).
 
 An Open Badges credential that declares no usable schema gets the hand-written check below, kept
 in agreement with the official AchievementCredential schema (tests/verifier/test_schema_check.py).
@@ -21,8 +24,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 
+import jsonschema_rs
 import regex
 from jsonschema import FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
@@ -30,7 +34,7 @@ from jsonschema.validators import extend, validator_for
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from verifier.jsonschemas import BUNDLED_SCHEMA_FILES, bundled_schema
+from verifier.jsonschemas import bundled_schema
 from verifier.report import WARNING, CheckResult
 
 CHECK = "schema"
@@ -107,9 +111,55 @@ def _time_limited(cls):
     return extend(cls, {"pattern": pattern, "patternProperties": pattern_properties})
 
 
+class BundledSchema:
+    """A schema this package holds (so trusted), with two validators of it. `fast` (jsonschema_rs)
+    decides that an instance is valid; only an instance it finds invalid is validated by
+    `reference` (`jsonschema`, as any schema is), whose errors are the ones reported, with their
+    JSON paths, and whose "valid" wins (jsonschema_rs anchors `$` at the very end, so it refuses
+    a trailing newline that Python's `re` accepts). Their agreement is tested on every credential
+    fixture and on generated mutations (tests/verifier/test_schema_fast_path.py).
+
+    :param fast: anything with ``is_valid(instance) -> bool``; None: `reference` alone.
+    """
+
+    def __init__(self, schema: dict, fast=None):
+        self.reference = _validator(schema, trusted=True)
+        self.fast = fast
+
+    @classmethod
+    def of(cls, schema: dict) -> BundledSchema:
+        return cls(schema, _fast_validator(schema))
+
+    def errors(self, instance) -> list[str]:
+        if self.fast is not None and self._fast_valid(instance):
+            return []
+        return _schema_errors(self.reference, instance)
+
+    def _fast_valid(self, instance) -> bool:
+        try:
+            return self.fast.is_valid(instance)
+        except Exception:  # an instance it cannot read (a non-string key): the reference decides
+            return False
+
+
+def _fast_validator(schema: dict):
+    """jsonschema_rs's validator of `schema`, whose format checks are `jsonschema`'s own (the same
+    functions the reference calls), and which retrieves nothing."""
+    checker = FormatChecker()
+    formats = {name: partial(checker.conforms, format=name) for name in checker.checkers}
+    return jsonschema_rs.validator_for(schema, formats=formats, validate_formats=True,
+                                       retriever=_retrieve_nothing)
+
+
+def _retrieve_nothing(uri: str):
+    raise _Unavailable(f"it refers to {uri}, which this verifier does not hold")
+
+
 @cache
-def _bundled_validator(url: str):
-    return _validator(bundled_schema(url), trusted=True)
+def bundled_validator(url: str) -> BundledSchema | None:
+    """The validator of a schema this package holds, built once; None for any other URL."""
+    schema = bundled_schema(url)
+    return None if schema is None else BundledSchema.of(schema)
 
 
 def _schema_errors(validator, credential: dict) -> list[str]:
@@ -185,7 +235,11 @@ def _check_identity_objects(subject: dict, where: str, found: list[str]) -> None
 
 def problems(credential: dict) -> tuple[list[str], list[str]]:
     """(what the OB 3.0 schema refuses, what only the spec's prose asks) of an OB credential."""
-    found, prose = [], []
+    return _refusals(credential), prose_rules(credential)
+
+
+def _refusals(credential: dict) -> list[str]:
+    found = []
     contexts = credential.get("@context")
     version_2 = isinstance(contexts, list) and bool(contexts) and contexts[0] == "https://www.w3.org/ns/credentials/v2"
     if not _string(credential.get("id")):
@@ -204,19 +258,12 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
         for index, entry in enumerate(_items(credential["credentialSchema"])):
             if not isinstance(entry, dict) or not _string(entry.get("id")) or not _string(entry.get("type")):
                 found.append(f"credentialSchema[{index}]: needs an id and a type")
-    if isinstance(credential.get("credentialStatus"), list):
-        # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
-        prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
-                     "JSON Schema does not")
-    subjects = credential.get("credentialSubject")
-    if not isinstance(subjects, dict):
-        return found + ["credentialSubject: missing or not an object"], prose
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return found + ["credentialSubject: missing or not an object"]
     where = "credentialSubject"
-    subject = subjects
     if "AchievementSubject" not in _types(subject):
         found.append(f"{where}.type: must include AchievementSubject")
-    if "id" not in subject and not subject.get("identifier"):
-        prose.append(f"{where}: has neither an id nor an identifier")
     _check_identity_objects(subject, where, found)
     if "result" in subject:
         for index, result in enumerate(_items(subject["result"])):
@@ -224,7 +271,7 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
                 found.append(f"{where}.result[{index}].type: must include Result")
     achievement = subject.get("achievement")
     if not isinstance(achievement, dict):
-        return found + [f"{where}.achievement: missing or not an object"], prose
+        return found + [f"{where}.achievement: missing or not an object"]
     where = f"{where}.achievement"
     for field in ("id", "name", "description"):
         if not _string(achievement.get(field)):
@@ -232,21 +279,40 @@ def problems(credential: dict) -> tuple[list[str], list[str]]:
     if "Achievement" not in _types(achievement):
         found.append(f"{where}.type: must include Achievement")
     _check_identifier_entries(achievement, where, found)
-    criteria = achievement.get("criteria")
-    if not isinstance(criteria, dict):
+    if not isinstance(achievement.get("criteria"), dict):
         found.append(f"{where}.criteria: missing or not an object")
-    elif not (criteria.get("id") or criteria.get("narrative")):
-        prose.append(f"{where}.criteria: has neither an id nor a narrative")
     if "creator" in achievement:
         _check_profile(achievement["creator"], f"{where}.creator", found)
-    return found, prose
+    return found
+
+
+def prose_rules(credential: dict) -> list[str]:
+    """What only the spec's prose (or VC Data Model 2.0 against the OB schema) says of an OB
+    credential: asked even when a schema was applied, so it is kept apart and cheap."""
+    prose = []
+    if isinstance(credential.get("credentialStatus"), list):
+        # The OB schema allows one entry; VC Data Model 2.0 a set (revocation and suspension).
+        prose.append("credentialStatus: several entries, which VC Data Model 2.0 allows and the OB 3.0 "
+                     "JSON Schema does not")
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return prose
+    if "id" not in subject and not subject.get("identifier"):
+        prose.append("credentialSubject: has neither an id nor an identifier")
+    achievement = subject.get("achievement")
+    criteria = achievement.get("criteria") if isinstance(achievement, dict) else None
+    if isinstance(criteria, dict) and not (criteria.get("id") or criteria.get("narrative")):
+        prose.append("credentialSubject.achievement.criteria: has neither an id nor a narrative")
+    return prose
 
 
 # --- the check ------------------------------------------------------------------------------------
 
-def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None = None) -> CheckResult:
+def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None = None,
+                 bundled: Callable[[str], BundledSchema | None] = bundled_validator) -> CheckResult:
     """:param fetch_json: the verification's guarded fetch, for schemas this package does not hold
-    (None: such schemas are reported unavailable)."""
+    (None: such schemas are reported unavailable).
+    :param bundled: the validator of a schema this package holds, by URL (None: not held)."""
     failures: list[str] = []
     warnings: list[tuple[str, str]] = []
     applied = []
@@ -260,8 +326,9 @@ def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None =
             failures.append("credentialSchema: an entry has no id")
             continue
         try:
-            if url in BUNDLED_SCHEMA_FILES:
-                validator = _bundled_validator(url)
+            held = bundled(url)
+            if held is not None:
+                errors = held.errors(credential)
             elif fetch_json is None:
                 raise _Unavailable("this verifier fetches nothing")
             else:
@@ -269,8 +336,7 @@ def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None =
                     schema = fetch_json(url)
                 except Exception as error:  # any failure of the fetcher: unavailable
                     raise _Unavailable(f"it could not be fetched: {error}") from None
-                validator = _validator(schema, trusted=False)
-            errors = _schema_errors(validator, credential)
+                errors = _schema_errors(_validator(schema, trusted=False), credential)
         except _Unavailable as error:
             warnings.append(("schema_unavailable", f"the schema {url} was not applied: {error}"))
             continue
@@ -284,11 +350,10 @@ def check_schema(credential: dict, *, fetch_json: Callable[[str], dict] | None =
         failures.extend(clr_problems(credential))
     is_ob = not is_clr and bool(OB_TYPES & set(_types(credential)))
     if is_ob:
-        hand_failures, prose = problems(credential)
         if not applied:
-            failures.extend(hand_failures)
+            failures.extend(_refusals(credential))
         warnings.extend(("ob_status_set" if message.startswith("credentialStatus") else "ob_prose_rule", message)
-                        for message in prose)
+                        for message in prose_rules(credential))
     if failures:
         return CheckResult.failed(CHECK, "schema_invalid", "; ".join(failures))
     if warnings:

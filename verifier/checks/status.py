@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from dataintegrity import parse_date_time_stamp
+from verifier.checks.validity import parse_instant
 from verifier.report import WARNING, CheckResult
 from verifier.statuscache import StatusListCache, content_version
 from verifier.statuslist import MIN_LENGTH_BITS, StatusListError, bit_at, decode_status_list
@@ -189,7 +189,7 @@ def _check_list_validity(list_credential: dict, url: str, now: datetime, skew: t
     bounds = {}
     for name in (start_field, end_field):
         if name in list_credential:
-            bounds[name] = parse_date_time_stamp(list_credential[name])
+            bounds[name] = parse_instant(list_credential[name])
             if bounds[name] is None:
                 raise _Failure("status_list_invalid", f"{name} of the status list at {url} is not a date-time")
     start, end = bounds.get(start_field), bounds.get(end_field)

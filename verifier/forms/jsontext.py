@@ -25,7 +25,7 @@ def parse_json(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_nodes: int 
         value = strictjson.loads(text, max_depth=max_depth)
     except strictjson.JsonTextError as error:
         raise _form_error(error) from None
-    check_json_shape(value, max_depth=max_depth, max_nodes=max_nodes)
+    _check_size(value, max_depth=max_depth, max_nodes=max_nodes)  # the parser checked the rest
     return value
 
 
@@ -38,6 +38,15 @@ def check_json_shape(value, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_
     """
     if strictjson.within(value, max_depth=max_depth, max_nodes=max_nodes):
         return  # the usual answer in one walk; otherwise the walks below find which error comes first
+    _check_size(value, max_depth=max_depth, max_nodes=max_nodes)
+    try:
+        strictjson.check_value(value, max_depth=max_depth)
+    except strictjson.JsonTextError as error:
+        raise _form_error(error) from None
+
+
+def _check_size(value, *, max_depth: int, max_nodes: int) -> None:
+    """:raise FormError: json_too_many_nodes, json_too_deep (whichever the walk meets first)."""
     nodes = 0
     stack = [(value, 1)]
     while stack:
@@ -49,10 +58,6 @@ def check_json_shape(value, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_
             if depth > max_depth:
                 raise FormError("json_too_deep", f"the JSON is nested deeper than {max_depth} levels")
             stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    try:
-        strictjson.check_value(value, max_depth=max_depth)
-    except strictjson.JsonTextError as error:
-        raise _form_error(error) from None
 
 
 def _form_error(error: strictjson.JsonTextError) -> FormError:
