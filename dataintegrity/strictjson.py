@@ -109,7 +109,8 @@ def within(value, *, max_depth: int = MAX_DEPTH, max_nodes: int) -> bool:
             return False
         if isinstance(item, dict):
             for key in item:
-                if not isinstance(key, str) or _SURROGATE.search(key):
+                # isascii() reads a flag CPython keeps: most text is settled without the pattern
+                if not isinstance(key, str) or (not key.isascii() and _SURROGATE.search(key)):
                     return False
             children = item.values()
         else:
@@ -118,11 +119,11 @@ def within(value, *, max_depth: int = MAX_DEPTH, max_nodes: int) -> bool:
         if nodes > max_nodes:
             return False
         for child in children:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-            elif isinstance(child, str):
-                if _SURROGATE.search(child):
+            if isinstance(child, str):
+                if not child.isascii() and _SURROGATE.search(child):
                     return False
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
             elif child is None or isinstance(child, bool):
                 continue
             elif isinstance(child, int):
@@ -171,6 +172,6 @@ def _check_int(value: int) -> None:
 
 
 def _check_text(text: str) -> None:
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):
         raise JsonTextError("malformed_json",
                             "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")

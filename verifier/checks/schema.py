@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import jsonschema_rs
 import regex
@@ -146,9 +146,15 @@ def _fast_validator(schema: dict):
     """jsonschema_rs's validator of `schema`, whose format checks are `jsonschema`'s own (the same
     functions the reference calls), and which retrieves nothing."""
     checker = FormatChecker()
-    formats = {name: partial(checker.conforms, format=name) for name in checker.checkers}
+    formats = {name: _remembered(partial(checker.conforms, format=name)) for name in checker.checkers}
     return jsonschema_rs.validator_for(schema, formats=formats, validate_formats=True,
                                        retriever=_retrieve_nothing)
+
+
+def _remembered(conforms):
+    """`conforms` with its verdicts on short texts kept (dates recur in every credential)."""
+    kept = lru_cache(maxsize=4096)(conforms)
+    return lambda text: kept(text) if len(text) <= 64 else conforms(text)
 
 
 def _retrieve_nothing(uri: str):
