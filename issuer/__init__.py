@@ -40,6 +40,8 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
 
     app.extensions["badges"] = services or build_services(app.config, instance_path)
     counts = app.extensions["verification_counts"] = VerificationCounts(app.extensions["badges"].sessionmaker)
+    # Any request may find the counts due, so a quiet process does not keep them for long.
+    app.teardown_request(lambda _error: counts.flush_if_due())
     verifier = build_verifier(app.config, app.extensions["badges"], counts)
     app.extensions["verifier"] = lambda: verifier
     queue.init_app(app)

@@ -33,7 +33,7 @@ def build_verifier(config, services, counts: VerificationCounts) -> Verifier:
     trusted = config.get("TRUSTED_ISSUERS")
     return CountingVerifier(Verifier(
         document_loader=services.document_loader,
-        resolver=OwnIssuerResolver(services.sessionmaker, Resolver.through(fetcher)),
+        resolver=OwnIssuerResolver(services.sessionmaker.kw["bind"], Resolver.through(fetcher)),
         clock=services.clock,
         policy=Policy(
             max_clock_skew=timedelta(seconds=int(config.get("VERIFY_MAX_CLOCK_SKEW_SECONDS", 300))),
@@ -77,8 +77,9 @@ class CountingVerifier:
 
 class VerificationCounts:
     """Verifications counted in this process's memory and added to the database at most every
-    `interval` seconds, by whichever verification finds the interval passed, and by `flush` (the
-    dashboard calls it before reading; `issuer.serving.start` at a clean exit of the process).
+    `interval` seconds, by whichever verification or request finds the interval passed
+    (`flush_if_due`), and by `flush` (the dashboard calls it before reading;
+    `issuer.serving.start` at a clean exit of the process).
 
     A row written per verification would serialise every verification on the database's write
     lock (SQLite has one for the whole file). The price: a process killed outright (SIGKILL, power
@@ -96,9 +97,11 @@ class VerificationCounts:
     def add(self, did: str, day: str) -> None:
         with self._lock:
             self._pending[did, day] += 1
-            if self._monotonic() < self._due:
-                return
-        self.flush()
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self._monotonic() >= self._due:
+            self.flush()
 
     def flush(self) -> None:
         """Add the counts taken so far to the database. Counts that cannot be written now (the
