@@ -139,6 +139,18 @@ def test_verification_by_url_has_its_own_limit(throttled):
     assert post(data={"credential": '{"not": "a credential"}'}).status_code == 200
 
 
+def test_a_url_key_spelt_with_escapes_is_a_verification_by_url(throttled):
+    client = throttled(verify_url="1 per minute")
+    escaped = b'{"\\u0075rl": "https://127.0.0.1/credential.json"}'  # {"url": ...} to any JSON parser
+
+    def post():
+        return client.post("/api/v1/verify", data=escaped, content_type="application/json",
+                           environ_base={"REMOTE_ADDR": ADDRESS})
+
+    assert post().status_code == 200
+    assert_throttled(post(), "1 per 1 minute")
+
+
 @pytest.mark.parametrize(("key", "value"), [
     ("THROTTLE_PUBLIC", "lots"), ("THROTTLE_AUTH_FAILURES", 5), ("TRUSTED_PROXY_COUNT", -1),
     ("TRUSTED_PROXY_COUNT", "1"), ("THROTTLE_STORAGE_URI", "memcached://127.0.0.1"),
