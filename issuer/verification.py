@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -83,12 +83,16 @@ class VerificationCounts:
 
     A row written per verification would serialise every verification on the database's write
     lock (SQLite has one for the whole file). The price: a process killed outright (SIGKILL, power
-    loss) loses the counts of its last `interval` seconds; they are a dashboard statistic."""
+    loss) loses the counts of its last `interval` seconds; they are a dashboard statistic.
 
-    def __init__(self, sessions: sessionmaker[Session], *, interval: float = 5.0,
+    The DIDs come from the credentials verified, that is from anyone: at most `max_pending` are
+    held (more flush at once), and each flush looks them all up in one statement."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, interval: float = 5.0, max_pending: int = 10_000,
                  monotonic: Callable[[], float] = time.monotonic):
         self._sessions = sessions
         self._interval = interval
+        self._max_pending = max_pending
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._pending: Counter[tuple[str, str]] = Counter()
@@ -100,42 +104,46 @@ class VerificationCounts:
         self.flush_if_due()
 
     def flush_if_due(self) -> None:
-        if self._monotonic() >= self._due:
+        if self._monotonic() >= self._due or len(self._pending) >= self._max_pending:
             self.flush()
 
     def flush(self) -> None:
         """Add the counts taken so far to the database. Counts that cannot be written now (the
-        database is unavailable) are kept for the next try."""
+        database is unavailable) are kept for the next try, within `max_pending`."""
         with self._lock:
             counts, self._pending = self._pending, Counter()
             self._due = self._monotonic() + self._interval
-        for (did, day), count in counts.items():
-            try:
-                add_verifications(self._sessions, did, day, count)
-            except SQLAlchemyError:
-                logging.getLogger(__name__).exception("could not count %d verification(s)", count)
-                with self._lock:
-                    self._pending[did, day] += count
+        if not counts:
+            return
+        try:
+            add_verifications(self._sessions, counts)
+        except SQLAlchemyError:
+            logging.getLogger(__name__).exception("could not count %d verification(s)", counts.total())
+            with self._lock:
+                if len(self._pending) + len(counts) <= self._max_pending:
+                    self._pending.update(counts)
 
 
-def add_verifications(sessions: sessionmaker[Session], did: str, day: str, count: int) -> None:
-    """Add `count` to the verifications of `did`'s credentials on `day`, if `did` is one of ours."""
+def add_verifications(sessions: sessionmaker[Session], counts: Mapping[tuple[str, str], int]) -> None:
+    """Add each count to the verifications of the credentials of issuer `did` on `day` (the keys
+    are `(did, day)`); DIDs that are not our issuers' are left out."""
     from issuer.models import Issuer, VerificationCount
 
     with sessions() as session:
-        issuer_id = session.scalar(select(Issuer.id).where(Issuer.did == did))
-        if issuer_id is None:
-            return  # not one of ours
-        for _ in range(2):
-            counted = session.execute(update(VerificationCount).where(
-                VerificationCount.issuer_id == issuer_id, VerificationCount.day == day
-            ).values(count=VerificationCount.count + count)).rowcount
-            if counted:
-                session.commit()
-                return
-            session.add(VerificationCount(issuer_id=issuer_id, day=day, count=count))
-            try:
-                session.commit()
-                return
-            except IntegrityError:
-                session.rollback()  # another process counted the day's first: add to it
+        ours = dict(session.execute(select(Issuer.did, Issuer.id).where(Issuer.did.in_({did for did, _ in counts}))).all())
+        for (did, day), count in counts.items():
+            if did not in ours:
+                continue
+            for _ in range(2):
+                counted = session.execute(update(VerificationCount).where(
+                    VerificationCount.issuer_id == ours[did], VerificationCount.day == day
+                ).values(count=VerificationCount.count + count)).rowcount
+                if counted:
+                    session.commit()
+                    break
+                session.add(VerificationCount(issuer_id=ours[did], day=day, count=count))
+                try:
+                    session.commit()
+                    break
+                except IntegrityError:
+                    session.rollback()  # another process counted the day's first: add to it

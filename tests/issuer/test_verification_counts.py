@@ -51,3 +51,13 @@ def test_counts_of_two_processes_add_up(services, issued, clock):
     first.flush()
     second.flush()
     assert stored(services, day) == 5
+
+
+def test_dids_from_anyone_are_held_within_a_bound(services, issued, clock):
+    did, day = issued["issuer"]["id"], clock().date().isoformat()
+    counts = VerificationCounts(services.sessionmaker, max_pending=3, monotonic=Ticks())
+    counts.add(did, day)
+    counts.add("did:web:elsewhere.example", day)
+    assert stored(services, day) == 0
+    counts.add("did:web:another.example", day)  # the third DID held: all are looked up and written
+    assert stored(services, day) == 1
