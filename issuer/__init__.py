@@ -35,11 +35,14 @@ def create_app(test_config: dict | None = None, *, services=None, defaults: dict
     from issuer.pathways import api as pathways_api
     from issuer import portfolio
     from issuer.bootstrap import build_services
-    from issuer.verification import build_verifier
+    from issuer.verification import VerificationCounts, build_verifier
     from verifier import http as verifier_http
 
     app.extensions["badges"] = services or build_services(app.config, instance_path)
-    verifier = build_verifier(app.config, app.extensions["badges"])
+    counts = app.extensions["verification_counts"] = VerificationCounts(app.extensions["badges"].sessionmaker)
+    # Any request may find the counts due, so a quiet process does not keep them for long.
+    app.teardown_request(lambda _error: counts.flush_if_due())
+    verifier = build_verifier(app.config, app.extensions["badges"], counts)
     app.extensions["verifier"] = lambda: verifier
     queue.init_app(app)
     app.teardown_appcontext(db.close_session)

@@ -258,6 +258,7 @@ def _serve_dev(app, host, port, *, certfile, keyfile):
 
     install_redaction()
     run_simple(host, port, app, threaded=True, ssl_context=(certfile, keyfile) if certfile else None)
+    app.extensions["verification_counts"].flush()  # stopped with Ctrl-C: keep the last counts
 
 
 @main.group()

@@ -1,32 +1,42 @@
 """Our own documents come from our database: no HTTP to ourselves, and a key rotation, a new
-issuer or a status change is visible at once. Every other DID or URL goes the usual way."""
+issuer or a status change is visible at once. Every other DID or URL goes the usual way.
+
+Both are read at every verification, each with one plain statement on a pooled connection (no
+ORM session): nothing is cached here, so another node's key rotation or revocation is seen by the
+very next verification.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, bindparam, select
 
-from issuer.keystore import verification_methods
 from issuer.db import transaction
-from issuer.models import Issuer, StatusList, is_id
+from issuer.keystore import web_did_verification_methods
+from issuer.models import StatusList, is_id
+from issuer.statuslists import published_is_current
 from keys import did_web_document
 
 
 class OwnIssuerResolver:
-    def __init__(self, sessions: sessionmaker[Session], fallback):
-        self._sessions = sessions
+    def __init__(self, engine: Engine, fallback):
+        self._engine = engine
         self._fallback = fallback
 
     def bounded(self, fetch_json) -> OwnIssuerResolver:
         bounded = getattr(self._fallback, "bounded", None)
-        return OwnIssuerResolver(self._sessions, bounded(fetch_json) if bounded else self._fallback)
+        return OwnIssuerResolver(self._engine, bounded(fetch_json) if bounded else self._fallback)
 
     def resolve(self, did: str) -> dict:
-        with self._sessions() as session:
-            issuer = session.scalar(select(Issuer).where(Issuer.did == did, Issuer.did_method == "web"))
-            if issuer is not None:
-                return did_web_document(did, verification_methods(session, issuer))
+        with self._engine.connect() as connection:
+            methods = web_did_verification_methods(connection, did)
+        if methods is not None:
+            return did_web_document(did, methods)
         return self._fallback.resolve(did)
+
+
+# Built once (building a statement costs more than running it).
+_PUBLISHED = select(StatusList.version, StatusList.published_version, StatusList.published_until,
+                    StatusList.published_document).where(StatusList.id == bindparam("id"))
 
 
 class OwnStatusLists:
@@ -34,6 +44,7 @@ class OwnStatusLists:
 
     def __init__(self, services):
         self._services = services
+        self._engine = services.sessionmaker.kw["bind"]
         self._prefix = services.urls.status_list("")
 
     def __call__(self, url: str) -> dict | None:
@@ -42,8 +53,13 @@ class OwnStatusLists:
         list_id = url[len(self._prefix):]
         if not is_id(list_id):
             return None
+        with self._engine.connect() as connection:
+            stored = connection.execute(_PUBLISHED, {"id": list_id}).one_or_none()
+        if stored is None:
+            return None
+        if published_is_current(stored, self._services.clock(), self._services.status_list_policy):
+            return stored.published_document
+        # Changed since it was last signed, or about to lapse: signed again, as /status/<id> does.
         with self._services.sessionmaker() as session, transaction(session):
             status_list = session.get(StatusList, list_id)
-            if status_list is None:
-                return None
             return self._services.status_lists(session).publication(status_list).document

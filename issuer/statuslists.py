@@ -389,13 +389,7 @@ class StatusLists:
         """The signed list credential to serve: the stored one while it shows the current version
         and is not about to lapse, else a new one, signed and stored (the caller commits)."""
         now = self._clock()
-        fresh = (
-            status_list.published_document is not None
-            and status_list.published_version == status_list.version
-            and status_list.published_until is not None
-            and self.policy.serves_stored(status_list.published_until, now)
-        )
-        if not fresh:
+        if not published_is_current(status_list, now, self.policy):
             self._publish(status_list, now)
         return Publication(status_list.published_document, status_list.published_etag,
                            self.policy.max_age(status_list.published_until, now))
@@ -430,6 +424,18 @@ class StatusLists:
         status_list.published_until = valid_until.replace(microsecond=0)
         status_list.published_etag = digest[:32]
         self._session.flush()
+
+
+def published_is_current(status_list, now: datetime, policy: StatusListPolicy) -> bool:
+    """Whether the stored signed list of `status_list` (a StatusList, or a row of its published_*
+    and version columns) can be served as it is: it shows the current version and is not about to
+    lapse (see `StatusListPolicy.serves_stored`)."""
+    return (
+        status_list.published_document is not None
+        and status_list.published_version == status_list.version
+        and status_list.published_until is not None
+        and policy.serves_stored(status_list.published_until, now)
+    )
 
 
 def list_by_id(session: Session, list_id: str) -> StatusList | None:

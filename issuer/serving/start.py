@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import sys
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def start_app(defaults: dict | None = None, overrides: dict | None = None) -> Fl
     except ConfigurationError as error:
         say(str(error))  # one clear line, whatever the server prints after it
         raise
+    # A clean exit of the process (gunicorn stopping a worker, too) writes the verifications
+    # counted since the last flush; a SIGKILL loses them (see issuer.verification.VerificationCounts).
+    atexit.register(app.extensions["verification_counts"].flush)
     if started.issuer is not None:
         say(f"created issuer {started.issuer.slug!r}: {started.issuer.did}")
     if started.admin_token is not None:

@@ -25,11 +25,12 @@ def register(huey, queue, services, config) -> dict:
     from issuer import watches
     from issuer.db import transaction
     from issuer.models import Watch, WatchedList
-    from issuer.verification import build_verifier
+    from issuer.verification import VerificationCounts, build_verifier
     from verifier.statuscache import content_version
 
     settings = watches.settings_from_config(config)
-    verifier = build_verifier(config, services)
+    # The worker verifies now and then, between other jobs: each count is written at once.
+    verifier = build_verifier(config, services, VerificationCounts(services.sessionmaker, interval=0))
     watcher = watches.Watcher(verifier, services, settings)
     issuer_minutes = int(config.get("WATCH_ISSUER_MINUTES") or 60)
 

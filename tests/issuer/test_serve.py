@@ -3,6 +3,7 @@
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def served(tmp_path):
                 if time.monotonic() > ready_by:
                     raise
                 time.sleep(0.1)
-        yield base, lines, instance
+        yield base, lines, instance, server
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -67,7 +68,7 @@ def served(tmp_path):
 
 
 def test_fresh_start_creates_everything_and_issues(served):
-    base, lines, instance = served
+    base, lines, instance, _ = served
     token = next(line.strip() for line in lines if line.startswith("bdg_"))
     assert (instance / "badges.sqlite3").exists()
     assert (instance / "key-encryption-key").stat().st_mode & 0o777 == 0o600
@@ -83,3 +84,20 @@ def test_fresh_start_creates_everything_and_issues(served):
         "external_id": "x-1", "recipient": {"email": "a@example.org"}, "score": 1, "completed_at": "2026-01-01T00:00:00Z"})
     assert status == 201 and answer["credential"]["id"].startswith(f"{base}/credentials/")
     assert answer["credential"]["proof"]["verificationMethod"] == did_document["assertionMethod"][0]
+
+
+def test_verifications_counted_in_memory_are_written_when_the_server_stops(served):
+    base, lines, instance, server = served
+    token = next(line.strip() for line in lines if line.startswith("bdg_"))
+    status, achievement = request(f"{base}/api/v1/issuers/default/achievements", token=token, body={
+        "name": "First badge", "description": "Proves the service runs.", "criteria": {"narrative": "Pass."},
+        "passing_score": 1, "max_score": 1})
+    status, answer = request(f"{base}/api/v1/achievements/{achievement['id']}/results", token=token, body={
+        "external_id": "x-1", "recipient": {"email": "a@example.org"}, "score": 1, "completed_at": "2026-01-01T00:00:00Z"})
+    for _ in range(3):
+        status, report = request(f"{base}/api/v1/verify", body={"credential": answer["credential"]})
+        assert status == 200 and report["verified"], report
+    server.terminate()  # a clean stop: gunicorn stops its workers, each writes what it counted
+    assert server.wait(timeout=30) == 0
+    with sqlite3.connect(instance / "badges.sqlite3") as database:
+        assert database.execute("SELECT sum(count) FROM verification_counts").fetchone()[0] == 3

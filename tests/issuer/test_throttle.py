@@ -5,12 +5,14 @@ verification by URL on its own; the address behind a proxy is trusted only as fa
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 
 from issuer import create_app
 from issuer.config import ConfigurationError
+from issuer.throttle import SweptMemoryStorage
 from tests.conftest import BASE_URL, make_token
 from tests.issuer.problems import assert_problem
 
@@ -139,6 +141,18 @@ def test_verification_by_url_has_its_own_limit(throttled):
     assert post(data={"credential": '{"not": "a credential"}'}).status_code == 200
 
 
+def test_a_url_key_spelt_with_escapes_is_a_verification_by_url(throttled):
+    client = throttled(verify_url="1 per minute")
+    escaped = b'{"\\u0075rl": "https://127.0.0.1/credential.json"}'  # {"url": ...} to any JSON parser
+
+    def post():
+        return client.post("/api/v1/verify", data=escaped, content_type="application/json",
+                           environ_base={"REMOTE_ADDR": ADDRESS})
+
+    assert post().status_code == 200
+    assert_throttled(post(), "1 per 1 minute")
+
+
 @pytest.mark.parametrize(("key", "value"), [
     ("THROTTLE_PUBLIC", "lots"), ("THROTTLE_AUTH_FAILURES", 5), ("TRUSTED_PROXY_COUNT", -1),
     ("TRUSTED_PROXY_COUNT", "1"), ("THROTTLE_STORAGE_URI", "memcached://127.0.0.1"),
@@ -179,3 +193,18 @@ def test_an_unreachable_redis_does_not_take_the_service_down(services, tmp_path)
                          "THROTTLE_PUBLIC": "2 per minute"}, services=services).test_client()
     assert [get(client, "/verify").status_code for _ in range(2)] == [200, 200]
     assert_throttled(get(client, "/verify"), "2 per 1 minute")
+
+
+def test_the_memory_storage_sweeps_expired_counters_without_a_thread_per_hit():
+    ticks = [0.0]
+    storage = SweptMemoryStorage(monotonic=lambda: ticks[0])
+    storage.timer.join()  # limits starts one timer when the storage is made
+    threads = threading.active_count()
+    for _ in range(3):
+        storage.incr("gone", expiry=0)  # expired as soon as it is counted
+    assert threading.active_count() == threads  # limits alone would have a new timer running now
+    assert "gone" in storage.storage
+    ticks[0] = 1.0
+    storage.incr("kept", expiry=60)  # the first hit after a sweep interval sweeps
+    assert "gone" not in storage.storage and storage.get("kept") == 1
+    assert threading.active_count() == threads
