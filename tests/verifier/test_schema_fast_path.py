@@ -275,3 +275,18 @@ def test_an_instance_the_fast_validator_cannot_read_is_decided_by_the_reference(
     credential = {**ISSUED["hashed email, one status entry"], "extra": {1: "a key that is not a string"}}
     result = check_schema(credential)
     assert result.status == "passed"  # the schema allows extra properties; nothing crashed
+
+
+def test_threads_meeting_a_schema_at_once_share_one_build_and_other_urls_are_kept_nowhere():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from verifier.checks import schema as schema_module
+
+    url = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_profile-jsonschema1.json"
+    schema_module._BUNDLED.pop(url, None)
+    with ThreadPoolExecutor(8) as pool:
+        built = list(pool.map(lambda _: bundled_validator(url), range(16)))
+    assert all(validator is built[0] for validator in built)
+    for n in range(100):
+        assert bundled_validator(f"https://example.org/schemas/{n}.json") is None
+    assert set(schema_module._BUNDLED) <= set(schema_module.BUNDLED_SCHEMA_FILES)

@@ -22,6 +22,7 @@ A report, never a crash.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from functools import cache, lru_cache, partial
@@ -34,7 +35,7 @@ from jsonschema.validators import extend, validator_for
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from verifier.jsonschemas import bundled_schema
+from verifier.jsonschemas import BUNDLED_SCHEMA_FILES, bundled_schema
 from verifier.report import WARNING, CheckResult
 
 CHECK = "schema"
@@ -161,11 +162,21 @@ def _retrieve_nothing(uri: str):
     raise _Unavailable(f"it refers to {uri}, which this verifier does not hold")
 
 
-@cache
+_BUNDLED: dict[str, BundledSchema] = {}
+# Building a validator takes a fifth of a second: the threads of a new worker that all meet a
+# schema at once wait for one build instead of each making its own.
+_BUILDING = threading.Lock()
+
+
 def bundled_validator(url: str) -> BundledSchema | None:
     """The validator of a schema this package holds, built once; None for any other URL."""
-    schema = bundled_schema(url)
-    return None if schema is None else BundledSchema.of(schema)
+    built = _BUNDLED.get(url)
+    if built is not None or url not in BUNDLED_SCHEMA_FILES:  # any other URL is kept nowhere
+        return built
+    with _BUILDING:
+        if url not in _BUNDLED:
+            _BUNDLED[url] = BundledSchema.of(bundled_schema(url))
+        return _BUNDLED[url]
 
 
 def _schema_errors(validator, credential: dict) -> list[str]:
