@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 
 MAX_DEPTH = 64
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -54,7 +55,8 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH):
         raise
     except ValueError as error:
         raise JsonTextError("malformed_json", f"not valid JSON: {error}") from None
-    check_value(value, max_depth=max_depth)
+    if not within(value, max_depth=max_depth, max_nodes=sys.maxsize):  # the quick walk settles most
+        check_value(value, max_depth=max_depth)
     return value
 
 
