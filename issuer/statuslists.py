@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -165,18 +165,84 @@ class StatusLists:
         one counter update per list, not per credential), and their positions checked together."""
         purposes = self.policy.purposes_for(issuer)
         claims = [self._claim(issuer, purpose, count) for purpose in purposes]
+        return self._reservations(purposes, claims, count)
+
+    def _reservations(self, purposes: tuple[str, ...], claims: list[list[tuple[str, int, int]]],
+                      count: int) -> list[Reservation]:
+        """`count` reservations of free positions in what each purpose claimed."""
         positions = self._free_positions([claim for per_purpose in claims for claim in per_purpose])
         # Each purpose's positions in one sequence (a claim that spilled into a new list continues there).
         per_purpose = [[(list_id, p) for list_id, _capacity, _n in claimed for p in positions[list_id]]
                        for claimed in claims]
-        reservations = []
-        for index in range(count):
-            chosen = tuple(drawn[index] for drawn in per_purpose)
-            reservations.append(Reservation(chosen, tuple(
-                self._entry(purpose, list_id, position)
-                for purpose, (list_id, position) in zip(purposes, chosen)
-            )))
-        return reservations
+        return [self._reservation(purposes, tuple(drawn[index] for drawn in per_purpose)) for index in range(count)]
+
+    def _reservation(self, purposes: tuple[str, ...], positions: tuple[tuple[str, int], ...]) -> Reservation:
+        return Reservation(positions, tuple(
+            self._entry(purpose, list_id, position) for purpose, (list_id, position) in zip(purposes, positions)))
+
+    def propose(self, issuer: Issuer) -> Reservation | None:
+        """Free positions for one credential, read but not claimed: a credential can be signed with
+        them before anything is locked, and `claim` then makes them its own. None when a list is
+        full or not started yet (`claim` then draws under the lock)."""
+        purposes = self.policy.purposes_for(issuer)
+        lists = {row.purpose: row for row in self._session.execute(
+            select(StatusList.purpose, StatusList.id, StatusList.capacity, StatusList.allocated)
+            .where(StatusList.id.in_([self._current_list(issuer, purpose) for purpose in purposes]))
+        )}
+        if any(purpose not in lists or lists[purpose].allocated >= lists[purpose].capacity for purpose in purposes):
+            return None
+        positions = self._free_positions([(lists[purpose].id, lists[purpose].capacity, 1) for purpose in purposes])
+        if not all(positions.values()):
+            return None  # filled meanwhile
+        return self._reservation(purposes, tuple((lists[purpose].id, positions[lists[purpose].id][0])
+                                                 for purpose in purposes))
+
+    def claim(self, issuer: Issuer, proposal: Reservation | None) -> Reservation:
+        """`reserve`, keeping the proposed positions when their lists are still the current ones,
+        with room, and nobody took them meanwhile; a position taken meanwhile is drawn again in its
+        list. The answer is `proposal` itself when nothing changed (a credential signed with it
+        need not be signed again)."""
+        purposes = self.policy.purposes_for(issuer)
+        if proposal is None or len(proposal.positions) != len(purposes):
+            return self.reserve(issuer)
+        claimed = []
+        for purpose, (list_id, _position) in zip(purposes, proposal.positions):
+            row = self._session.execute(
+                update(StatusList)
+                .where(StatusList.id == list_id, StatusList.id == self._current_list(issuer, purpose),
+                       StatusList.allocated < StatusList.capacity)
+                .values(allocated=StatusList.allocated + 1)
+                .returning(StatusList.capacity)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if row is None:
+                # Filled or succeeded meanwhile: give back what was claimed, and claim afresh.
+                for claimed_id, _capacity, _n in claimed:
+                    self._session.execute(
+                        update(StatusList).where(StatusList.id == claimed_id)
+                        .values(allocated=StatusList.allocated - 1)
+                        .execution_options(synchronize_session=False))
+                return self.reserve(issuer)
+            claimed.append((list_id, row.capacity, 1))
+        # The lists are locked now: what this reads, nobody adds to until we commit.
+        taken = self._session.execute(
+            select(StatusEntry.list_id, StatusEntry.position).where(
+                tuple_(StatusEntry.list_id, StatusEntry.position).in_(proposal.positions))
+        ).first()
+        if taken is None:
+            return proposal
+        return self._reservations(purposes, [[claim] for claim in claimed], 1)[0]
+
+    @staticmethod
+    def _current_list(issuer: Issuer, purpose: str):
+        """The issuer's newest list of `purpose`, as a subquery."""
+        return (
+            select(StatusList.id)
+            .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
+            .order_by(StatusList.sequence.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
 
     def _entry(self, purpose: str, list_id: str, position: int) -> dict:
         url = self._urls.status_list(list_id)
@@ -205,13 +271,7 @@ class StatusLists:
         """
         claimed: list[tuple[str, int, int]] = []
         wanted = count
-        current_list = (
-            select(StatusList.id)
-            .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
-            .order_by(StatusList.sequence.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        current_list = self._current_list(issuer, purpose)
         while wanted:
             # The common case in one statement: the current list has room for all of them.
             row = self._session.execute(
@@ -289,7 +349,8 @@ class StatusLists:
                 # Nearly full: draw among the free positions themselves.
                 used = set(self._session.scalars(select(StatusEntry.position).where(StatusEntry.list_id == list_id)))
                 free = [p for p in range(capacity[list_id]) if p not in used and p not in chosen[list_id]]
-                chosen[list_id].update(_random.sample(free, n - len(chosen[list_id])))
+                # (Fewer than wanted only when read without the claim, by `propose`.)
+                chosen[list_id].update(_random.sample(free, min(len(free), n - len(chosen[list_id]))))
         return {list_id: _random.sample(sorted(drawn), len(drawn)) for list_id, drawn in chosen.items()}
 
     # --- changes --------------------------------------------------------------------------------
