@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import isodate
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError, add_proof
@@ -29,6 +30,28 @@ log = logging.getLogger(__name__)
 
 # A completion time this far ahead of our clock is a platform clock error, not a future event.
 COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
+
+
+# Statements of every issuance, built once (building one costs more than running it).
+_CREDENTIALS = Credential.__table__
+_PREVIOUS_RESULT = select(AssessmentResult).where(
+    AssessmentResult.issuer_id == bindparam("b_issuer"), AssessmentResult.external_id == bindparam("b_external_id"))
+# The earner's current credential of an achievement: not revoked, not renewed, the latest.
+_CURRENT_CREDENTIAL = (
+    select(_CREDENTIALS.c.id)
+    .where(_CREDENTIALS.c.issuer_id == bindparam("b_issuer"), _CREDENTIALS.c.achievement_id == bindparam("b_achievement"),
+           _CREDENTIALS.c.earner == bindparam("b_earner"), _CREDENTIALS.c.status != "revoked",
+           _CREDENTIALS.c.renewed_by_id.is_(None))
+    .order_by(_CREDENTIALS.c.issued_at.desc(), _CREDENTIALS.c.id.desc())
+    .limit(1))
+_RENEWED = update(_CREDENTIALS).where(_CREDENTIALS.c.id == bindparam("b_id"))
+_INSERTS = {AssessmentResult: insert(AssessmentResult.__table__), Credential: insert(_CREDENTIALS)}
+
+
+def row_of(record: AssessmentResult | Credential) -> dict:
+    """The columns given to a new record (the rest take their defaults when it is inserted)."""
+    columns = type(record).__table__.c
+    return {key: value for key, value in sa_inspect(record).dict.items() if key in columns}
 
 
 class IssuanceFailed(ApiError):
@@ -58,11 +81,7 @@ class Issuance:
         self._clock = clock
 
     def previous_outcome(self, issuer: Issuer, external_id: str) -> Outcome | None:
-        result = self._session.scalar(
-            select(AssessmentResult).where(
-                AssessmentResult.issuer_id == issuer.id, AssessmentResult.external_id == external_id
-            )
-        )
+        result = self._session.scalar(_PREVIOUS_RESULT, {"b_issuer": issuer.id, "b_external_id": external_id})
         return Outcome(result, result.credential, replayed=True) if result else None
 
     def record_result(self, achievement: Achievement, data: dict) -> Outcome:
@@ -83,8 +102,8 @@ class Issuance:
             # detail says what failed (a context or term of ours), never where in our code.
             log.error("credential for result %s could not be signed: %s", result.external_id, error)
             raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
-        self._session.add(result)
-        self._session.flush()
+        if credential is None:
+            self._insert(result)
         return Outcome(result, credential, replayed=False)
 
     def check_result(self, achievement: Achievement, data: dict, *, now: datetime) -> None:
@@ -143,7 +162,7 @@ class Issuance:
         proposal = self._status_lists.propose(issuer)
         signed = signed_with(proposal) if proposal is not None else None
         # The writes begin: the result, then the positions (locking the lists).
-        self._session.add(result)
+        self._insert(result)
         reservation = self._status_lists.claim(issuer, proposal)
         if reservation is not proposal:
             signed = signed_with(reservation)
@@ -156,30 +175,19 @@ class Issuance:
         credential = self._record(
             issuer, key, document, credential_id=credential_id, now=now, achievement_id=achievement.id,
             result_id=result.id, valid_from=now, valid_until=valid_until, earner=earner,
-            credential_format=credential_format, jwt=jwt, renews_id=renewed_id)
-        self._status_lists.hold(reservation, credential)  # flushes the credential first
+            credential_format=credential_format, jwt=jwt, renews_id=renewed_id, add=False)
+        self._insert(credential)
+        self._status_lists.hold(reservation, credential)
         if renewed_id is not None:
             # A renewal: the new credential has its own validity window; the old one is not revoked
             # and stays valid until it expires, but is no longer the earner's current one.
-            self._session.execute(update(Credential).where(Credential.id == renewed_id)
-                                  .values(renewed_by_id=credential_id))
+            self._session.connection().execute(_RENEWED, {"b_id": renewed_id, "renewed_by_id": credential_id})
         return credential
 
-    def current_credential(self, achievement: Achievement, earner: str) -> Credential | None:
-        """The earner's current credential for `achievement`: not revoked, not renewed, the latest."""
-        return self._session.scalar(self._current(select(Credential), achievement, earner))
-
     def current_credential_id(self, achievement: Achievement, earner: str) -> str | None:
-        """The id of `current_credential` (without reading the credential)."""
-        return self._session.scalar(self._current(select(Credential.id), achievement, earner))
-
-    @staticmethod
-    def _current(statement, achievement: Achievement, earner: str):
-        return (statement
-                .where(Credential.issuer_id == achievement.issuer_id, Credential.achievement_id == achievement.id,
-                       Credential.earner == earner, Credential.status != "revoked", Credential.renewed_by_id.is_(None))
-                .order_by(Credential.issued_at.desc(), Credential.id.desc())
-                .limit(1))
+        """The id of the earner's current credential for `achievement`: not revoked, not renewed, the latest."""
+        return self._session.connection().scalar(_CURRENT_CREDENTIAL, {
+            "b_issuer": achievement.issuer_id, "b_achievement": achievement.id, "b_earner": earner})
 
     def issue_credential(self, achievement: Achievement, result: AssessmentResult, reservation: Reservation, *,
                          now: datetime, valid_until: datetime | None, score: Decimal, evidence: list[dict],
@@ -250,7 +258,7 @@ class Issuance:
     def _record(self, issuer: Issuer, key, signed: dict, *, credential_id: str, now: datetime,
                 achievement_id: str | None, result_id: str | None, valid_from: datetime | None,
                 valid_until: datetime | None, earner: str | None, credential_format: str, jwt: str | None,
-                renews_id: str | None = None) -> Credential:
+                renews_id: str | None = None, add: bool = True) -> Credential:
         credential = Credential(
             id=credential_id,
             issuer_id=issuer.id,
@@ -267,8 +275,14 @@ class Issuance:
             jwt=jwt,
             renews_id=renews_id,
         )
-        self._session.add(credential)
+        if add:
+            self._session.add(credential)
         return credential
+
+    def _insert(self, record: AssessmentResult | Credential) -> None:
+        """Write a new result or credential at once, as one INSERT: the ORM's unit of work costs
+        several times the statement. The object stays out of the session (nothing reads it back)."""
+        self._session.connection().execute(_INSERTS[type(record)], row_of(record))
 
     def issuer_profile(self, issuer: Issuer) -> dict:
         return openbadges.profile(
