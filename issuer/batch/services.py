@@ -336,11 +336,13 @@ class BatchIssuance:
                                for list_id, position in reservation.positions)
                 audits.append(self._audit_row(credentials[result.id], result.external_id))
         if credentials:
-            self._session.execute(insert(Credential), list(credentials.values()))
-            self._session.execute(insert(StatusEntry), entries)
+            # Plain INSERTs of rows: the ORM's bulk path would look at each row again.
+            connection = self._session.connection()
+            connection.execute(insert(Credential.__table__), list(credentials.values()))
+            connection.execute(insert(StatusEntry.__table__), entries)
             if renewed:
                 self._session.execute(update(Credential), renewed)
-            self._session.execute(insert(AuditEntry), audits)
+            connection.execute(insert(AuditEntry.__table__), audits)
             for credential in credentials.values():
                 events.credential_issued(self._session, credential, now=now)
         # What these passes complete is awarded in the same transaction, as on the single route.
