@@ -214,9 +214,11 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
         expected = options.results + 1 + SINGLE_CLIENTS * SINGLE_PER_CLIENT  # with the warm-up
         if credentials != expected:
             problems.append(f"{credentials} credentials stored, expected {expected}")
+        # One entry per credential and purpose: the revocation entry, and suspension's if the issuer opted in.
+        entries = expected * len(services.status_list_policy.purposes_for(session.scalar(select(Issuer))))
         positions = session.execute(select(StatusEntry.list_id, StatusEntry.position)).all()
-        if len(positions) != 2 * expected or len(set(positions)) != len(positions):
-            problems.append(f"{len(positions)} status entries, {len(set(positions))} distinct, expected {2 * expected}")
+        if len(positions) != entries or len(set(positions)) != len(positions):
+            problems.append(f"{len(positions)} status entries, {len(set(positions))} distinct, expected {entries}")
     verify_seconds = None
     if not options.no_verify:
         verifier = app.extensions["verifier"]()

@@ -273,6 +273,7 @@ def record_result(achievement_id):
     session = get_session()
     issuance = services().issuance(session)
     outcome = issuance.previous_outcome(achievement.issuer, data["external_id"])
+    awarded = None
     if outcome is None:
         try:
             with transaction(session):
@@ -280,7 +281,7 @@ def record_result(achievement_id):
                 if outcome.credential is not None:
                     record_issue(session, outcome.credential, external_id=data["external_id"])
                     # What this pass completes is awarded in the same transaction.
-                    Pathways(session, services(), token=g.token).after_issue(
+                    awarded = Pathways(session, services(), token=g.token).after_issue(
                         [(outcome.credential.id, achievement.id, outcome.credential.earner)])
         except IntegrityError:
             # A concurrent request with the same external_id won the race: answer as it did.
@@ -293,7 +294,7 @@ def record_result(achievement_id):
             "external_id_conflict",
             f"external_id {data['external_id']!r} was already used for another achievement of this issuer",
         )
-    return result_answer(outcome)
+    return result_answer(outcome, awarded=awarded)
 
 
 def refuse_pathway_results(achievement: Achievement) -> None:
@@ -319,7 +320,9 @@ def answered_form(credential: Credential):
     return credential.jwt if credential.credential_format == "jwt" and credential.jwt else credential.document
 
 
-def result_answer(outcome):
+def result_answer(outcome, *, awarded: dict | None = None):
+    """`awarded`: what `Pathways.after_issue` answered when this request issued the credential
+    (nothing awarded then needs no lookup)."""
     result, credential = outcome.result, outcome.credential
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if credential is None:
@@ -328,7 +331,8 @@ def result_answer(outcome):
     body = {"passed": True, "result_id": result.id, "credential_id": credential.id,
             "credential": answered_form(credential), "credential_format": credential.credential_format,
             "renews": credential.renews_id}
-    awards = Pathways(get_session(), services(), token=None).awards_for(credential.id)
+    awards = None if awarded is not None and not awarded.get(credential.id) else \
+        Pathways(get_session(), services(), token=None).awards_for(credential.id)
     if awards:
         body["pathway_credentials"] = [{"credential_id": a.credential_id, "achievement_id": a.achievement_id}
                                        for a in awards]

@@ -7,6 +7,8 @@ the view commits (or `transaction()` does), so what one request writes lands tog
 from __future__ import annotations
 
 import math
+import sqlite3
+import threading
 from contextlib import contextmanager
 
 from flask import current_app, g
@@ -36,13 +38,18 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         if make_url(url).database in (None, "", ":memory:"):
             pool = {}  # one connection shared by all: no pool to size
         # sqlite3's timeout 0 would mean "never wait"; our 0 means "no limit": wait a day.
-        engine = create_engine(url, connect_args={"timeout": statement_timeout or 86400}, **pool)
+        timeout = statement_timeout or 86400
+        engine = create_engine(url, connect_args={"timeout": timeout, "factory": _gated_connection(timeout)}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL syncs at checkpoints, not at every commit: the database stays
+            # consistent on a crash, and only the last commits before a power loss may be lost.
+            # FULL would make every issuance wait for an fsync while holding the write lock.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
@@ -57,6 +64,73 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         connect_args = {"connect_timeout": max(2, math.ceil(connect_timeout)),
                         "options": f"{options} {statement}".strip()}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _gated_connection(timeout: float) -> type[sqlite3.Connection]:
+    """sqlite3 connections that take one lock of this engine's before their first write and give
+    it back when the transaction ends. SQLite lets one transaction write at a time; without this,
+    the threads of a process waiting for it sleep in SQLite's busy handler, in steps growing to
+    100 ms, and wake late after the writer is done (seconds at the 99th percentile under load).
+    With it they queue and go on at once. Other processes still meet in the busy handler."""
+    gate = threading.Lock()
+
+    class GatedConnection(sqlite3.Connection):
+        _holds_gate = False
+
+        def cursor(self, factory=None):
+            return super().cursor(factory or GatedCursor)
+
+        def _enter(self, statement: str) -> None:
+            if not self._holds_gate and statement.lstrip()[:7].upper().startswith(_WRITES):
+                if not gate.acquire(timeout=timeout):
+                    raise sqlite3.OperationalError("database is locked")
+                self._holds_gate = True
+
+        def _leave_unless_in_transaction(self) -> None:
+            # A write outside a transaction (autocommit) is done when it returns.
+            if self._holds_gate and not self.in_transaction:
+                self._holds_gate = False
+                gate.release()
+
+        def commit(self):
+            try:
+                super().commit()
+            finally:
+                self._leave_unless_in_transaction()
+
+        def rollback(self):
+            try:
+                super().rollback()
+            finally:
+                self._leave_unless_in_transaction()
+
+        def close(self):
+            try:
+                super().close()
+            finally:
+                if self._holds_gate:
+                    self._holds_gate = False
+                    gate.release()
+
+    class GatedCursor(sqlite3.Cursor):
+        def execute(self, statement, parameters=()):
+            self.connection._enter(statement)
+            try:
+                return super().execute(statement, parameters)
+            finally:
+                self.connection._leave_unless_in_transaction()
+
+        def executemany(self, statement, parameters):
+            self.connection._enter(statement)
+            try:
+                return super().executemany(statement, parameters)
+            finally:
+                self.connection._leave_unless_in_transaction()
+
+    return GatedConnection
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

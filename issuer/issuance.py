@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import isodate
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from dataintegrity import DataIntegrityError, add_proof
@@ -29,6 +30,28 @@ log = logging.getLogger(__name__)
 
 # A completion time this far ahead of our clock is a platform clock error, not a future event.
 COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
+
+
+# Statements of every issuance, built once (building one costs more than running it).
+_CREDENTIALS = Credential.__table__
+_PREVIOUS_RESULT = select(AssessmentResult).where(
+    AssessmentResult.issuer_id == bindparam("b_issuer"), AssessmentResult.external_id == bindparam("b_external_id"))
+# The earner's current credential of an achievement: not revoked, not renewed, the latest.
+_CURRENT_CREDENTIAL = (
+    select(_CREDENTIALS.c.id)
+    .where(_CREDENTIALS.c.issuer_id == bindparam("b_issuer"), _CREDENTIALS.c.achievement_id == bindparam("b_achievement"),
+           _CREDENTIALS.c.earner == bindparam("b_earner"), _CREDENTIALS.c.status != "revoked",
+           _CREDENTIALS.c.renewed_by_id.is_(None))
+    .order_by(_CREDENTIALS.c.issued_at.desc(), _CREDENTIALS.c.id.desc())
+    .limit(1))
+_RENEWED = update(_CREDENTIALS).where(_CREDENTIALS.c.id == bindparam("b_id"))
+_INSERTS = {AssessmentResult: insert(AssessmentResult.__table__), Credential: insert(_CREDENTIALS)}
+
+
+def row_of(record: AssessmentResult | Credential) -> dict:
+    """The columns given to a new record (the rest take their defaults when it is inserted)."""
+    columns = type(record).__table__.c
+    return {key: value for key, value in sa_inspect(record).dict.items() if key in columns}
 
 
 class IssuanceFailed(ApiError):
@@ -58,11 +81,7 @@ class Issuance:
         self._clock = clock
 
     def previous_outcome(self, issuer: Issuer, external_id: str) -> Outcome | None:
-        result = self._session.scalar(
-            select(AssessmentResult).where(
-                AssessmentResult.issuer_id == issuer.id, AssessmentResult.external_id == external_id
-            )
-        )
+        result = self._session.scalar(_PREVIOUS_RESULT, {"b_issuer": issuer.id, "b_external_id": external_id})
         return Outcome(result, result.credential, replayed=True) if result else None
 
     def record_result(self, achievement: Achievement, data: dict) -> Outcome:
@@ -74,7 +93,6 @@ class Issuance:
         now = self._clock()
         self.check_result(achievement, data, now=now)
         result = self.new_result(achievement, data, now=now)
-        self._session.add(result)
         try:
             credential = (self._issue_for(result, achievement, now=now,
                                           credential_format=data.get("credential_format") or achievement.credential_format)
@@ -84,7 +102,8 @@ class Issuance:
             # detail says what failed (a context or term of ours), never where in our code.
             log.error("credential for result %s could not be signed: %s", result.external_id, error)
             raise IssuanceFailed("issuance_failed", f"the credential could not be signed: {error}") from error
-        self._session.flush()
+        if credential is None:
+            self._insert(result)
         return Outcome(result, credential, replayed=False)
 
     def check_result(self, achievement: Achievement, data: dict, *, now: datetime) -> None:
@@ -123,34 +142,52 @@ class Issuance:
 
     def _issue_for(self, result: AssessmentResult, achievement: Achievement, *, now: datetime,
                    credential_format: str = "ldp") -> Credential:
+        """Sign the credential `result` earns, then add both. Signed first, with status positions
+        read but not yet claimed, so the writes (which lock the issuer's lists until the commit)
+        take a few statements, not a signature too; signed again only if a position was taken meanwhile."""
+        issuer = achievement.issuer
         valid_until = now + isodate.parse_duration(achievement.valid_for) if achievement.valid_for else None
-        reservation = self._status_lists.reserve(achievement.issuer)
+        key = self._keystore.active_key(issuer)
+        signer = self._keystore.signer(key)
+        credential_id = new_id()
+        issuer_profile, achievement_document = self.issuer_profile(issuer), self.achievement_document(achievement)
+
+        def signed_with(reservation: Reservation) -> tuple[dict, str | None]:
+            unsigned = self.unsigned_credential(
+                result, reservation, credential_id=credential_id, now=now, valid_until=valid_until,
+                score=result.score, evidence=result.evidence, issuer_profile=issuer_profile,
+                achievement_document=achievement_document)
+            return self._sign(unsigned, signer, now), vc_jwt(unsigned, signer) if credential_format == "jwt" else None
+
+        proposal = self._status_lists.propose(issuer)
+        signed = signed_with(proposal) if proposal is not None else None
+        # The writes begin: the result, then the positions (locking the lists).
+        self._insert(result)
+        reservation = self._status_lists.claim(issuer, proposal)
+        if reservation is not proposal:
+            signed = signed_with(reservation)
         earner = earner_of(result)
-        # Looked up only now: the reservation holds the issuer's list rows (PostgreSQL) or the write
+        # Looked up only now: the claim holds the issuer's list rows (PostgreSQL) or the write
         # lock (SQLite) until we commit, so a concurrent pass of the same earner waits and then
         # renews this new credential, not the same old one.
-        renewed = self.current_credential(achievement, earner)
-        credential = self.issue_credential(
-            achievement, result, reservation, now=now, valid_until=valid_until, score=result.score,
-            evidence=result.evidence, result_id=result.id, earner=earner, credential_format=credential_format,
-        )
-        if renewed is not None:
+        renewed_id = self.current_credential_id(achievement, earner)
+        document, jwt = signed
+        credential = self._record(
+            issuer, key, document, credential_id=credential_id, now=now, achievement_id=achievement.id,
+            result_id=result.id, valid_from=now, valid_until=valid_until, earner=earner,
+            credential_format=credential_format, jwt=jwt, renews_id=renewed_id, add=False)
+        self._insert(credential)
+        self._status_lists.hold(reservation, credential)
+        if renewed_id is not None:
             # A renewal: the new credential has its own validity window; the old one is not revoked
             # and stays valid until it expires, but is no longer the earner's current one.
-            credential.renews_id = renewed.id
-            self._session.flush()  # the new row exists before the old one points at it
-            renewed.renewed_by_id = credential.id
+            self._session.connection().execute(_RENEWED, {"b_id": renewed_id, "renewed_by_id": credential_id})
         return credential
 
-    def current_credential(self, achievement: Achievement, earner: str) -> Credential | None:
-        """The earner's current credential for `achievement`: not revoked, not renewed, the latest."""
-        return self._session.scalar(
-            select(Credential)
-            .where(Credential.issuer_id == achievement.issuer_id, Credential.achievement_id == achievement.id,
-                   Credential.earner == earner, Credential.status != "revoked", Credential.renewed_by_id.is_(None))
-            .order_by(Credential.issued_at.desc(), Credential.id.desc())
-            .limit(1)
-        )
+    def current_credential_id(self, achievement: Achievement, earner: str) -> str | None:
+        """The id of the earner's current credential for `achievement`: not revoked, not renewed, the latest."""
+        return self._session.connection().scalar(_CURRENT_CREDENTIAL, {
+            "b_issuer": achievement.issuer_id, "b_achievement": achievement.id, "b_earner": earner})
 
     def issue_credential(self, achievement: Achievement, result: AssessmentResult, reservation: Reservation, *,
                          now: datetime, valid_until: datetime | None, score: Decimal, evidence: list[dict],
@@ -208,9 +245,20 @@ class Issuance:
         """
         key = self._keystore.active_key(issuer)
         signer = self._keystore.signer(key)
-        signed = add_proof(
-            unsigned, signer=signer, created=now, document_loader=self._document_loader, cryptosuite=signer.cryptosuite
-        )
+        return self._record(
+            issuer, key, self._sign(unsigned, signer, now), credential_id=credential_id, now=now,
+            achievement_id=achievement_id, result_id=result_id, valid_from=valid_from, valid_until=valid_until,
+            earner=earner, credential_format=credential_format,
+            jwt=vc_jwt(unsigned, signer) if credential_format == "jwt" else None)
+
+    def _sign(self, unsigned: dict, signer, now: datetime) -> dict:
+        return add_proof(unsigned, signer=signer, created=now, document_loader=self._document_loader,
+                         cryptosuite=signer.cryptosuite)
+
+    def _record(self, issuer: Issuer, key, signed: dict, *, credential_id: str, now: datetime,
+                achievement_id: str | None, result_id: str | None, valid_from: datetime | None,
+                valid_until: datetime | None, earner: str | None, credential_format: str, jwt: str | None,
+                renews_id: str | None = None, add: bool = True) -> Credential:
         credential = Credential(
             id=credential_id,
             issuer_id=issuer.id,
@@ -224,10 +272,17 @@ class Issuance:
             status="active",
             earner=earner,
             credential_format=credential_format,
-            jwt=vc_jwt(unsigned, signer) if credential_format == "jwt" else None,
+            jwt=jwt,
+            renews_id=renews_id,
         )
-        self._session.add(credential)
+        if add:
+            self._session.add(credential)
         return credential
+
+    def _insert(self, record: AssessmentResult | Credential) -> None:
+        """Write a new result or credential at once, as one INSERT: the ORM's unit of work costs
+        several times the statement. The object stays out of the session (nothing reads it back)."""
+        self._session.connection().execute(_INSERTS[type(record)], row_of(record))
 
     def issuer_profile(self, issuer: Issuer) -> dict:
         return openbadges.profile(

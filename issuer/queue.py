@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey, crontab
+from huey.storage import SqliteStorage
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,19 @@ def make_huey(config, instance_path: Path):
             raise ConfigurationError(f"QUEUE_URL={url!r} must be a redis:// URL (or unset: the embedded queue)")
         return RedisHuey(name=name, url=url, results=False)
     instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return SqliteHuey(name=name, filename=str(instance_path / "queue.sqlite3"), results=False)
+    return SqliteHuey(name=name, filename=str(instance_path / "queue.sqlite3"), results=False,
+                      storage_class=_WalStorage)
+
+
+class _WalStorage(SqliteStorage):
+    """huey's SQLite storage (WAL), syncing at checkpoints rather than at every enqueue (as the
+    app's database does, issuer/db.py): an issuance then does not wait for an fsync to put its
+    jobs on the queue. A power loss may lose the last jobs; the sweep finds their messages again."""
+
+    def _create_connection(self):
+        connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
 
 
 class Queue:

@@ -47,6 +47,31 @@ def _draw(capacity: int, count: int, excluded: set[int]) -> set[int]:
     return set([p for p in drawn if p not in excluded][:count])
 
 
+# The statements of position allocation, built once: building one costs several times more than
+# running it. Their parameters are bound per call (b_*: names of no column).
+_LISTS, _ENTRIES = StatusList.__table__, StatusEntry.__table__
+_CURRENT_LIST = (select(_LISTS.c.id)
+                 .where(_LISTS.c.issuer_id == bindparam("b_issuer"), _LISTS.c.purpose == bindparam("b_purpose"))
+                 .order_by(_LISTS.c.sequence.desc()).limit(1).scalar_subquery())
+_CURRENT_STATE = select(_LISTS.c.id, _LISTS.c.capacity, _LISTS.c.allocated).where(_LISTS.c.id == _CURRENT_LIST)
+# One more position of a list, if it is still the current one and has room (locks its row).
+_CLAIM_ONE = (update(_LISTS)
+              .where(_LISTS.c.id == bindparam("b_list"), _LISTS.c.id == _CURRENT_LIST,
+                     _LISTS.c.allocated < _LISTS.c.capacity)
+              .values(allocated=_LISTS.c.allocated + 1).returning(_LISTS.c.capacity))
+# `b_count` more positions of the current list, if it has room for them all.
+_CLAIM_MANY = (update(_LISTS)
+               .where(_LISTS.c.id == _CURRENT_LIST, _LISTS.c.allocated + bindparam("b_count") <= _LISTS.c.capacity)
+               .values(allocated=_LISTS.c.allocated + bindparam("b_count"))
+               .returning(_LISTS.c.id, _LISTS.c.capacity))
+_UNCLAIM_ONE = update(_LISTS).where(_LISTS.c.id == bindparam("b_list")).values(allocated=_LISTS.c.allocated - 1)
+# Which of these positions in these lists are held (a superset of the pairs asked about).
+_HELD = select(_ENTRIES.c.list_id, _ENTRIES.c.position).where(
+    _ENTRIES.c.list_id.in_(bindparam("b_lists", expanding=True)),
+    _ENTRIES.c.position.in_(bindparam("b_positions", expanding=True)))
+_HOLD = insert(_ENTRIES)
+
+
 @dataclass(frozen=True)
 class StatusListPolicy:
     # Bits in a published list: the spec's minimum, which hides one credential among 131,072.
@@ -218,18 +243,68 @@ class StatusLists:
         one counter update per list, not per credential), and their positions checked together."""
         purposes = self.policy.purposes_for(issuer)
         claims = [self._claim(issuer, purpose, count) for purpose in purposes]
+        return self._reservations(purposes, claims, count)
+
+    def _reservations(self, purposes: tuple[str, ...], claims: list[list[tuple[str, int, int]]],
+                      count: int) -> list[Reservation]:
+        """`count` reservations of free positions in what each purpose claimed."""
         positions = self._free_positions([claim for per_purpose in claims for claim in per_purpose])
         # Each purpose's positions in one sequence (a claim that spilled into a new list continues there).
         per_purpose = [[(list_id, p) for list_id, _capacity, _n in claimed for p in positions[list_id]]
                        for claimed in claims]
-        reservations = []
-        for index in range(count):
-            chosen = tuple(drawn[index] for drawn in per_purpose)
-            reservations.append(Reservation(chosen, tuple(
-                self._entry(purpose, list_id, position)
-                for purpose, (list_id, position) in zip(purposes, chosen)
-            )))
-        return reservations
+        return [self._reservation(purposes, tuple(drawn[index] for drawn in per_purpose)) for index in range(count)]
+
+    def _reservation(self, purposes: tuple[str, ...], positions: tuple[tuple[str, int], ...]) -> Reservation:
+        return Reservation(positions, tuple(
+            self._entry(purpose, list_id, position) for purpose, (list_id, position) in zip(purposes, positions)))
+
+    def propose(self, issuer: Issuer) -> Reservation | None:
+        """Free positions for one credential, read but not claimed: a credential can be signed with
+        them before anything is locked, and `claim` then makes them its own. None when a list is
+        full or not started yet (`claim` then draws under the lock)."""
+        purposes = self.policy.purposes_for(issuer)
+        connection = self._session.connection()
+        lists = [connection.execute(_CURRENT_STATE, {"b_issuer": issuer.id, "b_purpose": purpose}).first()
+                 for purpose in purposes]
+        if any(row is None or row.allocated >= row.capacity for row in lists):
+            return None
+        positions = self._free_positions([(row.id, row.capacity, 1) for row in lists])
+        if not all(positions.values()):
+            return None  # filled meanwhile
+        return self._reservation(purposes, tuple((row.id, positions[row.id][0]) for row in lists))
+
+    def claim(self, issuer: Issuer, proposal: Reservation | None) -> Reservation:
+        """`reserve`, keeping the proposed positions when their lists are still the current ones,
+        with room, and nobody took them meanwhile; a position taken meanwhile is drawn again in its
+        list. The answer is `proposal` itself when nothing changed (a credential signed with it
+        need not be signed again)."""
+        purposes = self.policy.purposes_for(issuer)
+        if proposal is None or len(proposal.positions) != len(purposes):
+            return self.reserve(issuer)
+        self._session.flush()  # what the caller added first is written first (the order all writers keep)
+        connection = self._session.connection()
+        claimed = []
+        for purpose, (list_id, _position) in zip(purposes, proposal.positions):
+            row = connection.execute(_CLAIM_ONE, {"b_list": list_id, "b_issuer": issuer.id, "b_purpose": purpose}).first()
+            if row is None:
+                # Filled or succeeded meanwhile: give back what was claimed, and claim afresh.
+                for claimed_id, _capacity, _n in claimed:
+                    connection.execute(_UNCLAIM_ONE, {"b_list": claimed_id})
+                return self.reserve(issuer)
+            claimed.append((list_id, row.capacity, 1))
+        # The lists are locked now: what this reads, nobody adds to until we commit.
+        if not self._held(proposal.positions):
+            return proposal
+        return self._reservations(purposes, [[claim] for claim in claimed], 1)[0]
+
+    def _held(self, pairs) -> set[tuple[str, int]]:
+        """Which of these (list id, position) pairs some credential holds."""
+        pairs = set(pairs)
+        if not pairs:
+            return set()
+        rows = self._session.connection().execute(_HELD, {"b_lists": sorted({l for l, _ in pairs}),
+                                                          "b_positions": sorted({p for _, p in pairs})})
+        return {(list_id, position) for list_id, position in rows} & pairs
 
     def _entry(self, purpose: str, list_id: str, position: int) -> dict:
         url = self._urls.status_list(list_id)
@@ -242,8 +317,9 @@ class StatusLists:
         }
 
     def hold(self, reservation: Reservation, credential: Credential) -> None:
+        self._session.flush()  # the credential first
         # One INSERT for all the credential's entries (the ORM would send one per row, to learn its id).
-        self._session.execute(insert(StatusEntry), [
+        self._session.connection().execute(_HOLD, [
             {"list_id": list_id, "position": position, "credential_id": credential.id}
             for list_id, position in reservation.positions
         ])
@@ -258,22 +334,11 @@ class StatusLists:
         """
         claimed: list[tuple[str, int, int]] = []
         wanted = count
-        current_list = (
-            select(StatusList.id)
-            .where(StatusList.issuer_id == issuer.id, StatusList.purpose == purpose)
-            .order_by(StatusList.sequence.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        self._session.flush()  # what the caller added first is written first (the order all writers keep)
         while wanted:
             # The common case in one statement: the current list has room for all of them.
-            row = self._session.execute(
-                update(StatusList)
-                .where(StatusList.id == current_list, StatusList.allocated + wanted <= StatusList.capacity)
-                .values(allocated=StatusList.allocated + wanted)
-                .returning(StatusList.id, StatusList.capacity)
-                .execution_options(synchronize_session=False)
-            ).first()
+            row = self._session.connection().execute(
+                _CLAIM_MANY, {"b_issuer": issuer.id, "b_purpose": purpose, "b_count": wanted}).first()
             if row is not None:
                 claimed.append((row.id, row.capacity, wanted))
                 return claimed
@@ -329,12 +394,7 @@ class StatusLists:
             }
             if not candidates:
                 break
-            taken = set(tuple(row) for row in self._session.execute(
-                select(StatusEntry.list_id, StatusEntry.position).where(
-                    StatusEntry.list_id.in_(candidates),
-                    StatusEntry.position.in_({p for drawn in candidates.values() for p in drawn}),
-                )
-            ).all())
+            taken = self._held((list_id, p) for list_id, drawn in candidates.items() for p in drawn)
             for list_id, drawn in candidates.items():
                 chosen[list_id].update(p for p in drawn if (list_id, p) not in taken)
         for list_id, n in wanted.items():
@@ -342,7 +402,8 @@ class StatusLists:
                 # Nearly full: draw among the free positions themselves.
                 used = set(self._session.scalars(select(StatusEntry.position).where(StatusEntry.list_id == list_id)))
                 free = [p for p in range(capacity[list_id]) if p not in used and p not in chosen[list_id]]
-                chosen[list_id].update(_random.sample(free, n - len(chosen[list_id])))
+                # (Fewer than wanted only when read without the claim, by `propose`.)
+                chosen[list_id].update(_random.sample(free, min(len(free), n - len(chosen[list_id]))))
         return {list_id: _random.sample(sorted(drawn), len(drawn)) for list_id, drawn in chosen.items()}
 
     # --- changes --------------------------------------------------------------------------------

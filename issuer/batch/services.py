@@ -24,7 +24,7 @@ from issuer.webhooks import events
 from issuer.bodies import refuse_nul_text
 from issuer.db import transaction
 from issuer.errors import ApiError, Conflict, ValidationFailed, problem_body
-from issuer.issuance import IssuanceFailed, earner_of
+from issuer.issuance import IssuanceFailed, earner_of, row_of
 from issuer.vcjwt import vc_jwt
 from issuer.models import Achievement, ApiToken, AssessmentResult, AuditEntry, Credential, StatusEntry, new_id
 from issuer.pathways import Pathways
@@ -287,7 +287,7 @@ class BatchIssuance:
         # One it recorded first is skipped here and answered as its replay.
         inserted = set(self._session.scalars(
             _insert_unless_recorded(self._session),
-            [_columns(result) for result in sorted(results, key=lambda r: r.external_id)],
+            [row_of(result) for result in sorted(results, key=lambda r: r.external_id)],
         ))
         if len(inserted) < len(results):
             chunk, results = self._answer_recorded_meanwhile(achievement, chunk, results, inserted, answers)
@@ -336,11 +336,13 @@ class BatchIssuance:
                                for list_id, position in reservation.positions)
                 audits.append(self._audit_row(credentials[result.id], result.external_id))
         if credentials:
-            self._session.execute(insert(Credential), list(credentials.values()))
-            self._session.execute(insert(StatusEntry), entries)
+            # Plain INSERTs of rows: the ORM's bulk path would look at each row again.
+            connection = self._session.connection()
+            connection.execute(insert(Credential.__table__), list(credentials.values()))
+            connection.execute(insert(StatusEntry.__table__), entries)
             if renewed:
                 self._session.execute(update(Credential), renewed)
-            self._session.execute(insert(AuditEntry), audits)
+            connection.execute(insert(AuditEntry.__table__), audits)
             for credential in credentials.values():
                 events.credential_issued(self._session, credential, now=now)
         # What these passes complete is awarded in the same transaction, as on the single route.
@@ -378,7 +380,7 @@ class BatchIssuance:
 
     def _current_credentials(self, achievement: Achievement, earners: set[str]) -> dict[str, str]:
         """earner -> the id of their current credential for `achievement` (as
-        `Issuance.current_credential`: not revoked, not renewed, the latest)."""
+        `Issuance.current_credential_id`: not revoked, not renewed, the latest)."""
         current: dict[str, str] = {}
         rows = self._session.execute(
             select(Credential.earner, Credential.id)
@@ -428,8 +430,3 @@ def _insert_unless_recorded(session: Session):
             .on_conflict_do_nothing(index_elements=[AssessmentResult.issuer_id, AssessmentResult.external_id])
             .returning(AssessmentResult.id))
 
-
-def _columns(result: AssessmentResult) -> dict:
-    return {column: getattr(result, column) for column in (
-        "id", "issuer_id", "achievement_id", "external_id", "recipient_email", "recipient_name", "recipient_did",
-        "score", "completed_at", "evidence", "passed", "reason", "received_at")}

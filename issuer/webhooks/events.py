@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, exists, select
+from sqlalchemy import bindparam, event, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -102,13 +102,21 @@ def _endpoints(session: Session, *, issuer_id: str | None, party_id: str | None)
     cache = session.info.setdefault(_ENDPOINTS, {})
     owner = ("party", party_id) if party_id is not None else ("issuer", issuer_id)
     if owner not in cache:
-        condition = (WebhookEndpoint.party_id == party_id) if party_id is not None else \
-            (WebhookEndpoint.issuer_id == issuer_id)
-        cache[owner] = [tuple(row) for row in session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events)
-            .where(condition, WebhookEndpoint.disabled_at.is_(None), WebhookEndpoint.deleted_at.is_(None))
-            .order_by(WebhookEndpoint.id))]
+        statement = _PARTY_ENDPOINTS if party_id is not None else _ISSUER_ENDPOINTS
+        cache[owner] = [tuple(row) for row in session.execute(statement, {"b_owner": owner[1]})]
     return cache[owner]
+
+
+def _enabled_endpoints(owner_column):
+    """The enabled endpoints of the owner `b_owner` (built once: building costs more than running it)."""
+    return (select(WebhookEndpoint.id, WebhookEndpoint.events)
+            .where(owner_column == bindparam("b_owner"), WebhookEndpoint.disabled_at.is_(None),
+                   WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.id))
+
+
+_ISSUER_ENDPOINTS = _enabled_endpoints(WebhookEndpoint.issuer_id)
+_PARTY_ENDPOINTS = _enabled_endpoints(WebhookEndpoint.party_id)
 
 
 def after_commit(session: Session, *jobs: tuple) -> None:

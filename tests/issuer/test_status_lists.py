@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from issuer import create_app
 from issuer.db import transaction
@@ -278,3 +278,46 @@ def test_published_bits_match_our_records_and_positions_look_random(client, api,
             assert min(positions) < MIN_LENGTH_BITS // 10 and max(positions) > MIN_LENGTH_BITS * 9 // 10
             rises = sum(a < b for a, b in zip(positions, positions[1:]))
             assert 0.4 < rises / (count - 1) < 0.6, rises  # about half, as for a random sequence
+
+
+def test_a_proposed_position_taken_meanwhile_is_drawn_again(api, achievement, services):
+    """A single issuance signs with positions it read but did not claim (the lists stay unlocked
+    while it signs); one that somebody took meanwhile is replaced once the lists are claimed."""
+    taken = issue(api, achievement, "first")["credential_id"]
+    with services.sessionmaker() as session:
+        issuer = session.get(Achievement, achievement["id"]).issuer
+        lists = services.status_lists(session)
+        proposal = lists.propose(issuer)
+        list_id, position = proposal.positions[0]  # the revocation list's
+        # Meanwhile another issuance holds exactly that position.
+        with services.sessionmaker() as other, transaction(other):
+            other.execute(update(StatusEntry).where(StatusEntry.credential_id == taken, StatusEntry.list_id == list_id)
+                          .values(position=position))
+        with transaction(session):
+            claimed = lists.claim(issuer, proposal)
+            claimed_list, claimed_position = claimed.positions[0]
+            assert claimed is not proposal and claimed_list == list_id and claimed_position != position
+            assert claimed.entries[0]["statusListIndex"] == str(claimed_position)
+            # Nothing changed since it was proposed: kept as it is (no second signature).
+            assert lists.claim(issuer, again := lists.propose(issuer)) is again
+        assert session.get(StatusList, list_id).allocated == 3
+
+
+def test_a_proposal_in_a_list_filled_meanwhile_goes_to_the_next(services, tmp_path):
+    small = dataclasses.replace(services, status_list_policy=StatusListPolicy(capacity=2))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "BASE_URL": BASE_URL},
+                     services=small)
+    api = Api(app.test_client(), make_token(small))
+    assert api.post("/api/v1/issuers", json=ISSUER).status_code == 201
+    achievement = api.post("/api/v1/issuers/acme/achievements", json=ACHIEVEMENT).get_json()
+    issue(api, achievement, "first")
+    with small.sessionmaker() as session:
+        issuer = session.get(Achievement, achievement["id"]).issuer
+        lists = small.status_lists(session)
+        proposal = lists.propose(issuer)
+        issue(api, achievement, "second")  # fills the first list
+        with transaction(session):
+            claimed = lists.claim(issuer, proposal)
+        assert claimed.positions[0][0] != proposal.positions[0][0]
+        assert [(sl.sequence, sl.allocated) for sl in session.scalars(select(StatusList).order_by(StatusList.sequence))] \
+            == [(1, 2), (2, 1)]
