@@ -6,9 +6,12 @@ the view commits (or `transaction()` does), so what one request writes lands tog
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 
 from flask import current_app, g
@@ -39,7 +42,10 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
             pool = {}  # one connection shared by all: no pool to size
         # sqlite3's timeout 0 would mean "never wait"; our 0 means "no limit": wait a day.
         timeout = statement_timeout or 86400
-        engine = create_engine(url, connect_args={"timeout": timeout, "factory": _gated_connection(timeout)}, **pool)
+        database = make_url(url).database
+        writer_lock = None if database in (None, "", ":memory:") else _WriterLock(f"{database}-writer.lock")
+        engine = create_engine(url, connect_args={"timeout": timeout, "factory": _gated_connection(timeout, writer_lock)},
+                               **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -69,13 +75,60 @@ def make_engine(url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def _gated_connection(timeout: float) -> type[sqlite3.Connection]:
-    """sqlite3 connections that take one lock of this engine's before their first write and give
-    it back when the transaction ends. SQLite lets one transaction write at a time; without this,
-    the threads of a process waiting for it sleep in SQLite's busy handler, in steps growing to
-    100 ms, and wake late after the writer is done (seconds at the 99th percentile under load).
-    With it they queue and go on at once. Other processes still meet in the busy handler."""
+class _WriterLock:
+    """An advisory lock on a file beside the database, taken by one writer of all the processes
+    using it (gunicorn's workers, `badges worker`). It is polled every half millisecond, so a
+    writer goes on within that of the last one's commit, where SQLite's busy handler would sleep
+    up to 100 ms at a time. The file is opened once in each process (a descriptor inherited
+    across a fork would share its lock with the parent)."""
+
+    POLL_SECONDS = 0.0005
+
+    def __init__(self, path: str):
+        self.path = path
+        self._files: dict[int, int] = {}
+
+    def _descriptor(self) -> int:
+        pid = os.getpid()
+        if pid not in self._files:
+            self._files[pid] = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._files[pid]
+
+    def acquire(self, timeout: float) -> bool:
+        descriptor, deadline = self._descriptor(), time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(self.POLL_SECONDS)
+
+    def release(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+
+
+def _gated_connection(timeout: float, writer_lock: _WriterLock | None) -> type[sqlite3.Connection]:
+    """sqlite3 connections that take one lock of this engine's (and, for a database file, the
+    writer lock all processes share) before their first write and give it back when the
+    transaction ends. SQLite lets one transaction write at a time; without this, writers waiting
+    for it sleep in SQLite's busy handler, in steps growing to 100 ms, and wake late after the
+    writer is done (seconds at the 99th percentile under load). With it they queue and go on at once."""
     gate = threading.Lock()
+
+    def take() -> bool:
+        if not gate.acquire(timeout=timeout):
+            return False
+        if writer_lock is None or writer_lock.acquire(timeout):
+            return True
+        gate.release()
+        return False
+
+    def give_back() -> None:
+        if writer_lock is not None:
+            writer_lock.release()
+        gate.release()
 
     class GatedConnection(sqlite3.Connection):
         _holds_gate = False
@@ -85,7 +138,7 @@ def _gated_connection(timeout: float) -> type[sqlite3.Connection]:
 
         def _enter(self, statement: str) -> None:
             if not self._holds_gate and statement.lstrip()[:7].upper().startswith(_WRITES):
-                if not gate.acquire(timeout=timeout):
+                if not take():
                     raise sqlite3.OperationalError("database is locked")
                 self._holds_gate = True
 
@@ -93,7 +146,7 @@ def _gated_connection(timeout: float) -> type[sqlite3.Connection]:
             # A write outside a transaction (autocommit) is done when it returns.
             if self._holds_gate and not self.in_transaction:
                 self._holds_gate = False
-                gate.release()
+                give_back()
 
         def commit(self):
             try:
@@ -113,7 +166,7 @@ def _gated_connection(timeout: float) -> type[sqlite3.Connection]:
             finally:
                 if self._holds_gate:
                     self._holds_gate = False
-                    gate.release()
+                    give_back()
 
     class GatedCursor(sqlite3.Cursor):
         def execute(self, statement, parameters=()):
