@@ -34,6 +34,9 @@ PLAIN_WORDS = {
 }
 STATUS_WORDS = {"passed": "Passed", "failed": "Failed", "warning": "Warning", "skipped": "Not checked"}
 
+# One instance for every request: loading keeps no state in it, and building one costs more than a load.
+VERIFY_REQUEST = VerifyRequestSchema()
+
 
 class RequestProblem(Exception):
     """A caller's mistake in how the request is made (not a bad credential)."""
@@ -83,7 +86,7 @@ def _report_from_request() -> Report:
                                  {"file": ["Missing data for required field."]})
         return verifier.verify_input(upload.read(), filename=upload.filename, content_type=upload.mimetype)
     try:
-        data = VerifyRequestSchema().load(_json_object())
+        data = VERIFY_REQUEST.load(_json_object())
     except ValidationError as error:
         raise RequestProblem(422, "validation_failed", "the request has invalid fields; see errors", error.messages) from None
     if "url" in data:
