@@ -8,7 +8,8 @@ on a threaded server on 127.0.0.1 in this process.
 
 Measured in this run: the cohort posted as `POST .../results/batch` of --batch results each
 (credentials per second, the bar is 500/s); `POST .../results` from 8 clients (per second and
-p99, the bars are 150/s and 250 ms); and, as the baseline, the time to sign one such credential
+p99, shown without a bar: the clients share this process's interpreter with the server, so the
+route's bars, 150/s and 250 ms, are measured by bench/http_load.py under `badges serve`); and, as the baseline, the time to sign one such credential
 alone, which says how much of the batch's time is signing. Afterwards the cohort is checked:
 exactly --results credentials, unique status positions, and every one verifying (our own
 verifier, status lists included). Exits non-zero when a bar is missed or a check fails.
@@ -43,7 +44,6 @@ from issuer.models import Credential, Issuer, StatusEntry  # noqa: E402
 from tests.issuer.live import request  # noqa: E402
 
 BATCH_BAR = 500.0  # credentials per second
-SINGLE_BAR, SINGLE_P99_BAR = 150.0, 0.250
 SINGLE_CLIENTS, SINGLE_PER_CLIENT = 8, 40
 KEK = "YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM="
 
@@ -203,7 +203,7 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
     single_rate = len(latencies) / single_seconds
     single_p99 = sorted(latencies)[max(0, int(len(latencies) * 0.99) - 1)]
     show(f"single POST .../results, {SINGLE_CLIENTS} clients", f"{single_rate:.0f}/s, p99 {single_p99 * 1000:.0f} ms",
-         f"bars {SINGLE_BAR:.0f}/s, {SINGLE_P99_BAR * 1000:.0f} ms")
+         "clients in the server's process: no bar here (bench/http_load.py has it)")
 
     # The cohort afterwards.
     problems = []
@@ -241,8 +241,6 @@ def run(options, app, services, base_url: str, dialect: str) -> int:
     missed = []
     if batch_rate < BATCH_BAR:
         missed.append("batch rate")
-    if single_rate < SINGLE_BAR or single_p99 > SINGLE_P99_BAR:
-        missed.append("single route")
     if missed:
         print(f"below the bar: {', '.join(missed)}", file=sys.stderr)
     return 1 if problems or missed else 0

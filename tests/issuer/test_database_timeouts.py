@@ -188,3 +188,56 @@ def test_a_request_that_waits_too_long_answers_503(tmp_path):
     retried = app.test_client().post("/api/v1/issuers", headers={"Authorization": f"Bearer {token}"},
                                      json={"slug": "acme", "name": "Acme", "url": "https://acme.example"})
     assert retried.status_code == 201, retried.get_json()
+
+
+HOLDER = """
+import sys, time
+from sqlalchemy import text
+from issuer.db import make_engine
+engine = make_engine(sys.argv[1], statement_timeout=10)
+with engine.begin() as connection:
+    connection.execute(text("INSERT INTO events (who) VALUES ('holder')"))
+    print("writing", flush=True)
+    time.sleep(1.0)
+    connection.execute(text("INSERT INTO events (who) VALUES ('holder done')"))
+"""
+
+
+def test_writers_of_several_processes_queue_on_the_lock_file_beside_the_database(tmp_path):
+    """SQLite: a process in a write transaction holds the advisory lock beside the database; a
+    writer of another process waits for it (instead of SQLite's busy handler) and goes on after."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    database = tmp_path / "shared.sqlite3"
+    url = f"sqlite:///{database}"
+    engine = make_engine(url, statement_timeout=10)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (who TEXT)"))
+    root = Path(__file__).resolve().parents[2]
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert holder.stdout.readline().strip() == "writing"
+        lock_file = os.open(f"{database}-writer.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):  # the holder's process has it
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with engine.begin() as connection:  # waits for the holder's commit
+                connection.execute(text("INSERT INTO events (who) VALUES ('waiter')"))
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # given back after the waiter's commit
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+        finally:
+            os.close(lock_file)
+        assert holder.wait(timeout=30) == 0
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT who FROM events ORDER BY rowid")).scalars().all() == \
+                ["holder", "holder done", "waiter"]
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+        engine.dispose()
