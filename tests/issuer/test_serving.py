@@ -130,7 +130,8 @@ def test_serve_runs_gunicorn_with_the_workers_and_threads_asked_for(tmp_path):
 
 
 def test_instance_folder_and_sqlite_files_are_private(tmp_path):
-    """Created 0700 and 0600 (the database holds earners' emails), also a database outside the folder."""
+    """Created 0700 and 0600 (the database holds earners' emails), also a database outside the folder
+    and the writers' lock file beside it."""
     database = tmp_path / "elsewhere.sqlite3"
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{database}",
                       "BASE_URL": "https://badges.test", "TESTING": True})
@@ -143,7 +144,8 @@ def test_instance_folder_and_sqlite_files_are_private(tmp_path):
     finally:
         engine.dispose()
     assert modes == {"instance": 0o700, "elsewhere.sqlite3": 0o600, "elsewhere.sqlite3-wal": 0o600,
-                     "elsewhere.sqlite3-shm": 0o600, "key-encryption-key": 0o600}
+                     "elsewhere.sqlite3-shm": 0o600, "elsewhere.sqlite3-writer.lock": 0o600,
+                     "key-encryption-key": 0o600}
 
 
 def self_signed(tmp_path) -> tuple[Path, Path]:
