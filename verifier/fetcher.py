@@ -521,26 +521,8 @@ class Fetcher:
         raise FetchRefused(f"{url}: more than {self.policy.max_redirects} redirects")
 
     def _fetch_following_redirects(self, url: str, accept: str) -> tuple[FetchedDocument, str | None]:
-        current = url
-        for _hop in range(self.policy.max_redirects + 1):
-            addresses = self._check(current)
-            self._budget.spend(current)
-            response = self._open(current, addresses, accept)
-            try:
-                if response.status in REDIRECT_STATUSES:
-                    location = response.header("Location")
-                    if not location:
-                        raise FetchStatusError(f"{current} redirected without a Location", response.status)
-                    current = urljoin(current, location.strip())
-                    continue
-                if not 200 <= response.status < 300:
-                    raise FetchStatusError(f"{current} answered HTTP {response.status}", response.status)
-                body = self._read_body(current, response)
-                document = FetchedDocument(current, response.header("Content-Type") or "", body, self._clock())
-                return document, response.header("Cache-Control")
-            finally:
-                response.close()
-        raise FetchRefused(f"{url}: more than {self.policy.max_redirects} redirects")
+        answer = self.fetch_conditional(url, accept=accept)  # without an ETag, never a 304
+        return answer.document, answer.cache_control
 
     def _check(self, url: str) -> list[str]:
         """The checked addresses to connect to for `url`. :raise FetchRefused: the policy forbids it."""
