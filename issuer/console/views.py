@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
                    stream_template, stream_with_context, url_for)
+from limits import parse
 from sqlalchemy import case, func, select
 
 from issuer import audit, webhooks
@@ -117,39 +118,30 @@ def _safe_next(target: str | None) -> str:
 # --- signing in ----------------------------------------------------------------------------------
 
 def _throttle_keys(email: str):
-    limiter = current_app.extensions["throttle"]
+    """The console's sign-in counters for `email` from this address, or None when throttling is off.
+    Counted by hand: only failures count, and the answer is a page, not a problem body."""
     config = current_app.config
     if not config["THROTTLE_ENABLED"]:
         return None
-    from limits import parse
-
     account = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-    return limiter.limiter, [
-        (parse(config["THROTTLE_SIGNIN_PER_ACCOUNT"]), (config["THROTTLE_KEY_PREFIX"], "signin-account", account)),
-        (parse(config["THROTTLE_SIGNIN_PER_ADDRESS"]), (config["THROTTLE_KEY_PREFIX"], "signin-address",
-                                                        request.remote_addr or "")),
+    return current_app.extensions["throttle"].counter, [
+        (parse(config["THROTTLE_SIGNIN_PER_ACCOUNT"]), "signin-account", account),
+        (parse(config["THROTTLE_SIGNIN_PER_ADDRESS"]), "signin-address", request.remote_addr or ""),
     ]
 
 
 def _throttled(keys) -> bool:
     if keys is None:
         return False
-    strategy, limits = keys
-    try:
-        return any(not strategy.test(limit, *ids) for limit, ids in limits)
-    except Exception:  # noqa: BLE001 - the storage (Redis) is away: sign-in must not go with it
-        current_app.logger.warning("sign-in throttling storage unavailable", exc_info=True)
-        return False
+    counter, limits = keys
+    return any(not counter.test(limit, scope, key) for limit, scope, key in limits)
 
 
 def _count_failure(keys) -> None:
     if keys is not None:
-        strategy, limits = keys
-        try:
-            for limit, ids in limits:
-                strategy.hit(limit, *ids)
-        except Exception:  # noqa: BLE001 - as above
-            current_app.logger.warning("sign-in throttling storage unavailable", exc_info=True)
+        counter, limits = keys
+        for limit, scope, key in limits:
+            counter.hit(limit, scope, key)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, request
+from flask import Flask
 from limits import parse_many
 
 from issuer.config import ConfigurationError
+from issuer.throttle import Rule
 
 SETTINGS = ("PORTFOLIO_LINK_MINUTES", "PORTFOLIO_SESSION_MINUTES", "PORTFOLIO_RENEWAL_WINDOW_DAYS")
 LIMITS = ("THROTTLE_SIGN_IN", "THROTTLE_SIGN_IN_PER_EMAIL")
@@ -37,15 +38,17 @@ def init_app(app: Flask) -> None:
             raise ConfigurationError(f"{key}={value!r} is not a rate limit such as '10 per 10 minutes'") from None
 
     app.register_blueprint(views.bp)
-    # The limiter checks a decorated view when it runs, so the registered view is the decorated one.
-    limiter = app.extensions["throttle"]
-    view = limiter.limit(app.config["THROTTLE_SIGN_IN"], methods=["POST"], scope="sign-in-address")(views.request_link)
-    view = limiter.limit(app.config["THROTTLE_SIGN_IN_PER_EMAIL"], methods=["POST"], scope="sign-in-email",
-                         key_func=_email_key)(view)
-    app.view_functions["portfolio.request_link"] = view
+    throttle = app.extensions["throttle"]
+    throttle.add(Rule("sign-in-address", tuple(parse_many(app.config["THROTTLE_SIGN_IN"])), _asks_for_a_link))
+    throttle.add(Rule("sign-in-email", tuple(parse_many(app.config["THROTTLE_SIGN_IN_PER_EMAIL"])), _asks_for_a_link,
+                      key=_email_key))
 
 
-def _email_key() -> str:
+def _asks_for_a_link(request) -> bool:
+    return request.method == "POST" and request.endpoint == "portfolio.request_link"
+
+
+def _email_key(request) -> str:
     # The counter's key never holds the address itself (the storage may be a shared Redis).
     email = (request.form.get("email") or "").strip().lower()
     return hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()
