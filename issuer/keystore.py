@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from dataintegrity import did_key_from_public_key, public_key_from_multibase
+from issuer.db import PlainRead
 from issuer.errors import Conflict
 from issuer.models import Issuer, SigningKey, new_id
 from keys import KeyEncryptionKey, KeySigner, generate_key, multikey_verification_method
@@ -104,13 +105,19 @@ _WEB_DID_KEYS = (
 )
 
 
-def web_did_verification_methods(connection: Connection, did: str) -> list[dict] | None:
-    """What `verification_methods` gives for our did:web issuer `did`, or None when `did` is not one
-    of ours, in one plain statement."""
-    rows = connection.execute(_WEB_DID_KEYS, {"did": did}).all()
-    if not rows:
-        return None
-    return _multikeys(did, [row for row in rows if row.verification_method is not None])  # an issuer with no key yet
+class WebDidKeys:
+    """What `verification_methods` gives for our did:web issuers, in one plain read per DID: our
+    verifier asks at every verification."""
+
+    def __init__(self, engine: Engine):
+        self._read = PlainRead(engine, _WEB_DID_KEYS)
+
+    def __call__(self, did: str) -> list[dict] | None:
+        """None when `did` is not one of ours."""
+        rows = self._read.all(did=did)
+        if not rows:
+            return None
+        return _multikeys(did, [row for row in rows if row.verification_method is not None])  # an issuer with no key yet
 
 
 def _multikeys(did: str, keys) -> list[dict]:

@@ -10,31 +10,33 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, bindparam, select
 
-from issuer.db import transaction
-from issuer.keystore import web_did_verification_methods
+from issuer.db import PlainRead, transaction
+from issuer.keystore import WebDidKeys
 from issuer.models import StatusList, is_id
 from issuer.statuslists import published_is_current
 from keys import did_web_document
 
 
 class OwnIssuerResolver:
-    def __init__(self, engine: Engine, fallback):
-        self._engine = engine
+    def __init__(self, keys: WebDidKeys, fallback):
+        self._keys = keys
         self._fallback = fallback
+
+    @classmethod
+    def of(cls, engine: Engine, fallback) -> OwnIssuerResolver:
+        return cls(WebDidKeys(engine), fallback)
 
     def bounded(self, fetch_json) -> OwnIssuerResolver:
         bounded = getattr(self._fallback, "bounded", None)
-        return OwnIssuerResolver(self._engine, bounded(fetch_json) if bounded else self._fallback)
+        return OwnIssuerResolver(self._keys, bounded(fetch_json) if bounded else self._fallback)
 
     def resolve(self, did: str) -> dict:
-        with self._engine.connect() as connection:
-            methods = web_did_verification_methods(connection, did)
+        methods = self._keys(did)
         if methods is not None:
             return did_web_document(did, methods)
         return self._fallback.resolve(did)
 
 
-# Built once (building a statement costs more than running it).
 _PUBLISHED = select(StatusList.version, StatusList.published_version, StatusList.published_until,
                     StatusList.published_document).where(StatusList.id == bindparam("id"))
 
@@ -44,7 +46,7 @@ class OwnStatusLists:
 
     def __init__(self, services):
         self._services = services
-        self._engine = services.sessionmaker.kw["bind"]
+        self._published = PlainRead(services.sessionmaker.kw["bind"], _PUBLISHED)
         self._prefix = services.urls.status_list("")
 
     def __call__(self, url: str) -> dict | None:
@@ -53,8 +55,7 @@ class OwnStatusLists:
         list_id = url[len(self._prefix):]
         if not is_id(list_id):
             return None
-        with self._engine.connect() as connection:
-            stored = connection.execute(_PUBLISHED, {"id": list_id}).one_or_none()
+        stored = self._published.first(id=list_id)
         if stored is None:
             return None
         if published_is_current(stored, self._services.clock(), self._services.status_list_policy):

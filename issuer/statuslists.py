@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dataintegrity import add_proof
+from issuer.db import PlainRead
 from issuer.keystore import KeyStore
 from issuer.models import Credential, Issuer, StatusEntry, StatusList, new_id
 from issuer.openbadges import VC_V2_CONTEXT, xsd_datetime
@@ -133,9 +134,8 @@ class CurrentPublications:
     `StatusListPolicy.serves_stored` says otherwise. One primary-key read, so that an answer kept
     in memory can be confirmed before it is given again.
 
-    `etag` is on the hottest public route: compiled once for the engine's dialect and run on a
-    pooled DBAPI connection, it costs a third of a Core execute. Both raise the database's errors
-    (`errors`: what to catch).
+    Both are plain reads (`PlainRead`): `etag` is on the hottest public route. Both raise the
+    database's errors (`errors`: what to catch).
     """
 
     _QUERY = (
@@ -144,29 +144,17 @@ class CurrentPublications:
     )
 
     def __init__(self, engine: Engine):
-        self._engine = engine
-        compiled = self._QUERY.compile(dialect=engine.dialect)
-        self._sql, self._positional = str(compiled), compiled.positional
-        self.errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
+        self._read = PlainRead(engine, self._QUERY)
+        self.errors = self._read.errors
 
     def etag(self, list_id: str) -> str | None:
         """Its ETag."""
-        connection = self._engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, (list_id,) if self._positional else {"list_id": list_id})
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls back what the read began
-        return None if row is None else row[0]
+        row = self._read.first(list_id=list_id)
+        return None if row is None else row.published_etag
 
     def read(self, list_id: str) -> tuple[str, datetime] | None:
         """(ETag, validUntil)."""
-        with self._engine.connect() as connection:
-            row = connection.execute(self._QUERY, {"list_id": list_id}).first()
+        row = self._read.first(list_id=list_id)
         return None if row is None else (row.published_etag, row.published_until)
 
 

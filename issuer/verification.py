@@ -33,7 +33,7 @@ def build_verifier(config, services, counts: VerificationCounts) -> Verifier:
     trusted = config.get("TRUSTED_ISSUERS")
     return CountingVerifier(Verifier(
         document_loader=services.document_loader,
-        resolver=OwnIssuerResolver(services.sessionmaker.kw["bind"], Resolver.through(fetcher)),
+        resolver=OwnIssuerResolver.of(services.sessionmaker.kw["bind"], Resolver.through(fetcher)),
         clock=services.clock,
         policy=Policy(
             max_clock_skew=timedelta(seconds=int(config.get("VERIFY_MAX_CLOCK_SKEW_SECONDS", 300))),
