@@ -219,7 +219,8 @@ class PlainRead:
     """A SELECT compiled once for an engine's dialect and run on a pooled DBAPI connection, its
     columns converted as SQLAlchemy converts them (JSON, dates): for the reads made at every
     verification or status fetch, where a Core execute costs three times the query itself.
-    Rows are named tuples. Raises the database's errors (`errors`: what to catch)."""
+    Parameters go to the driver as given (strings and numbers; no type conversion). Rows are named
+    tuples. Raises the database's errors (`errors`: what to catch)."""
 
     def __init__(self, engine: Engine, statement):
         dialect = engine.dialect
@@ -227,6 +228,7 @@ class PlainRead:
         self._engine = engine
         self._sql = str(compiled)
         self._parameter_order = compiled.positiontup if compiled.positional else None
+        self._literals = dict(compiled.params)  # the statement's own values ("web" in `did_method == "web"`)
         columns = statement.selected_columns
         self._row = namedtuple("Row", [column.key for column in columns])
         self._converters = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
@@ -237,8 +239,9 @@ class PlainRead:
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(self._sql, parameters if self._parameter_order is None
-                               else tuple(parameters[name] for name in self._parameter_order))
+                values = {**self._literals, **parameters}
+                cursor.execute(self._sql, values if self._parameter_order is None
+                               else tuple(values[name] for name in self._parameter_order))
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
