@@ -10,6 +10,7 @@ which ends the blocked read or write at once and frees the thread.
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -18,12 +19,21 @@ from gunicorn.workers.gthread import ThreadWorker
 
 
 class DeadlineThreadWorker(ThreadWorker):
+    """Also: the objects the app holds from its start (about 190,000: contexts, schemas, the ORM's
+    metadata) are frozen out of the garbage collector once loaded. A full collection walked them
+    all, 100-200 ms during which the worker's every thread stood still: most of the verify
+    route's p99 at 32 clients (bench/http_load.py)."""
 
     def init_process(self):
         self._deadlines: dict = {}
         self._deadlines_lock = threading.Lock()
         threading.Thread(target=self._shut_overdue, name="request-deadlines", daemon=True).start()
         super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        gc.collect()
+        gc.freeze()
 
     def handle(self, conn):
         with self._deadlines_lock:
