@@ -17,6 +17,8 @@ import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from issuer.serving.logs import write_access_log_from_a_thread
+
 
 class DeadlineThreadWorker(ThreadWorker):
     """Also: the objects the app holds from its start (about 190,000: contexts, schemas, the ORM's
@@ -31,6 +33,7 @@ class DeadlineThreadWorker(ThreadWorker):
         super().init_process()
 
     def load_wsgi(self):
+        write_access_log_from_a_thread()
         super().load_wsgi()
         gc.collect()
         gc.freeze()
