@@ -141,9 +141,10 @@ def test_verification_by_url_has_its_own_limit(throttled):
     assert post(data={"credential": '{"not": "a credential"}'}).status_code == 200
 
 
-def test_a_url_key_spelt_with_escapes_is_a_verification_by_url(throttled):
+@pytest.mark.parametrize("key", [b"\\u0075rl", b"ur\\u006C", b"\\u0075\\u0072\\u006c"])
+def test_a_url_key_spelt_with_escapes_is_a_verification_by_url(throttled, key):
     client = throttled(verify_url="1 per minute")
-    escaped = b'{"\\u0075rl": "https://127.0.0.1/credential.json"}'  # {"url": ...} to any JSON parser
+    escaped = b'{"' + key + b'": "https://127.0.0.1/credential.json"}'  # {"url": ...} to any JSON parser
 
     def post():
         return client.post("/api/v1/verify", data=escaped, content_type="application/json",
