@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .errors import MultibaseError
 from .multibase import decode_base58btc
 
-__all__ = ["Digest", "DigestError", "parse_digest_multibase", "parse_digest_sri", "resource_digests"]
+__all__ = ["ALGORITHMS", "Digest", "DigestError", "parse_digest_multibase", "parse_digest_sri", "resource_digests"]
 
 _SRI_ALGORITHMS = {"sha256": 32, "sha384": 48, "sha512": 64}
 _SRI_TOKEN = re.compile(r"(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(?:\?[\x21-\x7e]*)?")
@@ -28,6 +28,8 @@ _SRI_TOKEN = re.compile(r"(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(?:\?[\x2
 _MULTIHASH = {0x12: ("sha256", 32), 0x20: ("sha384", 48), 0x13: ("sha512", 64),
               0x16: ("sha3_256", 32), 0x15: ("sha3_384", 48), 0x14: ("sha3_512", 64)}
 _BARE = {32: "sha256", 48: "sha384", 64: "sha512"}
+# Every algorithm a stated digest may have (hashlib names).
+ALGORITHMS = frozenset(_SRI_ALGORITHMS) | {name for name, _length in _MULTIHASH.values()} | set(_BARE.values())
 
 
 class DigestError(ValueError):

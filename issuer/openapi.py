@@ -438,7 +438,8 @@ OPERATIONS = [
               {201: ("{verifiableCredential}", {"application/json": {"schema": {
                   "type": "object", "required": ["verifiableCredential"],
                   "properties": {"verifiableCredential": _ANY_OBJECT}}}}),
-               422: ("Not ours to sign (unknown_issuer, reserved_id, ...), an unknown context or an undefined term", None)},
+               422: ("Not ours to sign (unknown_issuer, reserved_id, ...), an unknown context, an undefined term, "
+                     "or a related context's digests that name no published version of it (digest_mismatch)", None)},
               IssueRequestSchema,
               links={201: {"VerifyIssued": ("verifyCredential", {}, {
                   "verifiableCredential": "$response.body#/verifiableCredential"})}}),

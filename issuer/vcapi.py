@@ -6,6 +6,8 @@ from flask import Blueprint, current_app, g, jsonify
 from sqlalchemy import select
 
 from dataintegrity import DataIntegrityError, parse_date_time_stamp
+from dataintegrity.digests import resource_digests
+from dataintegrity.published import published_versions, version_named
 from issuer import audit, auth, openbadges
 from issuer.webhooks import events
 from issuer.bodies import json_body, load
@@ -24,6 +26,23 @@ STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
 
 class Unprocessable(ApiError):
     status, title = 422, "Credential cannot be issued"
+
+
+def check_context_digests(credential: dict) -> None:
+    """A related resource that is one of our contexts must be given the digests of a published
+    version of it: we hold those, so a wrong digest is known here, before it is signed.
+
+    :raise Unprocessable: `digest_mismatch`, naming the field.
+    """
+    value = credential.get("relatedResource", [])
+    resources = [("credential.relatedResource", value)] if isinstance(value, dict) else [
+        (f"credential.relatedResource[{index}]", resource) for index, resource in enumerate(value)]
+    for path, resource in resources:  # well formed: the request schema has checked them
+        versions = published_versions().get(resource["id"])
+        if versions and version_named(versions, *resource_digests(resource)) is None:
+            message = (f"the digests of {resource['id']} match no published version of that context "
+                       f"(the current one's SHA-256 is {versions[0].digests['sha256'].hex()})")
+            raise Unprocessable("digest_mismatch", f"{path}: {message}", errors={path: [message + "."]})
 
 
 @bp.post("/credentials/issue")
@@ -52,6 +71,7 @@ def issue():
             "unknown_issuer", f"the credential's issuer {issuer_id(credential)} is not an issuer of this service"
         )
     auth.require_issuer_scope(issuer)
+    check_context_digests(credential)
     version = vc_version(credential)
     # Contexts VC 1.1 lacks: DataIntegrityProof (the proof's terms) and, when we add status entries,
     # BitstringStatusListEntry. VC 2.0's context defines both.

@@ -1,5 +1,6 @@
 """The W3C VC API issuer, POST /credentials/issue: what other credential systems send us to sign."""
 
+import base64
 import copy
 
 import pytest
@@ -507,3 +508,66 @@ def test_the_w3c_examples_context_is_known(api, issuer):
     response = issue(api, sent)
     assert response.status_code == 201, response.json
     assert_verifies(api, response.json["verifiableCredential"])
+
+
+# relatedResource digests of a context we hold are checked at issuance against its published versions.
+# The SHA-256 of the VC 2.0 context printed in the Recommendation (2025-05-15), as an SRI expression:
+CURRENT_V2_SRI = "sha256-" + base64.b64encode(bytes.fromhex(
+    "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734")).decode()
+# The W3C vc-data-model-2.0-test-suite's digests (tests/fixtures.js, commit 6e07524): those of the
+# context as the Candidate Recommendation Snapshot of 2024-12-19 printed it, and its "wrong" one.
+SUITE_SRI = "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"
+SUITE_MULTIBASE = "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"
+SUITE_WRONG_MULTIBASE = "uM4RgWQc3RUDtjJCSgTJtTfvpZ7SPEg_LNO0ESlovQC0"
+
+
+def integrity_of(report: dict) -> tuple:
+    [check] = [c for c in report["checks"] if c["check"] == "integrity"]
+    return check["status"], check.get("code")
+
+
+def test_a_related_context_with_its_current_digest_is_issued_and_verifies(api, issuer):
+    related = {"id": VC_V2, "digestSRI": CURRENT_V2_SRI}
+    response = issue(api, plain_v2_credential(relatedResource=related))
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    assert signed["relatedResource"] == related
+    assert integrity_of(assert_verifies(api, signed)) == ("passed", None)
+
+
+@pytest.mark.parametrize("related", [{"digestSRI": SUITE_SRI}, {"digestMultibase": SUITE_MULTIBASE},
+                                     {"digestSRI": SUITE_SRI, "mediaType": "application/ld+json"}])
+def test_a_related_context_with_an_earlier_published_digest_is_issued_with_a_warning_on_verify(api, issuer, related):
+    response = issue(api, plain_v2_credential(relatedResource=[{"id": VC_V2, **related}]))
+    assert response.status_code == 201, response.json
+    report = assert_verifies(api, response.json["verifiableCredential"])
+    assert integrity_of(report) == ("warning", "related_resource_superseded")
+    assert report["verified"] is True
+
+
+@pytest.mark.parametrize("related", [
+    {"digestMultibase": SUITE_WRONG_MULTIBASE},
+    # each digest names a published version, but not the same one
+    {"digestSRI": CURRENT_V2_SRI, "digestMultibase": SUITE_MULTIBASE},
+])
+def test_a_related_context_with_a_digest_of_no_published_version_is_refused(api, issuer, services, related):
+    before = row_counts(services)
+    response = issue(api, plain_v2_credential(relatedResource=[{"id": "https://example.org/r", "digestSRI": SUITE_SRI},
+                                                               {"id": VC_V2, **related}]))
+    body = assert_problem(response, 422, "digest_mismatch")
+    assert list(body["errors"]) == ["credential.relatedResource[1]"]
+    assert VC_V2 in body["detail"] and "59955ced6697d61e" in body["detail"]
+    assert row_counts(services) == before  # nothing signed, no status position taken
+
+
+def test_a_single_related_context_object_is_named_as_it_was_sent(api, issuer):
+    response = issue(api, plain_v2_credential(relatedResource={"id": VC_V2, "digestMultibase": SUITE_WRONG_MULTIBASE}))
+    body = assert_problem(response, 422, "digest_mismatch")
+    assert list(body["errors"]) == ["credential.relatedResource"]
+
+
+def test_a_related_resource_that_is_not_our_context_is_not_fetched_at_issuance(api, issuer):
+    # We hold no copy of it: its digests are only checked for form here, and compared by verifiers.
+    response = issue(api, plain_v2_credential(relatedResource={"id": "https://example.org/r",
+                                                               "digestMultibase": SUITE_WRONG_MULTIBASE}))
+    assert response.status_code == 201, response.json

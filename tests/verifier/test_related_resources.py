@@ -110,3 +110,49 @@ def test_a_verifier_without_fetcher_warns():
 def test_no_related_resource_no_check():
     report = library_verifier().verify_credential(sign(unsigned_credential(SIGNER.did), SIGNER))
     assert "integrity" not in {c["check"] for c in report.to_dict()["checks"]}
+
+
+# A context we hold is compared with its published versions (dataintegrity.published), not fetched.
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+# the SHA-256 of the context printed in the VC Data Model 2.0 Recommendation, as a multihash
+CURRENT_MULTIBASE = "u" + base64.urlsafe_b64encode(b"\x12\x20" + bytes.fromhex(
+    "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734")).decode().rstrip("=")
+# the W3C vc-data-model-2.0-test-suite's digests (tests/fixtures.js, commit 6e07524): of the context
+# the Candidate Recommendation Snapshot of 2024-12-19 printed; and its "wrong" one
+SUITE_SRI = "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"
+SUITE_WRONG_MULTIBASE = "uM4RgWQc3RUDtjJCSgTJtTfvpZ7SPEg_LNO0ESlovQC0"
+
+
+def offline_verifier() -> Verifier:
+    return Verifier(loader(), Resolver(), lambda: NOW)  # no fetcher: nothing can be fetched
+
+
+def test_a_context_we_hold_is_compared_without_fetching():
+    report = offline_verifier().verify_credential(credential_with({"id": VC_V2, "digestMultibase": CURRENT_MULTIBASE}))
+    assert integrity(report) == ("passed", None)
+    assert report.verified, report.to_dict()
+
+
+def test_an_earlier_published_version_of_a_context_is_a_warning():
+    report = offline_verifier().verify_credential(credential_with({"id": VC_V2, "digestSRI": SUITE_SRI}))
+    assert integrity(report) == ("warning", "related_resource_superseded")
+    message = check_of(report.to_dict(), "integrity")["message"]
+    assert VC_V2 in message and "Candidate Recommendation Snapshot of 2024-12-19" in message
+    assert report.verified, report.to_dict()
+
+
+def test_a_digest_of_no_published_version_of_a_context_fails():
+    report = offline_verifier().verify_credential(credential_with({"id": VC_V2, "digestMultibase": SUITE_WRONG_MULTIBASE}))
+    assert integrity(report) == ("failed", "digest_mismatch")
+    message = check_of(report.to_dict(), "integrity")["message"]
+    assert "no published version" in message and "59955ced6697d61e" in message
+    assert report.verified is False
+
+
+def test_a_resource_not_compared_is_said_before_an_earlier_version(server, loopback_only):  # noqa: F811
+    server.routes["/gone"] = respond(404, b"")
+    report = library_verifier().verify_credential(credential_with(
+        {"id": VC_V2, "digestSRI": SUITE_SRI}, {"id": server.url("/gone"), "digestSRI": sri(BODY)}))
+    assert integrity(report) == ("warning", "related_resource_unavailable")
+    message = check_of(report.to_dict(), "integrity")["message"]
+    assert server.url("/gone") in message and "2024-12-19" in message

@@ -2,10 +2,14 @@
 (VC Data Model 2.0, 5.3 "Integrity of Related Resources"). Present only when the credential has
 `relatedResource`.
 
-Each resource is fetched through the verification's guarded fetcher (its address rules and fetch
-budget). A digest that does not match fails the check; a resource that cannot be fetched (no
-fetcher, a refused address, an error) cannot be compared, which is a warning
-(`related_resource_unavailable`): the verifier says what it could not check rather than guess.
+A resource that is one of our bundled contexts is not fetched: its digests must name a published
+version of it (`dataintegrity.published`). An earlier version than the current one is a warning
+(`related_resource_superseded`): the issuer named what was published then, and we read the
+credential with the context as it is now. Any other resource is fetched through the
+verification's guarded fetcher (its address rules and fetch budget). A digest that does not
+match fails the check; a resource that cannot be fetched (no fetcher, a refused address, an
+error) cannot be compared, which is a warning (`related_resource_unavailable`): the verifier says
+what it could not check rather than guess.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dataintegrity.digests import DigestError, resource_digests
+from dataintegrity.published import published_versions, version_named
 from verifier.fetcher import FetchError
 from verifier.report import WARNING, CheckResult
 
@@ -39,8 +44,18 @@ def check_integrity(credential: dict, fetch: Callable[[str], bytes] | None) -> C
             return CheckResult.failed("integrity", "related_resource_invalid",
                                       f"{resource['id']} has neither digestSRI nor digestMultibase")
         stated.append((resource["id"], sri, multibase))
-    unavailable = []
+    unavailable, superseded = [], []
     for url, sri, multibase in stated:
+        versions = published_versions().get(url)
+        if versions:
+            version = version_named(versions, sri, multibase)
+            if version is None:
+                return CheckResult.failed("integrity", "digest_mismatch",
+                                          f"the credential's digests of {url} match no published version of that "
+                                          f"context (the current one's SHA-256 is {versions[0].digests['sha256'].hex()})")
+            if not version.current:
+                superseded.append(f"{url} ({version.version})")
+            continue
         if fetch is None:
             unavailable.append(f"{url} (this verifier fetches nothing)")
             continue
@@ -53,7 +68,13 @@ def check_integrity(credential: dict, fetch: Callable[[str], bytes] | None) -> C
             if digests and not any(digest.matches(body) for digest in digests):
                 return CheckResult.failed("integrity", "digest_mismatch",
                                           f"the resource at {url} does not match the credential's {kind}")
+    notes = []
     if unavailable:
-        return CheckResult("integrity", WARNING, "related_resource_unavailable",
-                           "related resources not compared, as they could not be fetched: " + "; ".join(unavailable))
+        notes.append("related resources not compared, as they could not be fetched: " + "; ".join(unavailable))
+    if superseded:
+        notes.append("digests of an earlier published version of a context, read here as it is now: "
+                     + "; ".join(superseded))
+    if notes:  # what was not compared outweighs what was compared with an older version
+        code = "related_resource_unavailable" if unavailable else "related_resource_superseded"
+        return CheckResult("integrity", WARNING, code, ". ".join(notes))
     return CheckResult.passed("integrity", f"{len(stated)} related resource(s) match their digests")
