@@ -3,8 +3,8 @@
 Offline document loading (:mod:`.documentloader`), safe-mode JSON-LD expansion and RDFC-1.0
 canonicalization (:mod:`.canonicalize`, :mod:`.rdfc`), multibase/Multikey/did:key encoding
 (:mod:`.multibase`, :mod:`.multikey`), JCS (:mod:`.jcs`), signature algorithms (:mod:`.algorithms`),
-verification methods (:mod:`.verificationmethod`), cryptosuites (:mod:`.cryptosuites`) and proofs
-(:mod:`.proofs`). Only the standard library, pyld, cryptography, base58 and rfc8785 are used; nothing
+verification methods (:mod:`.verificationmethod`), cryptosuites (:mod:`.cryptosuites`), proofs
+(:mod:`.proofs`), and the published versions of the bundled contexts by digest (:mod:`.published`). Only the standard library, pyld, cryptography, base58 and rfc8785 are used; nothing
 here touches the network, Flask or a database.
 """
 

@@ -93,7 +93,7 @@ class StatusListPolicy:
             raise ValueError("a status list's capacity is between 1 and its length")
         if "revocation" not in self.purposes or set(self.purposes) - set(PURPOSES) \
                 or len(set(self.purposes)) != len(self.purposes):
-            raise ValueError(f"status purposes are revocation and optionally suspension, each once")
+            raise ValueError("status purposes are revocation and optionally suspension, each once")
         if self.ttl >= self.valid_for:
             raise ValueError("a status list's ttl must be shorter than its validity")
 
