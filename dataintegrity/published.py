@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from .digests import Digest
 
-__all__ = ["PublishedVersion", "published_versions", "version_named"]
+__all__ = ["PublishedVersion", "UnpublishedDigests", "context_version", "published_versions", "version_named"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,24 @@ def version_named(versions: tuple[PublishedVersion, ...], sri: list[Digest],
         if all(not stated or version.is_named_by(stated) for stated in (sri, multibase)):
             return version
     return None
+
+
+class UnpublishedDigests(ValueError):
+    """Digests of one of our contexts that name none of its published versions."""
+
+
+def context_version(url: str, sri: list[Digest], multibase: list[Digest]) -> PublishedVersion | None:
+    """The published version of our context `url` that the stated digests name; None when `url` is
+    not one of our contexts (then only the resource itself can be compared).
+
+    :raise UnpublishedDigests: `url` is ours and the digests name none of its versions; the message
+        ("digests of <url> match no published version ...") gives the current one's SHA-256.
+    """
+    versions = published_versions().get(url)
+    if not versions:
+        return None
+    version = version_named(versions, sri, multibase)
+    if version is None:
+        raise UnpublishedDigests(f"digests of {url} match no published version of that context "
+                                 f"(the current one's SHA-256 is {versions[0].digests['sha256'].hex()})")
+    return version

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from dataintegrity import DataIntegrityError, parse_date_time_stamp
 from dataintegrity.digests import resource_digests
-from dataintegrity.published import published_versions, version_named
+from dataintegrity.published import UnpublishedDigests, context_version
 from issuer import audit, auth, openbadges
 from issuer.webhooks import events
 from issuer.bodies import json_body, load
@@ -38,11 +38,10 @@ def check_context_digests(credential: dict) -> None:
     resources = [("credential.relatedResource", value)] if isinstance(value, dict) else [
         (f"credential.relatedResource[{index}]", resource) for index, resource in enumerate(value)]
     for path, resource in resources:  # well formed: the request schema has checked them
-        versions = published_versions().get(resource["id"])
-        if versions and version_named(versions, *resource_digests(resource)) is None:
-            message = (f"the digests of {resource['id']} match no published version of that context "
-                       f"(the current one's SHA-256 is {versions[0].digests['sha256'].hex()})")
-            raise Unprocessable("digest_mismatch", f"{path}: {message}", errors={path: [message + "."]})
+        try:
+            context_version(resource["id"], *resource_digests(resource))
+        except UnpublishedDigests as error:
+            raise Unprocessable("digest_mismatch", f"{path}: the {error}", errors={path: [f"the {error}."]}) from None
 
 
 @bp.post("/credentials/issue")

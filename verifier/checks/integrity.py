@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dataintegrity.digests import DigestError, resource_digests
-from dataintegrity.published import published_versions, version_named
+from dataintegrity.published import UnpublishedDigests, context_version
 from verifier.fetcher import FetchError
 from verifier.report import WARNING, CheckResult
 
@@ -46,13 +46,11 @@ def check_integrity(credential: dict, fetch: Callable[[str], bytes] | None) -> C
         stated.append((resource["id"], sri, multibase))
     unavailable, superseded = [], []
     for url, sri, multibase in stated:
-        versions = published_versions().get(url)
-        if versions:
-            version = version_named(versions, sri, multibase)
-            if version is None:
-                return CheckResult.failed("integrity", "digest_mismatch",
-                                          f"the credential's digests of {url} match no published version of that "
-                                          f"context (the current one's SHA-256 is {versions[0].digests['sha256'].hex()})")
+        try:
+            version = context_version(url, sri, multibase)
+        except UnpublishedDigests as error:
+            return CheckResult.failed("integrity", "digest_mismatch", f"the credential's {error}")
+        if version is not None:
             if not version.current:
                 superseded.append(f"{url} ({version.version})")
             continue
