@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class Counter:
         self._monotonic = monotonic
         self._retry_at = 0.0
         self._retry_seconds = 1.0
+        self._lock = threading.Lock()
 
     def hit(self, limit: RateLimitItem, scope: str, key: str) -> bool:
         """Count one; False when that made one too many."""
@@ -110,20 +112,24 @@ class Counter:
         return max(1, math.ceil(reset_at - time.time()))
 
     def _call(self, method: str, limit: RateLimitItem, scope: str, key: str):
-        if self._fallback is None or self._storage_is_back():
+        fallback = self._fallback
+        if fallback is None or self._storage_is_back():
             try:
                 return getattr(self._primary, method)(limit, self._prefix, scope, key)
             except Exception:  # noqa: BLE001 - whatever the storage's client raises
-                self._give_up_on_storage()
-        return getattr(self._fallback, method)(limit, self._prefix, scope, key)
+                fallback = self._give_up_on_storage()
+        return getattr(fallback, method)(limit, self._prefix, scope, key)
 
-    def _give_up_on_storage(self) -> None:
-        if self._fallback is None:
-            log.warning("throttling storage unreachable: counting in memory in this process", exc_info=True)
-            self._fallback = FixedWindowRateLimiter(SweptMemoryStorage())
-        else:
-            self._retry_seconds = min(self._retry_seconds * 2, self.MAX_RETRY_SECONDS)
-        self._retry_at = self._monotonic() + self._retry_seconds
+    def _give_up_on_storage(self) -> FixedWindowRateLimiter:
+        """The memory counters to use now (the request threads of a worker share them)."""
+        with self._lock:
+            if self._fallback is None:
+                log.warning("throttling storage unreachable: counting in memory in this process", exc_info=True)
+                self._fallback = FixedWindowRateLimiter(SweptMemoryStorage())
+            else:
+                self._retry_seconds = min(self._retry_seconds * 2, self.MAX_RETRY_SECONDS)
+            self._retry_at = self._monotonic() + self._retry_seconds
+            return self._fallback
 
     def _storage_is_back(self) -> bool:
         if self._monotonic() < self._retry_at:
@@ -135,8 +141,10 @@ class Counter:
         if not back:
             self._give_up_on_storage()
             return False
-        log.warning("throttling storage reachable again")
-        self._fallback, self._retry_seconds = None, 1.0
+        with self._lock:
+            if self._fallback is not None:
+                log.warning("throttling storage reachable again")
+                self._fallback, self._retry_seconds = None, 1.0
         return True
 
 
